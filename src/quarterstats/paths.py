@@ -1,0 +1,181 @@
+"""Every location the pipeline reads or writes, in one place.
+
+The layout follows cookiecutter-data-science: ``data/raw`` is immutable input (the pipeline never
+writes there; only ``quarterstats generate`` fills it with the synthetic default), ``data/processed``
+holds intermediate and person-level results that never leave ``data/``, and ``reports/`` holds what
+may be published (aggregates after disclosure control only).
+
+The working directory is, in this order: the ``workdir`` argument, the environment variable
+``QUARTERSTATS_WORKDIR``, the repository root (when running from a checkout), the current directory.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+WORKDIR_ENV = "QUARTERSTATS_WORKDIR"
+DATE_PATTERN = re.compile(r"^(\d{4}-\d{2}-\d{2})$")
+REGISTER_SUFFIXES = (".parquet", ".csv")
+BOUNDARY_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".parquet")
+
+
+def repository_root() -> Path | None:
+    """The checkout this package lives in, if it is installed from one (editable install)."""
+    candidate = Path(__file__).resolve().parents[2]
+    if (candidate / "pyproject.toml").is_file() and (candidate / "pipelines").is_dir():
+        return candidate
+    return None
+
+
+def default_workdir() -> Path:
+    env = os.environ.get(WORKDIR_ENV)
+    if env:
+        return Path(env).expanduser().resolve()
+    root = repository_root()
+    return root if root is not None else Path.cwd().resolve()
+
+
+@dataclass(frozen=True)
+class ProjectPaths:
+    """All paths below one working directory (a city's project folder)."""
+
+    workdir: Path
+
+    @classmethod
+    def from_workdir(cls, workdir: str | Path | None = None) -> "ProjectPaths":
+        return cls(Path(workdir).expanduser().resolve() if workdir else default_workdir())
+
+    # ---- raw inputs (never written by the pipeline) -------------------------------------------
+    @property
+    def raw(self) -> Path:
+        return self.workdir / "data" / "raw"
+
+    @property
+    def raw_register(self) -> Path:
+        return self.raw / "register"
+
+    @property
+    def raw_boundaries(self) -> Path:
+        return self.raw / "boundaries"
+
+    @property
+    def raw_auxiliary(self) -> Path:
+        return self.raw / "auxiliary"
+
+    @property
+    def synthetic_truth(self) -> Path:
+        """True histories of synthetic persons (tests and the recovery report only)."""
+        return self.raw / "synthetic_truth"
+
+    # ---- processed (person-level allowed; never published) ------------------------------------
+    @property
+    def processed(self) -> Path:
+        return self.workdir / "data" / "processed"
+
+    def register_accepted(self, reference_date: date | str) -> Path:
+        return self.processed / "register" / f"{_iso(reference_date)}.parquet"
+
+    def quarantine(self, reference_date: date | str) -> Path:
+        return self.processed / "quarantine" / f"{_iso(reference_date)}.parquet"
+
+    def quarantine_location(self, reference_date: date | str) -> Path:
+        """Persons whose coordinates fall in no district."""
+        return self.processed / "quarantine" / f"{_iso(reference_date)}.outside_districts.parquet"
+
+    def ingest_report(self, reference_date: date | str) -> Path:
+        return self.processed / "quarantine" / f"{_iso(reference_date)}.report.json"
+
+    @property
+    def boundaries(self) -> Path:
+        return self.processed / "boundaries" / "districts.parquet"
+
+    @property
+    def boundaries_report(self) -> Path:
+        return self.processed / "boundaries" / "validation.json"
+
+    def persons(self, reference_date: date | str) -> Path:
+        return self.processed / "persons" / f"{_iso(reference_date)}.parquet"
+
+    def indicators(self, reference_date: date | str) -> Path:
+        return self.processed / "indicators" / f"{_iso(reference_date)}.parquet"
+
+    def segregation(self, reference_date: date | str) -> Path:
+        return self.processed / "segregation" / f"{_iso(reference_date)}.parquet"
+
+    def migration_recovery(self, reference_date: date | str) -> Path:
+        return self.processed / "migration_recovery" / f"{_iso(reference_date)}.parquet"
+
+    # ---- published -------------------------------------------------------------------------
+    @property
+    def reports(self) -> Path:
+        return self.workdir / "reports"
+
+    def report_dir(self, reference_date: date | str) -> Path:
+        return self.reports / _iso(reference_date)
+
+    # ---- discovery ---------------------------------------------------------------------------
+    def register_files(self) -> dict[date, Path]:
+        """Register extracts found in ``data/raw/register``, keyed by reference date.
+
+        A file is ``<YYYY-MM-DD>.parquet`` or ``<YYYY-MM-DD>.csv``; where both exist, Parquet wins.
+        """
+        found: dict[date, Path] = {}
+        if not self.raw_register.is_dir():
+            return found
+        for path in sorted(self.raw_register.iterdir()):
+            if path.suffix.lower() not in REGISTER_SUFFIXES or not DATE_PATTERN.match(path.stem):
+                continue
+            try:
+                day = date.fromisoformat(path.stem)
+            except ValueError:
+                continue
+            if day not in found or path.suffix.lower() == ".parquet":
+                found[day] = path
+        return dict(sorted(found.items()))
+
+    def reference_dates(self) -> list[date]:
+        return list(self.register_files())
+
+    def register_file(self, reference_date: date | str) -> Path:
+        day = _as_date(reference_date)
+        files = self.register_files()
+        if day not in files:
+            raise FileNotFoundError(
+                f"no register extract for reference date {day.isoformat()} in {self.raw_register} "
+                f"(expected {day.isoformat()}.parquet or {day.isoformat()}.csv)"
+            )
+        return files[day]
+
+    def boundary_file(self) -> Path:
+        """The one district boundary file in ``data/raw/boundaries``."""
+        if not self.raw_boundaries.is_dir():
+            raise FileNotFoundError(f"no boundary folder {self.raw_boundaries}")
+        candidates = sorted(
+            p for p in self.raw_boundaries.iterdir() if p.suffix.lower() in BOUNDARY_SUFFIXES
+        )
+        if len(candidates) != 1:
+            raise FileNotFoundError(
+                f"expected exactly one district boundary file (.gpkg, .geojson, .shp or .parquet) in "
+                f"{self.raw_boundaries}, found {len(candidates)}: {[p.name for p in candidates]}"
+            )
+        return candidates[0]
+
+    def auxiliary_file(self, reference_date: date | str) -> Path | None:
+        path = self.raw_auxiliary / f"{_iso(reference_date)}.csv"
+        return path if path.is_file() else None
+
+    def truth_file(self, reference_date: date | str) -> Path | None:
+        path = self.synthetic_truth / f"{_iso(reference_date)}.parquet"
+        return path if path.is_file() else None
+
+
+def _as_date(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _iso(value: date | str) -> str:
+    return _as_date(value).isoformat()

@@ -1,0 +1,47 @@
+"""The contract as code: machine-readable export and pandera schema agree with the rules."""
+
+from __future__ import annotations
+
+import json
+
+import pandera.pandas as pa
+import pytest
+
+from conftest import REFERENCE_DATE, clean_rows, person, write_extract
+from quarterstats import contract
+from quarterstats.ingest import ingest_register
+
+
+def test_table_schema_lists_every_column_and_rule():
+    schema = contract.table_schema()
+    json.dumps(schema)  # serialisable
+    assert [f["name"] for f in schema["fields"]] == list(contract.COLUMN_NAMES)
+    assert schema["version"] == contract.CONTRACT_VERSION
+    age = next(f for f in schema["fields"] if f["name"] == "age")
+    assert age["constraints"] == {"required": True, "minimum": 0, "maximum": 120}
+    sex = next(f for f in schema["fields"] if f["name"] == "sex")
+    assert sex["constraints"]["enum"] == ["m", "w", "d", "x"]
+    assert {r["id"] for r in schema["x-row-rules"]} == set(contract.RULE_BY_ID)
+    assert schema["primaryKey"] == ["person_id"]
+
+
+def test_every_rule_id_names_its_column():
+    for rule in contract.ROW_RULES:
+        assert rule.column in contract.COLUMN_NAMES
+        assert rule.id.split(".")[0] in (*contract.COLUMN_NAMES, "coordinates")
+
+
+def test_pandera_schema_flags_the_same_rows_as_ingest(tmp_path):
+    rows = clean_rows() + [person("b1", age=130), person("b2", sex="q")] + [person(f"g{i}") for i in range(60)]
+    path = write_extract(rows, tmp_path / f"{REFERENCE_DATE}.parquet")
+    result = ingest_register(path)
+    from quarterstats.ingest import parse_columns, read_raw
+
+    raw, _ = read_raw(path)
+    typed, _ = parse_columns(raw)
+    schema = contract.pandera_schema(REFERENCE_DATE)
+    with pytest.raises(pa.errors.SchemaErrors) as err:
+        schema.validate(typed, lazy=True)
+    failing_rows = set(err.value.failure_cases["index"].dropna().astype(int))
+    assert {typed.loc[i, "person_id"] for i in failing_rows} == set(result.quarantine["person_id"])
+    schema.validate(result.accepted.astype({"age": "Int64", "immigration_year": "Int64", "x": "Float64", "y": "Float64"}))

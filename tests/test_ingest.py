@@ -1,0 +1,172 @@
+"""Ingest under the contract: clean and dirty extracts, Parquet and German-style CSV, file-level errors."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from conftest import REFERENCE_DATE, clean_rows, person, write_csv, write_extract
+from quarterstats import contract
+from quarterstats.errors import InputError
+from quarterstats.ingest import ingest_register
+
+
+def test_clean_parquet_is_accepted_whole(clean_extract):
+    result = ingest_register(clean_extract)
+    assert result.reference_date == REFERENCE_DATE
+    assert (result.input_rows, result.accepted_rows, result.quarantined_rows) == (10, 10, 0)
+    assert result.rule_counts == {} and result.link_repairs == {}
+    accepted = result.accepted
+    assert list(accepted.columns) == list(contract.COLUMN_NAMES)
+    assert accepted["age"].dtype == "int16"
+    assert accepted.loc[accepted.person_id == "p04", "mother_id"].item() == "p03"
+    assert accepted["moved_in_address"].dtype == "datetime64[s]"
+
+
+@pytest.mark.parametrize(
+    "sep,decimal,encoding,german_dates",
+    [(";", ",", "utf-8", False), (";", ",", "cp1252", True), (",", ".", "utf-8", False), ("\t", ",", "cp1252", False)],
+)
+def test_german_style_csv_reads_like_parquet(tmp_path, clean_extract, sep, decimal, encoding, german_dates):
+    rows = clean_rows()
+    rows[0]["household_id"] = "Hüttenstraße-1"  # a non-ASCII value survives either encoding
+    csv = write_csv(rows, tmp_path / f"{REFERENCE_DATE}.csv", sep=sep, decimal=decimal, encoding=encoding,
+                    german_dates=german_dates)
+    result = ingest_register(csv)
+    assert result.quarantined_rows == 0 and result.accepted_rows == 10
+    assert result.encoding == encoding and result.separator == sep
+    reference = ingest_register(clean_extract).accepted
+    got = result.accepted
+    assert got.loc[0, "household_id"] == "Hüttenstraße-1"
+    pd.testing.assert_series_equal(got["x"], reference["x"])
+    pd.testing.assert_series_equal(got["moved_in_address"], reference["moved_in_address"])
+    pd.testing.assert_series_equal(got["immigration_year"], reference["immigration_year"])
+
+
+def test_dirty_rows_are_quarantined_with_their_rule(tmp_path):
+    rows = clean_rows() * 1  # 10 good rows
+    bad = [
+        person("b1", age=130),
+        person("b2", sex="q"),
+        person("b3", nationality_1="ZZZ"),
+        person("b4", moved_in_address=date(2021, 6, 1)),
+        person("b5", x=None),
+        person("b6", x=7.75, y=49.44),  # degrees instead of metres
+        person("b7", german_acquisition="marriage"),
+        person("b8", immigration_year=1930, age=40),  # before birth
+    ]
+    good = [person(f"g{i:03d}") for i in range(200)]
+    path = write_extract(rows + bad + good, tmp_path / f"{REFERENCE_DATE}.parquet")
+    result = ingest_register(path)
+    assert result.input_rows == 218
+    assert result.input_rows == result.accepted_rows + result.quarantined_rows
+    assert result.quarantined_rows == 8
+    q = result.quarantine.set_index("person_id")
+    expected = {
+        "b1": "age.range", "b2": "sex.allowed", "b3": "nationality_1.code",
+        "b4": "moved_in_address.not_future", "b5": "x.required", "b6": "coordinates.crs",
+        "b7": "german_acquisition.allowed", "b8": "immigration_year.plausible",
+    }
+    assert q["rule"].to_dict() == expected
+    assert q.loc["b1", "age"] == "130"  # the value as delivered
+    assert q.loc["b4", "row_number"] == 14  # 1-based row in the file
+    assert set(result.accepted["person_id"]).isdisjoint(expected)
+
+
+def test_unparseable_values_break_the_type_rule(tmp_path):
+    rows = clean_rows() + [person(f"g{i:03d}") for i in range(100)]
+    path = write_csv(rows, tmp_path / f"{REFERENCE_DATE}.csv")
+    text = path.read_text(encoding="utf-8").splitlines()
+    text[1] = text[1].replace(";40;", ";vierzig;", 1)
+    path.write_text("\n".join(text) + "\n", encoding="utf-8")
+    result = ingest_register(path)
+    assert result.quarantined_rows == 1
+    assert result.quarantine.loc[0, "rule"] == "age.type"
+    assert "age.required" not in result.rule_counts  # a bad value is not reported as missing too
+
+
+def test_duplicates_within_tolerance_quarantine_all_copies(tmp_path):
+    rows = [person(f"g{i:04d}") for i in range(3000)] + [person("g0001")]
+    result = ingest_register(write_extract(rows, tmp_path / f"{REFERENCE_DATE}.parquet"))
+    assert result.rule_counts["person_id.unique"] == 2
+    assert result.accepted_rows == 2999
+
+
+def test_broken_parent_links_are_removed_and_counted(tmp_path):
+    rows = clean_rows() + [
+        person("k1", age=5, mother_id="nobody"),
+        person("k2", age=5, father_id="k2"),
+        person("k3", age=30, mother_id="p04"),  # "mother" aged 7
+    ]
+    result = ingest_register(write_extract(rows, tmp_path / f"{REFERENCE_DATE}.parquet"))
+    assert result.quarantined_rows == 0
+    assert result.link_repairs == {"mother_id.exists": 1, "father_id.self": 1, "mother_id.age_gap": 1}
+    links = result.accepted.set_index("person_id")[["mother_id", "father_id"]]
+    assert links.loc[["k1", "k2", "k3"]].isna().all().all()
+    assert links.loc["p04", "mother_id"] == "p03"
+
+
+@pytest.mark.parametrize(
+    "make,rule,column",
+    [
+        (lambda p: p.write_bytes(b""), "file.rows", None),
+        (lambda p: p.write_text("person_id;household_id\n", encoding="utf-8"), "file.columns", "age"),
+        (lambda p: p.write_bytes("person_id;age\n1;2\n".encode("utf-16")), "file.encoding", None),
+    ],
+)
+def test_unusable_csv_files_stop_with_one_message(tmp_path, make, rule, column):
+    path = tmp_path / f"{REFERENCE_DATE}.csv"
+    make(path)
+    with pytest.raises(InputError) as err:
+        ingest_register(path)
+    assert err.value.rule == rule
+    assert err.value.column == column
+    assert str(path) in str(err.value)
+
+
+def test_header_only_file(tmp_path):
+    path = write_csv(clean_rows()[:1], tmp_path / f"{REFERENCE_DATE}.csv")
+    path.write_text(path.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match="no data rows"):
+        ingest_register(path)
+
+
+def test_truncated_parquet(tmp_path, clean_extract):
+    data = clean_extract.read_bytes()
+    broken = tmp_path / f"{REFERENCE_DATE}.parquet"
+    broken.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError) as err:
+        ingest_register(broken)
+    assert err.value.rule == "file.readable"
+
+
+def test_too_many_duplicates_make_the_file_unusable(tmp_path):
+    rows = [person(f"g{i:03d}") for i in range(100)] + [person("g001"), person("g002")]
+    with pytest.raises(InputError) as err:
+        ingest_register(write_extract(rows, tmp_path / f"{REFERENCE_DATE}.parquet"))
+    assert (err.value.rule, err.value.column) == ("file.duplicates", "person_id")
+
+
+def test_extract_of_a_later_date_is_rejected(tmp_path):
+    rows = [person(f"g{i:03d}", moved_in_address=date(2021, 3, 1)) for i in range(20)]
+    with pytest.raises(InputError) as err:
+        ingest_register(write_extract(rows, tmp_path / f"{REFERENCE_DATE}.parquet"))
+    assert err.value.rule == "file.reference_date"
+
+
+def test_too_many_bad_rows_make_the_file_unusable(tmp_path):
+    rows = [person(f"g{i:03d}", x=7.7, y=49.4) for i in range(20)] + [person("ok")]
+    with pytest.raises(InputError) as err:
+        ingest_register(write_extract(rows, tmp_path / f"{REFERENCE_DATE}.parquet"))
+    assert err.value.rule == "file.quarantine_share"
+    assert "coordinates.crs" in str(err.value)
+
+
+def test_extra_columns_are_ignored_and_noted(tmp_path):
+    rows = [dict(person(f"g{i}"), street="Marktstraße 1") for i in range(3)]
+    path = write_csv(rows, tmp_path / f"{REFERENCE_DATE}.csv")
+    result = ingest_register(path)
+    assert result.extra_columns == ["street"] and result.accepted_rows == 3
+    assert "street" not in result.accepted.columns
