@@ -45,3 +45,19 @@ def test_pandera_schema_flags_the_same_rows_as_ingest(tmp_path):
     failing_rows = set(err.value.failure_cases["index"].dropna().astype(int))
     assert {typed.loc[i, "person_id"] for i in failing_rows} == set(result.quarantine["person_id"])
     schema.validate(result.accepted.astype({"age": "Int64", "immigration_year": "Int64", "x": "Float64", "y": "Float64"}))
+
+
+def test_committed_schema_export_is_current():
+    """docs/register-extract.schema.json is what data owners' CI uses; regenerate with
+    `quarterstats contract -o docs/register-extract.schema.json`."""
+    from pathlib import Path
+
+    committed = Path(__file__).resolve().parents[1] / "docs" / "register-extract.schema.json"
+    assert committed.read_text(encoding="utf-8") == contract.schema_json()
+
+
+def test_contract_doc_lists_the_current_rules():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "contract.md").read_text(encoding="utf-8")
+    assert contract.rules_markdown() in doc, "regenerate the rule table in docs/contract.md"

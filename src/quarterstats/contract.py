@@ -317,6 +317,30 @@ def pandera_schema(reference_date: date | None = None):
     )
 
 
+def rules_markdown() -> str:
+    """The rule tables of ``docs/contract.md`` (generated here so the prose cannot drift from the code)."""
+    lines = ["| rule id | column | what breaks it | consequence |", "|---|---|---|---|"]
+    for spec in COLUMNS:
+        if spec.kind == "string":
+            continue  # any text is a valid string
+        kind = {"integer": "whole number", "number": "number", "date": "date (YYYY-MM-DD or DD.MM.YYYY)"}[spec.kind]
+        lines.append(f"| `{spec.name}.type` | `{spec.name}` | value is not a valid {kind} | row quarantined |")
+    for rule in ROW_RULES:
+        lines.append(f"| `{rule.id}` | `{rule.column}` | {rule.message} | row quarantined |")
+    for rule in LINK_RULES:
+        lines.append(f"| `{rule.id}` | `{rule.column}` | {rule.message.split(';')[0]} | link removed, row kept, counted |")
+    for rule_id, text in FILE_RULES.items():
+        lines.append(f"| `{rule_id}` | — | breaks: {text} | file unusable: run stops, exit 2 |")
+    return "\n".join(lines) + "\n"
+
+
+def schema_json() -> str:
+    """:func:`table_schema` as the text committed in ``docs/register-extract.schema.json``."""
+    import json
+
+    return json.dumps(table_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
 def table_schema() -> dict:
     """The contract as a Frictionless Table Schema (https://specs.frictionlessdata.io/table-schema/)."""
     type_map = {"string": "string", "integer": "integer", "number": "number", "date": "date"}

@@ -1,0 +1,22 @@
+"""District boundaries, reprojected and validated."""
+
+import dagster as dg
+
+from pipelines.resources import ProjectResource
+from pipelines.results import materialize_result, run_stage
+from quarterstats.stages import boundaries_stage
+
+
+@dg.asset(
+    group_name="ingest",
+    kinds={"geoparquet"},
+    check_specs=[
+        dg.AssetCheckSpec(
+            "boundaries_valid", asset="district_boundaries", blocking=True,
+            description="Valid, unique, non-empty polygons; overlaps and gaps within tolerance.",
+        )
+    ],
+)
+def district_boundaries(project: ProjectResource) -> dg.MaterializeResult:
+    """District polygons in EPSG:25832 with ids, names and areas."""
+    return materialize_result(run_stage(boundaries_stage, project.paths))

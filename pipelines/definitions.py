@@ -1,0 +1,24 @@
+"""Dagster definitions of quarterstats: `dagster dev` loads this module (see pyproject's [tool.dagster])."""
+
+import dagster as dg
+
+from pipelines.assets.boundaries import district_boundaries
+from pipelines.assets.indicators import indicators
+from pipelines.assets.persons import persons
+from pipelines.assets.register import register_extract
+from pipelines.jobs import boundaries_job, reference_date_job
+from pipelines.resources import ProjectResource
+from pipelines.sensors import new_register_extracts
+
+#: Assets that do not depend on a reference date (materialised once per run, first).
+UNPARTITIONED_ASSETS = [district_boundaries]
+#: Assets materialised per reference date, in dependency order.
+PARTITIONED_ASSETS = [register_extract, persons, indicators]
+ASSETS = [*UNPARTITIONED_ASSETS, *PARTITIONED_ASSETS]
+
+defs = dg.Definitions(
+    assets=ASSETS,
+    jobs=[reference_date_job, boundaries_job],
+    sensors=[new_register_extracts],
+    resources={"project": ProjectResource()},
+)

@@ -1,0 +1,48 @@
+"""Turn a stage's plain-Python result into what Dagster shows (metadata, check results, failures)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import dagster as dg
+
+from quarterstats.errors import InputError
+from quarterstats.stages import StageResult
+
+
+def run_stage(stage: Callable[..., StageResult], *args: Any) -> StageResult:
+    """Call a stage; an unusable input becomes a ``dagster.Failure`` with the user-facing message."""
+    try:
+        return stage(*args)
+    except (InputError, FileNotFoundError) as exc:
+        raise dg.Failure(
+            description=str(exc),
+            metadata=exc.as_dict() if isinstance(exc, InputError) else {"message": str(exc)},
+            allow_retries=False,
+        ) from None
+
+
+def materialize_result(result: StageResult, *, asset_key: str | None = None) -> dg.MaterializeResult:
+    metadata = {key: _metadata_value(value) for key, value in result.metadata.items()}
+    metadata["outputs"] = dg.MetadataValue.json([str(p) for p in result.outputs])
+    checks = [
+        dg.AssetCheckResult(
+            check_name=name,
+            asset_key=asset_key,
+            passed=passed,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=description,
+            metadata={"result": description},
+        )
+        for name, (passed, description) in result.checks.items()
+    ]
+    return dg.MaterializeResult(metadata=metadata, check_results=checks)
+
+
+def _metadata_value(value: Any):
+    if isinstance(value, (dict, list)):
+        return dg.MetadataValue.json(value)
+    if value is None:
+        return dg.MetadataValue.text("—")
+    return value
