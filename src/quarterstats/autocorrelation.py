@@ -1,0 +1,334 @@
+"""Spatial autocorrelation of a district share: global Moran's I and local Moran (LISA) classes.
+
+Weights: queen contiguity (two districts are neighbours when their boundaries share at least one point),
+row-standardised (``w_ij = 1 / number of neighbours of i``). Districts without any neighbour are
+*islands*; :func:`queen_weights` warns about them, they keep no weight (their spatial lag is 0) and the
+LISA class of an island is ``"island"``.
+
+Districts with zero residents are left out of Moran (the share is undefined there):
+:func:`queen_weights` takes the name of a population column and drops districts whose population is
+0 or missing *before* building the weights, so they are not anybody's neighbour either. Values passed to
+:func:`global_moran` / :func:`local_moran_classes` are aligned to the weights by district id; values for
+districts that are not in the weights (the dropped ones) are ignored.
+
+Formulas (Moran 1950; Cliff & Ord 1981; Anselin 1995), with ``z_i = y_i - mean(y)``, ``n`` districts and
+``S0 = sum_ij w_ij``:
+
+* global ``I = (n / S0) * (z' W z) / (z' z)``, expectation ``E[I] = -1 / (n - 1)``;
+* local ``I_i = (n - 1) * z_i * sum_j w_ij z_j / (z' z)`` (esda's scaling).
+
+Reference implementation: PySAL ``esda`` (``esda.Moran``, ``esda.Moran_Local``); the statistics are
+computed by esda, this module fixes the weights, the seed, the exclusions and the class labels.
+Rey, S. J. & Anselin, L. (2007). PySAL: A Python Library of Spatial Analytical Methods. The Review of
+Regional Studies 37(1), 5-27. Anselin, L. (1995). Local indicators of spatial association — LISA.
+Geographical Analysis 27(2), 93-115.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import esda
+import numpy as np
+import pandas as pd
+from libpysal.weights import W, Queen
+
+__all__ = [
+    "LISA_CLASSES",
+    "LISA_LABELS_DE",
+    "MoranResult",
+    "queen_weights",
+    "global_moran",
+    "local_moran_table",
+    "local_moran_classes",
+]
+
+#: LISA classes returned by :func:`local_moran_classes`.
+LISA_CLASSES = ("HH", "LL", "HL", "LH", "not_significant", "island")
+
+#: German labels of the LISA classes, for maps and tables read by planners.
+LISA_LABELS_DE = {
+    "HH": "Hoch-Hoch",
+    "LL": "Niedrig-Niedrig",
+    "HL": "Hoch-Niedrig",
+    "LH": "Niedrig-Hoch",
+    "not_significant": "nicht signifikant",
+    "island": "ohne Nachbarn",
+}
+
+# esda's quadrant codes (geoda_quads=False): 1 HH, 2 LH, 3 LL, 4 HL.
+_QUADRANT_CLASS = {1: "HH", 2: "LH", 3: "LL", 4: "HL"}
+
+
+@dataclass(frozen=True)
+class MoranResult:
+    """Global Moran's I of one variable.
+
+    Attributes
+    ----------
+    I : Moran's I, ``(n / S0) (z' W z) / (z' z)``.
+    expected_I : ``E[I] = -1 / (n - 1)`` under no spatial autocorrelation.
+    z : ``(I - E[I]) / sd_N(I)``, the analytical z-value under the normality assumption (esda ``z_norm``;
+        does not depend on the seed).
+    p_norm : two-sided analytical p-value of ``z`` (esda ``p_norm``).
+    p_sim : permutation pseudo p-value (esda ``p_sim``): with ``m`` of the ``permutations`` random
+        relabellings giving an I at least as large as the observed one, ``m`` is replaced by
+        ``permutations - m`` when that is smaller (the tail on the side of the observed value), and
+        ``p_sim = (m + 1) / (permutations + 1)``. NaN when ``permutations == 0``.
+    z_sim : ``(I - mean(I_sim)) / sd(I_sim)`` from the permutations (esda ``z_sim``); NaN without them.
+    n : number of districts in the weights (islands included).
+    n_islands : districts without neighbours.
+    permutations, seed : as used.
+    """
+
+    I: float  # noqa: E741 — the statistic's conventional name
+    expected_I: float  # noqa: N815
+    z: float
+    p_norm: float
+    p_sim: float
+    z_sim: float
+    n: int
+    n_islands: int
+    permutations: int
+    seed: int | None
+
+
+# --------------------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _numpy_global_seed(seed: int | None) -> Iterator[None]:
+    """Seed numpy's *global* RNG for the block and restore its previous state afterwards.
+
+    ``esda.Moran`` (esda 2.9) has no ``seed`` argument and draws its permutations with
+    ``np.random.permutation``; ``esda.Moran_Local`` takes a ``seed`` but applies it with
+    ``np.random.seed``. Either way the global state is touched, so it is saved and restored here: the
+    result depends only on ``seed`` and the caller's random state is left as it was.
+    """
+    state = np.random.get_state()
+    try:
+        if seed is not None:
+            np.random.seed(seed)
+        yield
+    finally:
+        np.random.set_state(state)
+
+
+def _row_standardised(w: W) -> W:
+    """``w`` itself when already row-standardised, else a row-standardised copy (esda would mutate it)."""
+    if str(w.transform).lower() == "r":
+        return w
+    w = copy.deepcopy(w)
+    w.silence_warnings = True
+    w.transform = "r"
+    return w
+
+
+def _aligned_values(values, w: W) -> np.ndarray:
+    """``values`` as float64 in ``w.id_order``.
+
+    A Series is matched by label (its index converted to str, like the ids of :func:`queen_weights`);
+    entries for ids not in ``w`` are ignored. Anything else must already be in ``w.id_order``.
+    """
+    ids = list(w.id_order)
+    if isinstance(values, pd.Series):
+        series = values.copy()
+        series.index = series.index.map(str)
+        if series.index.has_duplicates:
+            dup = sorted(set(series.index[series.index.duplicated()]))
+            raise ValueError(f"values has duplicate district ids {dup}")
+        key = [str(i) for i in ids]
+        missing = [i for i in key if i not in series.index]
+        if missing:
+            raise ValueError(f"values has no entry for district(s) {missing} that are in the weights")
+        arr = series.reindex(key).to_numpy(dtype="float64", na_value=np.nan)
+    else:
+        arr = np.asarray(values, dtype="float64").ravel()
+        if arr.size != len(ids):
+            raise ValueError(f"values has {arr.size} entries but the weights have {len(ids)} districts")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        raise ValueError(
+            f"values are missing or not finite for district(s) {[ids[k] for k in np.flatnonzero(bad)]}; "
+            "districts without residents must be left out of the weights (queen_weights(population_column=...))"
+        )
+    return arr
+
+
+def _is_degenerate(y: np.ndarray, w: W) -> bool:
+    """True when Moran's I is undefined: fewer than 3 districts, no neighbour pairs, or constant values.
+
+    "Constant" allows for rounding (shares computed from different counts): range <= 1e-12 * max|y|.
+    """
+    if y.size < 3 or w.s0 == 0:
+        return True
+    return float(np.ptp(y)) <= 1e-12 * max(1.0, float(np.max(np.abs(y))))
+
+
+# --------------------------------------------------------------------------------------------------
+# public API
+# --------------------------------------------------------------------------------------------------
+
+
+def queen_weights(gdf, id_column: str, population_column: str | None = None) -> W:
+    """Row-standardised queen contiguity weights of the districts in ``gdf``.
+
+    Built with ``libpysal.weights.Queen.from_dataframe`` (shared vertex = neighbour); the ids of the
+    weights are the values of ``id_column`` as strings, ``w.id_order`` follows the rows of ``gdf``.
+
+    When ``population_column`` is given, districts whose population is 0 or missing are dropped first:
+    they are not in the weights and not anybody's neighbour (this is how districts without residents
+    are left out of Moran).
+
+    Islands (districts without neighbours, e.g. an exclave or a district whose only neighbours were
+    dropped) are listed in ``w.islands`` and reported with a :class:`UserWarning` naming them.
+    """
+    if id_column not in gdf.columns:
+        raise ValueError(f"gdf has no id column '{id_column}'")
+    frame = gdf
+    if population_column is not None:
+        if population_column not in gdf.columns:
+            raise ValueError(f"gdf has no population column '{population_column}'")
+        population = pd.to_numeric(gdf[population_column], errors="coerce")
+        frame = gdf.loc[(population > 0).fillna(False).to_numpy(dtype=bool)]
+    ids = frame[id_column]
+    if ids.isna().any():
+        raise ValueError(f"id column '{id_column}' has missing values")
+    ids = ids.astype(str)
+    if ids.duplicated().any():
+        raise ValueError(f"id column '{id_column}' has duplicate ids {sorted(set(ids[ids.duplicated()]))}")
+    if len(frame) == 0:
+        raise ValueError("no districts left to build weights from (all without residents?)")
+
+    frame = frame.assign(**{id_column: ids.to_numpy()})
+    with warnings.catch_warnings():
+        # libpysal's own connectivity warning is replaced by the one below (with ids, once)
+        warnings.simplefilter("ignore", UserWarning)
+        w = Queen.from_dataframe(frame, ids=id_column, use_index=False, silence_warnings=True)
+    w.transform = "r"
+    if w.islands:
+        warnings.warn(
+            f"queen weights: {len(w.islands)} district(s) without neighbours (islands): "
+            f"{list(w.islands)}; their spatial lag is 0 and their LISA class is 'island'",
+            UserWarning,
+            stacklevel=2,
+        )
+    return w
+
+
+def global_moran(values, w: W, permutations: int = 999, seed: int | None = 12345) -> MoranResult:
+    """Global Moran's I of ``values`` (e.g. a district share) under the weights ``w`` (esda.Moran).
+
+    ``I = (n / S0) * (z' W z) / (z' z)`` with ``z = y - mean(y)``, ``W`` row-standardised (a W with
+    another transform is row-standardised on a copy). ``values``: a Series indexed by district id
+    (aligned to ``w``; extra ids ignored) or an array in ``w.id_order``; missing values raise.
+
+    The permutation p-value is reproducible: ``esda.Moran`` has no ``seed`` argument (esda 2.9), so
+    numpy's global RNG is seeded with ``seed`` for the call and restored afterwards (see
+    :func:`_numpy_global_seed`). Islands stay in ``n`` and ``z' z`` but add nothing to ``z' W z``
+    (esda's convention).
+
+    Returns NaN statistics when I is undefined (fewer than 3 districts, no neighbour pairs, or all
+    values equal).
+    """
+    if permutations < 0:
+        raise ValueError(f"permutations must be >= 0, got {permutations}")
+    y = _aligned_values(values, w)
+    w = _row_standardised(w)
+    n = int(y.size)
+    n_islands = len(w.islands)
+    if _is_degenerate(y, w):
+        nan = float("nan")
+        expected = -1.0 / (n - 1) if n > 1 else nan
+        return MoranResult(nan, expected, nan, nan, nan, nan, n, n_islands, permutations, seed)
+    with _numpy_global_seed(seed), np.errstate(divide="ignore", invalid="ignore"):
+        moran = esda.Moran(y, w, transformation="r", permutations=permutations)
+    return MoranResult(
+        I=float(moran.I),
+        expected_I=float(moran.EI),
+        z=float(moran.z_norm),
+        p_norm=float(moran.p_norm),
+        p_sim=float(moran.p_sim) if permutations else float("nan"),
+        z_sim=float(moran.z_sim) if permutations else float("nan"),
+        n=n,
+        n_islands=n_islands,
+        permutations=permutations,
+        seed=seed,
+    )
+
+
+def local_moran_table(
+    values, w: W, permutations: int = 999, seed: int | None = 12345, alpha: float = 0.05
+) -> pd.DataFrame:
+    """Local Moran (LISA) per district (esda.Moran_Local, conditional permutation).
+
+    Columns (index = district ids in ``w.id_order``): ``local_i`` (``I_i = (n - 1) z_i (W z)_i / z'z``),
+    ``p_sim`` (folded pseudo p-value from ``permutations`` conditional permutations: with ``m`` of them
+    giving ``I_i`` at least as large as observed, ``m`` is replaced by ``permutations - m`` when smaller,
+    and ``p = (m + 1) / (permutations + 1)`` — esda's and GeoDa's default; seeded with ``seed``, numpy's
+    global RNG state is restored afterwards), ``lisa_class``:
+
+    * ``"island"`` for districts without neighbours (whatever their p-value);
+    * ``"not_significant"`` when ``p_sim >= alpha``;
+    * else the quadrant of the Moran scatterplot: ``"HH"`` (value and neighbours' mean above the mean),
+      ``"LL"`` (both below), ``"HL"`` (value above, neighbours below), ``"LH"`` (value below, neighbours
+      above) — the same rule as esda's ``get_cluster_labels`` (``p_sim < alpha``).
+
+    German labels: :data:`LISA_LABELS_DE`. When the statistic is undefined (fewer than 3 districts, no
+    neighbour pairs, all values equal) every district is ``"not_significant"`` (or ``"island"``) with
+    NaN ``local_i`` and ``p_sim``.
+    """
+    if permutations < 1:
+        raise ValueError(f"local Moran needs permutations >= 1 for its p-values, got {permutations}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
+    y = _aligned_values(values, w)
+    w = _row_standardised(w)
+    ids = pd.Index([str(i) for i in w.id_order])
+    island = np.isin(ids.to_numpy(dtype=object), [str(i) for i in w.islands])
+
+    if _is_degenerate(y, w):
+        local_i = np.full(y.size, np.nan)
+        p_sim = np.full(y.size, np.nan)
+        classes = np.full(y.size, "not_significant", dtype=object)
+    else:
+        with _numpy_global_seed(seed), np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+            # esda 2.9 announces a future switch of the conditional-randomisation alternative; Moran_Local
+            # cannot pass it yet and recomputes p_sim with the folded rule from the kept simulations
+            warnings.filterwarnings("ignore", message="The alternative hypothesis", category=DeprecationWarning)
+            lisa = esda.Moran_Local(y, w, transformation="r", permutations=permutations, seed=seed)
+        local_i = np.asarray(lisa.Is, dtype="float64")
+        p_sim = np.asarray(lisa.p_sim, dtype="float64")
+        quadrant = np.asarray(lisa.q)
+        classes = np.full(y.size, "not_significant", dtype=object)
+        significant = p_sim < alpha
+        for code, label in _QUADRANT_CLASS.items():
+            classes[significant & (quadrant == code)] = label
+    classes[island] = "island"
+    local_i = np.where(island, np.nan, local_i)  # lag 0 by construction: no local statistic
+    p_sim = np.where(island, np.nan, p_sim)
+    return pd.DataFrame(
+        {
+            "local_i": local_i,
+            "p_sim": p_sim,
+            "lisa_class": pd.array(classes, dtype="str"),
+        },
+        index=ids,
+    )
+
+
+def local_moran_classes(
+    values, w: W, permutations: int = 999, seed: int | None = 12345, alpha: float = 0.05
+) -> pd.Series:
+    """LISA class per district: one of :data:`LISA_CLASSES` (see :func:`local_moran_table` for the rule).
+
+    Index = district ids in ``w.id_order``; districts left out of the weights (no residents) are not in
+    the result — reindex to the full district list if needed (they become NaN).
+    """
+    return local_moran_table(values, w, permutations=permutations, seed=seed, alpha=alpha)["lisa_class"]
