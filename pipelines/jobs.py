@@ -2,12 +2,9 @@
 
 import dagster as dg
 
-from pipelines.partitions import reference_date_partitions
-
 reference_date_job = dg.define_asset_job(
     "reference_date_job",
     selection=dg.AssetSelection.assets("register_extract", "persons", "indicators"),
-    partitions_def=reference_date_partitions,
     description="Ingest, join, derive and compute indicators for one reference date.",
 )
 boundaries_job = dg.define_asset_job(

@@ -21,7 +21,8 @@ from pipelines.resources import ProjectResource
 from quarterstats.paths import ProjectPaths
 
 DAGSTER_YAML = "telemetry:\n  enabled: false\n"
-QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+# The runner prints its own progress and failure messages; Dagster's console log would add tracebacks.
+QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 @dataclass
@@ -45,18 +46,19 @@ def dagster_home(workdir: Path) -> Path:
 
 
 def _failure(result: dg.ExecuteInProcessResult) -> tuple[str | None, str | None]:
+    """(failed check or step, the user-facing message) of a run; a failed check explains more."""
+    for evaluation in result.get_asset_check_evaluations():
+        if not evaluation.passed:
+            return evaluation.check_name, evaluation.description
     for event in result.all_events:
         if event.event_type == dg.DagsterEventType.STEP_FAILURE:
             data = event.event_specific_data
-            err = getattr(data, "error", None)
             user = getattr(data, "user_failure_data", None)
+            err = getattr(data, "error", None)
             message = (user.description if user and user.description else None) or (
                 err.message.strip() if err else "step failed"
             )
             return event.step_key, message
-    for evaluation in result.get_asset_check_evaluations():
-        if not evaluation.passed:
-            return evaluation.check_name, evaluation.description
     return None, None
 
 

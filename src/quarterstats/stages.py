@@ -120,10 +120,12 @@ def read_districts(paths: ProjectPaths) -> gpd.GeoDataFrame:
 
 def district_sort_key(ids: pd.Series) -> pd.Series:
     """Natural order: numeric ids by number ("2" before "10"), then the rest alphabetically."""
-    text = ids.astype("string")
+    text = ids.astype("string").fillna("")
     numeric = pd.to_numeric(text, errors="coerce")
-    # numbers first (by value), then text; encode both into one sortable string key
-    return numeric.map(lambda v: f"0{v:020.6f}" if pd.notna(v) else None).fillna("1" + text)
+    key = pd.Series(("1" + text).to_numpy(dtype=object), index=ids.index, dtype=object)
+    is_number = numeric.notna().to_numpy()
+    key[is_number] = [f"0{v:030.9f}" for v in numeric[is_number]]  # loops over districts only
+    return key
 
 
 # ------------------------------------------------------------------------------------ persons
