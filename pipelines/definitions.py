@@ -4,6 +4,7 @@ import dagster as dg
 
 from pipelines.assets.boundaries import district_boundaries
 from pipelines.assets.indicators import indicators
+from pipelines.assets.migration_recovery import migration_recovery
 from pipelines.assets.persons import persons
 from pipelines.assets.register import register_extract
 from pipelines.jobs import boundaries_job, reference_date_job
@@ -13,7 +14,7 @@ from pipelines.sensors import new_register_extracts
 #: Assets that do not depend on a reference date (materialised once per run, first).
 UNPARTITIONED_ASSETS = [district_boundaries]
 #: Assets materialised per reference date, in dependency order.
-PARTITIONED_ASSETS = [register_extract, persons, indicators]
+PARTITIONED_ASSETS = [register_extract, persons, migration_recovery, indicators]
 ASSETS = [*UNPARTITIONED_ASSETS, *PARTITIONED_ASSETS]
 
 defs = dg.Definitions(

@@ -103,7 +103,7 @@ def materialize_all(
     if failed:
         return failed
     for key in keys:
-        failed = step(PARTITIONED_ASSETS, key, f"{key}: register → persons → indicators")
+        failed = step(PARTITIONED_ASSETS, key, f"{key}: register → persons → migration → indicators")
         if failed:
             return failed
     return RunOutcome(True, keys, seconds=time.perf_counter() - started)

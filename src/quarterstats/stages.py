@@ -166,6 +166,37 @@ def persons_stage(paths: ProjectPaths, reference_date: date | str) -> StageResul
     return StageResult(metadata, checks, [paths.persons(day), paths.quarantine_location(day)])
 
 
+def migration_recovery_stage(paths: ProjectPaths, reference_date: date | str) -> StageResult:
+    """Recovered vs. missed persons per true category (the register undercount), where truth exists.
+
+    Only the synthetic default has a truth (``data/raw/synthetic_truth``); for a real city the stage
+    writes nothing and says so.
+    """
+    from quarterstats.migration import MigrationParameters, recovery_report
+
+    day = _date(reference_date)
+    truth_path = paths.truth_file(day)
+    if truth_path is None:
+        return StageResult({"truth_available": False, "note": "no synthetic truth for this date: nothing to compare"})
+    persons = pd.read_parquet(paths.persons(day))
+    register = pd.read_parquet(paths.register_accepted(day))
+    truth = pd.read_parquet(truth_path)
+    report = recovery_report(persons, register, truth, MigrationParameters())
+    atomic.write_parquet(report, paths.migration_recovery(day))
+    totals = report[report["category"] == "total"].set_index("concept")
+    metadata = {
+        "truth_available": True,
+        "persons_in_truth": int(len(truth)),
+        "mh_recovered_share": round(float(totals.loc["mh_status", "recovered_share"]), 4),
+        "eg_recovered_share": round(float(totals.loc["eg_status", "recovered_share"]), 4),
+        "mh_missed_by_reason": {
+            c.removeprefix("missed_"): int(totals.loc["mh_status", c])
+            for c in report.columns if c.startswith("missed_")
+        },
+    }
+    return StageResult(metadata, {}, [paths.migration_recovery(day)])
+
+
 # --------------------------------------------------------------------------------- indicators
 def indicators_stage(paths: ProjectPaths, reference_date: date | str) -> StageResult:
     """Compute the long indicator table for one reference date."""
