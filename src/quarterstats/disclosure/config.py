@@ -1,0 +1,124 @@
+"""Settings of the disclosure control applied to every published table.
+
+Defaults follow the city's own statistics (docs/spec "Publishing without disclosing anyone"):
+counts of 1 and 2 are suppressed (``min_count = 3``), shares/rates need a denominator of at
+least 10, composite indices need at least 300 residents. The alternative ``"cell_key"`` method
+(Destatis, Zensus 2022) perturbs every count by at most ``max_deviation`` with variance
+``variance``; its record keys are derived from a secret salt.
+
+The salt is read from the environment variable ``QUARTERSTATS_CELLKEY_SALT``. Without it the public
+:data:`DEFAULT_CELLKEY_SALT` is used, which is fine for the synthetic demo data only: anyone who
+knows the salt can recompute every record key and hence the noise, so for real register data a
+secret salt MUST be set (and kept constant between releases so that tables stay consistent).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass, field
+
+__all__ = ["DisclosureConfig", "DEFAULT_CELLKEY_SALT", "SALT_ENV_VAR", "METHODS"]
+
+SALT_ENV_VAR = "QUARTERSTATS_CELLKEY_SALT"
+DEFAULT_CELLKEY_SALT = "quarterstats-public-demo-salt--replace-for-real-data"
+METHODS = ("suppression", "cell_key")
+
+
+def _salt_from_env() -> str:
+    return os.environ.get(SALT_ENV_VAR) or DEFAULT_CELLKEY_SALT
+
+
+@dataclass(frozen=True)
+class DisclosureConfig:
+    """Disclosure-control parameters (immutable). The salt is excluded from ``repr``.
+
+    Creating a ``cell_key`` configuration with the public default salt emits a ``UserWarning``.
+    """
+
+    method: str = "suppression"
+    min_count: int = 3
+    min_denominator: int = 10
+    min_population_composite: int = 300
+    max_deviation: int = 2
+    variance: float = 1.0
+    salt: str = field(default_factory=_salt_from_env, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, not {self.method!r}")
+        for name in ("min_count", "min_denominator", "min_population_composite", "max_deviation"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"{name} must be an integer")
+        if self.min_count < 1:
+            raise ValueError("min_count must be at least 1")
+        if self.min_denominator < 1 or self.min_population_composite < 0:
+            raise ValueError("min_denominator must be >= 1 and min_population_composite >= 0")
+        if self.max_deviation < 1:
+            raise ValueError("max_deviation must be at least 1")
+        if not self.variance > 0:
+            raise ValueError("variance must be positive")
+        if not isinstance(self.salt, str) or not self.salt:
+            raise ValueError("salt must be a non-empty string")
+        if self.method == "cell_key" and self.uses_default_salt:
+            warnings.warn(
+                f"cell key method with the public default salt; set {SALT_ENV_VAR} to a secret "
+                "value before publishing tables from real register data",
+                UserWarning,
+                stacklevel=3,
+            )
+
+    @property
+    def uses_default_salt(self) -> bool:
+        return self.salt == DEFAULT_CELLKEY_SALT
+
+    def describe_de(self) -> str:
+        """German sentence for the report describing the protection applied (never the salt)."""
+        small = _small_counts_de(self.min_count)
+        rates = (
+            f"Anteile und Quoten werden nur ausgewiesen, wenn die Bezugsgröße mindestens "
+            f"{_int_de(self.min_denominator)} beträgt"
+        )
+        composite = (
+            f"zusammengesetzte Indizes nur für Stadtteile mit mindestens "
+            f"{_int_de(self.min_population_composite)} Einwohnerinnen und Einwohnern"
+        )
+        if self.method == "suppression":
+            return (
+                f"Geheimhaltung durch Zellsperrung: {small}; wo Summen veröffentlicht werden, "
+                f"sind weitere Felder gesperrt, damit sich kein gesperrter Wert aus Zeilen- und "
+                f"Spaltensummen zurückrechnen lässt; {rates}, {composite}."
+            )
+        return (
+            f"Geheimhaltung nach der Cell-Key-Methode (wie im Zensus 2022): Jede Fallzahl wird um "
+            f"höchstens ±{self.max_deviation} verändert (Varianz {_float_de(self.variance)}), "
+            f"zufällig, aber reproduzierbar, sodass dieselbe Zelle in allen Tabellen denselben "
+            f"Wert erhält; echte Nullen bleiben null, und Summen können von der Summe ihrer "
+            f"Einzelwerte abweichen; {rates}, {composite}."
+        )
+
+
+def _int_de(n: int) -> str:
+    return f"{n:,}".replace(",", ".")
+
+
+def _float_de(x: float) -> str:
+    text = f"{x:.2f}".rstrip("0")
+    if text.endswith("."):
+        text += "0"
+    return text.replace(".", ",")
+
+
+def _small_counts_de(min_count: int) -> str:
+    if min_count <= 1:
+        return "alle Fallzahlen werden ausgewiesen"  # no primary suppression
+    if min_count == 2:
+        small = "Fallzahlen von 1"
+    elif min_count == 3:
+        small = "Fallzahlen von 1 und 2"
+    else:
+        small = f"Fallzahlen von 1 bis {min_count - 1}"
+    return (
+        f"{small} werden nicht ausgewiesen und mit „*“ gekennzeichnet (Nullen bleiben sichtbar)"
+    )
