@@ -1,0 +1,882 @@
+"""The indicator catalogue: every published indicator defined once.
+
+Each indicator is a frozen :class:`Indicator` with a stable snake_case id, German and English labels, unit,
+numerator, denominator, formula, the minimum denominator below which it is not published, a one-sentence
+definition in German and English, its source and its kind. Tables, figures, the Excel definitions sheet and
+the methods section of the report are generated from this catalogue (:func:`catalogue_table`).
+
+Age bounds and thresholds live in :class:`IndicatorParameters` (one place; cities differ). Labels, formulas
+and the ids of the age-group indicators follow the parameters, so the catalogue is built by
+:func:`build_catalogue`; :data:`CATALOGUE` is the catalogue for the default parameters.
+
+Conventions
+-----------
+* ``kind == "count"``: ``value`` is the number of persons/households; numerator = value, no denominator.
+* ``kind == "share"``: ``value`` in percent (numerator / denominator × 100), numerator and denominator counts
+  alongside. Changes over time of a share (``change_previous``, ``change_baseline`` in
+  :mod:`quarterstats.indicators.changes`) are differences in **percentage points** (Prozentpunkte), never
+  relative changes; :attr:`Indicator.change_unit` says so for every indicator.
+* ``kind == "ratio"`` / ``"rate"``: per 100 / per 1,000 or per km², numerator and denominator alongside.
+* ``kind == "mean"``: numerator = sum, denominator = number of units.
+* ``kind == "index"`` / ``"score"`` / ``"class"``: dimensionless; for classes a change over time is not
+  defined (:attr:`Indicator.comparable_over_time` is False).
+
+Sources: Destatis (Statistisches Bundesamt) definitions of population, age ratios and migration rates;
+KOSIS-Verbund MigraPro and HHGen (Migrationshintergrund, generated households); Destatis 2023
+(Einwanderungsgeschichte); Shevky & Bell 1955 (social area analysis); Senatsverwaltung Berlin, Monitoring
+Soziale Stadtentwicklung (MSS) 2023; Duncan & Duncan 1955; Massey & Denton 1988; Theil 1972; White 1986;
+Reardon & Firebaugh 2002; Moran 1950; Anselin 1995.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Mapping
+
+import pandas as pd
+
+__all__ = [
+    "CATALOGUE",
+    "CATALOGUE_VERSION",
+    "DEFAULT_MIN_DENOMINATOR",
+    "FAMILIES",
+    "Indicator",
+    "IndicatorParameters",
+    "KINDS",
+    "ORIGIN_REGIONS",
+    "age_group_id",
+    "age_group_label_de",
+    "age_groups",
+    "build_catalogue",
+    "catalogue_table",
+]
+
+#: Version of the catalogue (definitions, ids, formulas). Bump on any change of an id or a definition.
+CATALOGUE_VERSION = "1.0.0"
+
+#: Families in report order.
+FAMILIES = ("population", "age", "migration", "households", "mobility", "milieu", "segregation")
+
+#: Kinds of indicators.
+KINDS = ("count", "share", "ratio", "rate", "mean", "index", "score", "class")
+
+#: Default minimum denominator of shares and ratios (the disclosure default ``min_denominator``).
+DEFAULT_MIN_DENOMINATOR = 10
+
+#: Origin regions of the Bezugsland (code, German label, English label), in report order. The codes are
+#: those of ``quarterstats/data/origin_regions.csv`` (country table owned by ``quarterstats.countries``);
+#: EU membership is taken at the reference date there.
+ORIGIN_REGIONS: tuple[tuple[str, str, str], ...] = (
+    ("eu", "EU-Staaten", "EU member states"),
+    ("other_europe", "übriges Europa", "other Europe"),
+    ("former_soviet_union", "ehemalige Sowjetunion", "former Soviet Union"),
+    ("turkey", "Türkei", "Turkey"),
+    ("mena", "Naher Osten und Nordafrika", "Middle East and North Africa"),
+    ("subsaharan_africa", "Afrika südlich der Sahara", "Sub-Saharan Africa"),
+    ("rest_of_asia", "übriges Asien", "rest of Asia"),
+    ("americas", "Amerika", "Americas"),
+    ("oceania", "Ozeanien", "Oceania"),
+    ("stateless_unknown", "staatenlos/ungeklärt", "stateless/unknown"),
+)
+
+
+@dataclass(frozen=True)
+class IndicatorParameters:
+    """Age bounds and thresholds of the indicators, with their defaults (one place, documented).
+
+    Ages are completed years at the reference date. Upper bounds are exclusive unless said otherwise.
+
+    Attributes:
+        age_group_lower_bounds: lower bounds of the age groups; each group runs to the next bound
+            (exclusive), the last is open. Default under 6, 6–14, 15–17, 18–24, 25–44, 45–64, 65–79, 80+
+            (Destatis/KOSIS planning groups: day care, primary+lower secondary school, upper secondary, ...).
+        youth_age_limit: Jugendquotient numerator "under 20" and lower bound of working age (Destatis: 20).
+        old_age_limit: Altenquotient numerator "65 and older" and exclusive upper bound of working age
+            (Destatis: 65); also the age of the "65+ living alone" indicator and of the SGB II base (under 65).
+        minor_age_limit: minors are younger than this (18).
+        young_adult_ages: inclusive band of young adults, the "students" indicator of the age/life-stage
+            dimension in a university town (18–29).
+        residence_years: Wohndauer threshold in years (5): residents aged at least this many years living at
+            their address for at least this many years.
+        recent_move_years: "moved within the last ... years" (1).
+        composite_min_population: districts with fewer residents are kept out of the z-standardisation and
+            get no composite (milieu) score (300, Berlin MSS practice and the disclosure rule).
+        typology_threshold_sd: a dimension is classed "high"/"low" when its score lies more than this many
+            standard deviations (of the score across districts) above/below the mean (0.5).
+        top_countries_n: number of reference countries ranked per district (5).
+        child_poverty_age_limit: child poverty counts children under this age (15, Berlin MSS).
+        labour_force_ages: inclusive age band of the unemployment base (15–64, i.e. 15 to under 65).
+        seed: seed for any randomised step. All current rules are deterministic (the typology is rule-based,
+            not a clustering); the seed is kept so that a seeded step can be added without changing the API.
+    """
+
+    age_group_lower_bounds: tuple[int, ...] = (0, 6, 15, 18, 25, 45, 65, 80)
+    youth_age_limit: int = 20
+    old_age_limit: int = 65
+    minor_age_limit: int = 18
+    young_adult_ages: tuple[int, int] = (18, 29)
+    residence_years: int = 5
+    recent_move_years: int = 1
+    composite_min_population: int = 300
+    typology_threshold_sd: float = 0.5
+    top_countries_n: int = 5
+    child_poverty_age_limit: int = 15
+    labour_force_ages: tuple[int, int] = (15, 64)
+    seed: int = 20161231
+
+    def __post_init__(self) -> None:
+        bounds = tuple(self.age_group_lower_bounds)
+        if not bounds or bounds[0] != 0 or any(b >= c for b, c in zip(bounds, bounds[1:])):
+            raise ValueError(
+                "age_group_lower_bounds must start at 0 and increase strictly, "
+                f"got {self.age_group_lower_bounds!r}"
+            )
+        if not 0 < self.youth_age_limit < self.old_age_limit:
+            raise ValueError("need 0 < youth_age_limit < old_age_limit")
+        lo, hi = self.young_adult_ages
+        if not 0 <= lo <= hi:
+            raise ValueError(f"young_adult_ages must be an inclusive band (lo <= hi), got {self.young_adult_ages!r}")
+        lo, hi = self.labour_force_ages
+        if not 0 <= lo <= hi:
+            raise ValueError(f"labour_force_ages must be an inclusive band, got {self.labour_force_ages!r}")
+        if self.residence_years < 1 or self.recent_move_years < 1:
+            raise ValueError("residence_years and recent_move_years must be at least 1")
+        if self.top_countries_n < 1:
+            raise ValueError("top_countries_n must be at least 1")
+        if self.typology_threshold_sd < 0:
+            raise ValueError("typology_threshold_sd must not be negative")
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One published indicator (see the module docstring for the conventions of each kind)."""
+
+    id: str
+    label_de: str
+    label_en: str
+    unit: str
+    family: str
+    numerator: str
+    denominator: str | None
+    formula: str
+    min_denominator: int | None
+    definition_de: str
+    definition_en: str
+    source: str
+    kind: str
+    #: False where a difference between two reference dates means nothing (classes, ranks).
+    comparable_over_time: bool = True
+
+    def __post_init__(self) -> None:
+        if self.family not in FAMILIES:
+            raise ValueError(f"{self.id}: unknown family {self.family!r}")
+        if self.kind not in KINDS:
+            raise ValueError(f"{self.id}: unknown kind {self.kind!r}")
+
+    @property
+    def change_unit(self) -> str | None:
+        """Unit of ``change_previous``/``change_baseline``: percentage points for percent values."""
+        if not self.comparable_over_time:
+            return None
+        if self.unit == "%":
+            return "Prozentpunkte"
+        return self.unit
+
+
+# --------------------------------------------------------------------------------------------- age groups
+def age_groups(params: IndicatorParameters) -> list[tuple[int, int | None]]:
+    """Age groups as (lower, upper exclusive or None for the open last group)."""
+    b = list(params.age_group_lower_bounds)
+    return [(lo, hi) for lo, hi in zip(b, b[1:] + [None])]
+
+
+def age_group_id(lower: int, upper: int | None) -> str:
+    """Id of an age-group count, e.g. ``age_00_05`` (0 to under 6) or ``age_80plus``."""
+    return f"age_{lower:02d}plus" if upper is None else f"age_{lower:02d}_{upper - 1:02d}"
+
+
+def age_group_label_de(lower: int, upper: int | None) -> str:
+    """German age band as in municipal tables: "unter 6 Jahren", "6 bis unter 15 Jahren", "ab 80 Jahren"."""
+    if upper is None:
+        return f"ab {lower} Jahren"
+    if lower == 0:
+        return f"unter {upper} Jahren"
+    return f"{lower} bis unter {upper} Jahren"
+
+
+def _age_group_label_en(lower: int, upper: int | None) -> str:
+    if upper is None:
+        return f"aged {lower}+"
+    if lower == 0:
+        return f"under {upper}"
+    return f"aged {lower}–{upper - 1}"
+
+
+# ------------------------------------------------------------------------------------------------ builder
+class _Builder:
+    def __init__(self) -> None:
+        self.items: dict[str, Indicator] = {}
+
+    def add(self, **kw) -> None:
+        kw.setdefault("min_denominator", None)
+        ind = Indicator(**kw)
+        if ind.id in self.items:
+            raise ValueError(f"duplicate indicator id {ind.id}")
+        self.items[ind.id] = ind
+
+    def count_share(
+        self,
+        id: str,
+        family: str,
+        label_de: str,
+        label_en: str,
+        share_label_de: str,
+        share_label_en: str,
+        numerator: str,
+        denominator: str,
+        definition_de: str,
+        definition_en: str,
+        share_definition_de: str,
+        share_definition_en: str,
+        source: str,
+        unit: str = "Personen",
+    ) -> None:
+        """A count ``id`` and its percent share ``id_share``."""
+        self.add(
+            id=id, label_de=label_de, label_en=label_en, unit=unit, family=family, numerator=numerator,
+            denominator=None, formula=numerator, definition_de=definition_de, definition_en=definition_en,
+            source=source, kind="count",
+        )
+        self.add(
+            id=f"{id}_share", label_de=share_label_de, label_en=share_label_en, unit="%", family=family,
+            numerator=numerator, denominator=denominator, formula=f"100 × ({numerator}) / ({denominator})",
+            min_denominator=DEFAULT_MIN_DENOMINATOR, definition_de=share_definition_de,
+            definition_en=share_definition_en, source=source, kind="share",
+        )
+
+
+def build_catalogue(params: IndicatorParameters = IndicatorParameters()) -> dict[str, Indicator]:
+    """All indicators, in report order, with labels and formulas following ``params``."""
+    p = params
+    c = _Builder()
+    minor = p.minor_age_limit
+    ya_lo, ya_hi = p.young_adult_ages
+    y, o = p.youth_age_limit, p.old_age_limit
+    working = f"Einwohner von {y} bis unter {o} Jahren"
+    working_en = f"residents aged {y}–{o - 1}"
+
+    # ---------------------------------------------------------------------------------- population
+    destatis = "Destatis"
+    c.add(
+        id="pop", label_de="Einwohner (Hauptwohnsitz)", label_en="Residents (main residence)", unit="Personen",
+        family="population", numerator="Einwohner mit Hauptwohnsitz", denominator=None,
+        formula="Zahl der Personen", source="Melderegister; Destatis", kind="count",
+        definition_de="Zahl der Personen mit Hauptwohnsitz im Gebiet am Stichtag.",
+        definition_en="Number of persons with their main residence in the area on the reference date.",
+    )
+    c.add(
+        id="density", label_de="Bevölkerungsdichte", label_en="Population density", unit="Einw./km²",
+        family="population", numerator="Einwohner", denominator="Fläche in km²", formula="Einwohner / Fläche (km²)",
+        source=destatis, kind="ratio",
+        definition_de="Einwohner je Quadratkilometer Gebietsfläche.",
+        definition_en="Residents per square kilometre of area.",
+    )
+    c.add(
+        id="sex_ratio", label_de="Geschlechterproportion", label_en="Sex ratio", unit="je 100",
+        family="population", numerator="Männer", denominator="Frauen", formula="100 × Männer / Frauen",
+        min_denominator=DEFAULT_MIN_DENOMINATOR, source=destatis, kind="ratio",
+        definition_de="Männer je 100 Frauen (Personen mit Geschlechtseintrag divers oder ohne Angabe bleiben unberücksichtigt).",
+        definition_en="Men per 100 women (persons registered as diverse or without entry are not counted).",
+    )
+
+    # ----------------------------------------------------------------------------------------- age
+    for lo, hi in age_groups(p):
+        gid = age_group_id(lo, hi)
+        band_de = age_group_label_de(lo, hi)
+        band_de = f"von {band_de}" if lo > 0 and hi is not None else band_de  # "Einwohner von 6 bis unter 15"
+        band_en = _age_group_label_en(lo, hi)
+        c.count_share(
+            gid, "age",
+            label_de=f"Einwohner {band_de}", label_en=f"Residents {band_en}",
+            share_label_de=f"Anteil Einwohner {band_de}", share_label_en=f"Share of residents {band_en}",
+            numerator=f"Einwohner {band_de}", denominator="Einwohner",
+            definition_de=f"Zahl der Einwohner im Alter {band_de}.",
+            definition_en=f"Number of residents {band_en}.",
+            share_definition_de=f"Einwohner {band_de} je 100 Einwohner.",
+            share_definition_en=f"Residents {band_en} per 100 residents.",
+            source=destatis,
+        )
+    c.count_share(
+        "minors", "age",
+        label_de=f"Minderjährige (unter {minor} Jahren)", label_en=f"Minors (under {minor})",
+        share_label_de="Anteil Minderjährige", share_label_en="Share of minors",
+        numerator=f"Einwohner unter {minor} Jahren", denominator="Einwohner",
+        definition_de=f"Zahl der Einwohner unter {minor} Jahren.",
+        definition_en=f"Number of residents under {minor}.",
+        share_definition_de=f"Einwohner unter {minor} Jahren je 100 Einwohner.",
+        share_definition_en=f"Residents under {minor} per 100 residents.",
+        source=destatis,
+    )
+    c.count_share(
+        "young_adults", "age",
+        label_de=f"Junge Erwachsene ({ya_lo} bis {ya_hi} Jahre)", label_en=f"Young adults (aged {ya_lo}–{ya_hi})",
+        share_label_de=f"Anteil junge Erwachsene ({ya_lo} bis {ya_hi} Jahre)",
+        share_label_en=f"Share of young adults (aged {ya_lo}–{ya_hi})",
+        numerator=f"Einwohner von {ya_lo} bis {ya_hi} Jahren", denominator="Einwohner",
+        definition_de=f"Zahl der Einwohner von {ya_lo} bis einschließlich {ya_hi} Jahren (in einer Universitätsstadt vor allem Studierende).",
+        definition_en=f"Number of residents aged {ya_lo} to {ya_hi} inclusive (mostly students in a university town).",
+        share_definition_de=f"Einwohner von {ya_lo} bis einschließlich {ya_hi} Jahren je 100 Einwohner.",
+        share_definition_en=f"Residents aged {ya_lo} to {ya_hi} inclusive per 100 residents.",
+        source=destatis,
+    )
+    c.add(
+        id="mean_age", label_de="Durchschnittsalter", label_en="Mean age", unit="Jahre", family="age",
+        numerator="Summe der vollendeten Lebensjahre", denominator="Einwohner",
+        formula="Σ Alter / Einwohner", min_denominator=DEFAULT_MIN_DENOMINATOR, source=destatis, kind="mean",
+        definition_de="Arithmetisches Mittel der vollendeten Lebensjahre der Einwohner am Stichtag.",
+        definition_en="Arithmetic mean of the residents' completed years of age on the reference date.",
+    )
+    c.add(
+        id="youth_ratio", label_de="Jugendquotient", label_en="Youth dependency ratio", unit="je 100",
+        family="age", numerator=f"Einwohner unter {y} Jahren", denominator=working,
+        formula=f"100 × Einwohner unter {y} / {working}", min_denominator=DEFAULT_MIN_DENOMINATOR,
+        source=destatis, kind="ratio",
+        definition_de=f"Einwohner unter {y} Jahren je 100 {working}.",
+        definition_en=f"Residents under {y} per 100 {working_en}.",
+    )
+    c.add(
+        id="old_age_ratio", label_de="Altenquotient", label_en="Old-age dependency ratio", unit="je 100",
+        family="age", numerator=f"Einwohner ab {o} Jahren", denominator=working,
+        formula=f"100 × Einwohner ab {o} / {working}", min_denominator=DEFAULT_MIN_DENOMINATOR,
+        source=destatis, kind="ratio",
+        definition_de=f"Einwohner ab {o} Jahren je 100 {working}.",
+        definition_en=f"Residents aged {o} and over per 100 {working_en}.",
+    )
+
+    # ----------------------------------------------------------------------------------- migration
+    migrapro = "KOSIS MigraPro; Destatis (Migrationshintergrund)"
+    eg_source = "Destatis 2023 (Einwanderungsgeschichte)"
+    c.count_share(
+        "foreign", "migration",
+        label_de="Ausländer", label_en="Foreign nationals",
+        share_label_de="Ausländeranteil", share_label_en="Share of foreign nationals",
+        numerator="Ausländer", denominator="Einwohner",
+        definition_de="Einwohner ohne deutsche Staatsangehörigkeit (einschließlich staatenlos und ungeklärt).",
+        definition_en="Residents without German nationality (including stateless and unknown).",
+        share_definition_de="Ausländer je 100 Einwohner.",
+        share_definition_en="Foreign nationals per 100 residents.",
+        source=migrapro,
+    )
+    c.count_share(
+        "german_personal_mh", "migration",
+        label_de="Deutsche mit persönlichem Migrationshintergrund",
+        label_en="Germans with a personal migration background",
+        share_label_de="Anteil Deutsche mit persönlichem Migrationshintergrund",
+        share_label_en="Share of Germans with a personal migration background",
+        numerator="Deutsche mit persönlichem Migrationsmerkmal", denominator="Einwohner",
+        definition_de="Deutsche mit eigenem Migrationsmerkmal (Einbürgerung, Optionsregelung, Spätaussiedler, Adoption, zweite ausländische Staatsangehörigkeit oder Geburt im Ausland).",
+        definition_en="Germans with a migration feature of their own (naturalisation, option, resettler, adoption, a second foreign nationality or birth abroad).",
+        share_definition_de="Deutsche mit persönlichem Migrationshintergrund je 100 Einwohner.",
+        share_definition_en="Germans with a personal migration background per 100 residents.",
+        source=migrapro,
+    )
+    c.count_share(
+        "german_familial_mh", "migration",
+        label_de="Deutsche mit familiärem Migrationshintergrund",
+        label_en="Germans with a familial migration background",
+        share_label_de="Anteil Deutsche mit familiärem Migrationshintergrund",
+        share_label_en="Share of Germans with a familial migration background",
+        numerator="Deutsche mit familiärem Migrationshintergrund", denominator="Einwohner",
+        definition_de=f"Deutsche unter {minor} Jahren ohne eigenes Migrationsmerkmal, von denen mindestens ein im Register verknüpfter Elternteil Ausländer ist oder einen persönlichen Migrationshintergrund hat.",
+        definition_en=f"Germans under {minor} without a feature of their own with at least one linked parent who is foreign or has a personal migration background.",
+        share_definition_de="Deutsche mit familiärem Migrationshintergrund je 100 Einwohner.",
+        share_definition_en="Germans with a familial migration background per 100 residents.",
+        source=migrapro,
+    )
+    c.count_share(
+        "german_with_mh", "migration",
+        label_de="Deutsche mit Migrationshintergrund", label_en="Germans with a migration background",
+        share_label_de="Anteil Deutsche mit Migrationshintergrund",
+        share_label_en="Share of Germans with a migration background",
+        numerator="Deutsche mit persönlichem oder familiärem Migrationshintergrund", denominator="Einwohner",
+        definition_de="Deutsche mit persönlichem oder familiärem Migrationshintergrund.",
+        definition_en="Germans with a personal or familial migration background.",
+        share_definition_de="Deutsche mit Migrationshintergrund je 100 Einwohner.",
+        share_definition_en="Germans with a migration background per 100 residents.",
+        source=migrapro,
+    )
+    c.count_share(
+        "german_no_mh", "migration",
+        label_de="Deutsche ohne Migrationshintergrund", label_en="Germans without a migration background",
+        share_label_de="Anteil Deutsche ohne Migrationshintergrund",
+        share_label_en="Share of Germans without a migration background",
+        numerator="Deutsche ohne Migrationshintergrund", denominator="Einwohner",
+        definition_de="Deutsche, für die das Register kein Migrationsmerkmal ausweist (Registerlücken führen zu einer Untererfassung des Migrationshintergrunds).",
+        definition_en="Germans for whom the register shows no migration feature (register gaps make the migration background undercounted).",
+        share_definition_de="Deutsche ohne Migrationshintergrund je 100 Einwohner.",
+        share_definition_en="Germans without a migration background per 100 residents.",
+        source=migrapro,
+    )
+    c.count_share(
+        "with_mh", "migration",
+        label_de="Einwohner mit Migrationshintergrund", label_en="Residents with a migration background",
+        share_label_de="Anteil mit Migrationshintergrund", share_label_en="Share with a migration background",
+        numerator="Ausländer + Deutsche mit Migrationshintergrund", denominator="Einwohner",
+        definition_de="Ausländer und Deutsche mit persönlichem oder familiärem Migrationshintergrund.",
+        definition_en="Foreign nationals and Germans with a personal or familial migration background.",
+        share_definition_de="Einwohner mit Migrationshintergrund je 100 Einwohner.",
+        share_definition_en="Residents with a migration background per 100 residents.",
+        source=migrapro,
+    )
+    c.count_share(
+        "with_mh_minors", "migration",
+        label_de="Minderjährige mit Migrationshintergrund", label_en="Minors with a migration background",
+        share_label_de="Anteil mit Migrationshintergrund unter Minderjährigen",
+        share_label_en="Share with a migration background among minors",
+        numerator=f"Einwohner unter {minor} Jahren mit Migrationshintergrund",
+        denominator=f"Einwohner unter {minor} Jahren",
+        definition_de=f"Einwohner unter {minor} Jahren mit Migrationshintergrund.",
+        definition_en=f"Residents under {minor} with a migration background.",
+        share_definition_de=f"Minderjährige mit Migrationshintergrund je 100 Einwohner unter {minor} Jahren (Kennzahl für Kita- und Schulplanung).",
+        share_definition_en=f"Minors with a migration background per 100 residents under {minor} (the key indicator for schools and day care).",
+        source=migrapro,
+    )
+    for code, lab_de, lab_en in ORIGIN_REGIONS:
+        c.count_share(
+            f"origin_region_{code}", "migration",
+            label_de=f"Migrationshintergrund, Herkunftsregion {lab_de}",
+            label_en=f"Migration background, origin region {lab_en}",
+            share_label_de=f"Anteil mit Migrationshintergrund, Herkunftsregion {lab_de}",
+            share_label_en=f"Share with a migration background, origin region {lab_en}",
+            numerator=f"Einwohner mit Migrationshintergrund und Bezugsland in der Region {lab_de}",
+            denominator="Einwohner",
+            definition_de=f"Einwohner mit Migrationshintergrund, deren Bezugsland am Stichtag zur Region {lab_de} gehört.",
+            definition_en=f"Residents with a migration background whose reference country belongs to the region {lab_en} on the reference date.",
+            share_definition_de=f"Einwohner mit Migrationshintergrund aus der Region {lab_de} je 100 Einwohner.",
+            share_definition_en=f"Residents with a migration background from the region {lab_en} per 100 residents.",
+            source=migrapro,
+        )
+    for rank in range(1, p.top_countries_n + 1):
+        c.add(
+            id=f"top_country_{rank}", label_de=f"Bezugsland Rang {rank} (Personen)",
+            label_en=f"Reference country rank {rank} (persons)", unit="Personen", family="migration",
+            numerator=f"Einwohner mit Migrationshintergrund aus dem Bezugsland auf Rang {rank}", denominator=None,
+            formula=f"Anzahl des Bezugslandes auf Rang {rank} der Häufigkeit (ohne XXX; Gleichstand: Ländercode alphabetisch)",
+            source=migrapro, kind="count", comparable_over_time=False,
+            definition_de=f"Zahl der Einwohner mit Migrationshintergrund aus dem Bezugsland auf Rang {rank} der Häufigkeit im Gebiet (das Land nennt die Tabelle der häufigsten Bezugsländer; 0, wenn es weniger Länder gibt).",
+            definition_en=f"Number of residents with a migration background from the area's rank-{rank} reference country (country in the top-countries table; 0 when there are fewer countries).",
+        )
+    c.add(
+        id="origin_diversity_shannon", label_de="Herkunftsvielfalt (Shannon-Index)",
+        label_en="Origin diversity (Shannon index)", unit="Index", family="migration",
+        numerator="Einwohner mit Migrationshintergrund je Bezugsland",
+        denominator="Einwohner mit Migrationshintergrund und bekanntem Bezugsland",
+        formula="H = −Σ_k p_k ln p_k, p_k = Anteil des Bezugslandes k", min_denominator=DEFAULT_MIN_DENOMINATOR,
+        source="Shannon 1948", kind="index",
+        definition_de="Shannon-Entropie (natürlicher Logarithmus) der Bezugsländer unter den Einwohnern mit Migrationshintergrund (ohne ungeklärtes Bezugsland XXX).",
+        definition_en="Shannon entropy (natural log) of the reference countries among residents with a migration background (unknown country XXX left out).",
+    )
+    c.add(
+        id="origin_diversity_simpson", label_de="Herkunftsvielfalt (Simpson-Index)",
+        label_en="Origin diversity (Simpson index)", unit="Index", family="migration",
+        numerator="Einwohner mit Migrationshintergrund je Bezugsland",
+        denominator="Einwohner mit Migrationshintergrund und bekanntem Bezugsland",
+        formula="D = 1 − Σ_k p_k²", min_denominator=DEFAULT_MIN_DENOMINATOR, source="Simpson 1949", kind="index",
+        definition_de="Wahrscheinlichkeit, dass zwei zufällig gezogene Einwohner mit Migrationshintergrund verschiedene Bezugsländer haben (ohne ungeklärtes Bezugsland XXX).",
+        definition_en="Probability that two randomly drawn residents with a migration background have different reference countries (unknown country XXX left out).",
+    )
+    c.count_share(
+        "eg_immigrant", "migration",
+        label_de="Eingewanderte (Einwanderungsgeschichte)", label_en="Immigrants (immigration history)",
+        share_label_de="Anteil Eingewanderte", share_label_en="Share of immigrants",
+        numerator="Seit 1950 nach Deutschland Eingewanderte", denominator="Einwohner",
+        definition_de="Einwohner, die seit 1950 nach Deutschland eingewandert sind (erste Generation).",
+        definition_en="Residents who immigrated into Germany since 1950 (first generation).",
+        share_definition_de="Eingewanderte je 100 Einwohner.",
+        share_definition_en="Immigrants per 100 residents.",
+        source=eg_source,
+    )
+    c.count_share(
+        "eg_descendant_minors", "migration",
+        label_de="Minderjährige Nachkommen von Eingewanderten",
+        label_en="Minor descendants of immigrants",
+        share_label_de="Anteil Nachkommen von Eingewanderten unter Minderjährigen",
+        share_label_en="Share of descendants of immigrants among minors",
+        numerator=f"In Deutschland geborene Einwohner unter {minor} Jahren mit zwei eingewanderten Elternteilen",
+        denominator=f"Einwohner unter {minor} Jahren",
+        definition_de=f"In Deutschland geborene Einwohner unter {minor} Jahren, deren beide Elternteile eingewandert sind (nur über Elternverknüpfungen bestimmbar).",
+        definition_en=f"Residents under {minor} born in Germany whose two parents both immigrated (derivable only through parent links).",
+        share_definition_de=f"Minderjährige Nachkommen von Eingewanderten je 100 Einwohner unter {minor} Jahren.",
+        share_definition_en=f"Minor descendants of immigrants per 100 residents under {minor}.",
+        source=eg_source,
+    )
+    c.count_share(
+        "eg_one_sided_minors", "migration",
+        label_de="Minderjährige mit einseitiger Einwanderungsgeschichte",
+        label_en="Minors with a one-sided immigration history",
+        share_label_de="Anteil mit einseitiger Einwanderungsgeschichte unter Minderjährigen",
+        share_label_en="Share with a one-sided immigration history among minors",
+        numerator=f"In Deutschland geborene Einwohner unter {minor} Jahren mit genau einem eingewanderten Elternteil",
+        denominator=f"Einwohner unter {minor} Jahren",
+        definition_de=f"In Deutschland geborene Einwohner unter {minor} Jahren mit genau einem eingewanderten Elternteil (zählt nicht als Einwanderungsgeschichte).",
+        definition_en=f"Residents under {minor} born in Germany with exactly one immigrant parent (not counted as an immigration history).",
+        share_definition_de=f"Minderjährige mit einseitiger Einwanderungsgeschichte je 100 Einwohner unter {minor} Jahren.",
+        share_definition_en=f"Minors with a one-sided immigration history per 100 residents under {minor}.",
+        source=eg_source,
+    )
+    c.count_share(
+        "eg_not_determinable", "migration",
+        label_de="Einwanderungsgeschichte nicht bestimmbar", label_en="Immigration history not determinable",
+        share_label_de="Anteil Einwanderungsgeschichte nicht bestimmbar",
+        share_label_en="Share with immigration history not determinable",
+        numerator="Einwohner ohne bestimmbare Einwanderungsgeschichte", denominator="Einwohner",
+        definition_de="In Deutschland geborene Einwohner ohne Elternverknüpfung (vor allem Erwachsene), deren Einwanderungsgeschichte das Register nicht bestimmen kann; die Einwanderungsgeschichte wird für sie untererfasst.",
+        definition_en="Residents born in Germany without parent links (mostly adults) whose immigration history the register cannot determine; it is undercounted for them.",
+        share_definition_de="Einwohner ohne bestimmbare Einwanderungsgeschichte je 100 Einwohner.",
+        share_definition_en="Residents whose immigration history is not determinable per 100 residents.",
+        source=eg_source,
+    )
+
+    # ---------------------------------------------------------------------------------- households
+    hhgen = "KOSIS HHGen (generierte Haushalte)"
+    c.add(
+        id="households", label_de="Haushalte", label_en="Households", unit="Haushalte", family="households",
+        numerator="Haushalte (household_id)", denominator=None, formula="Zahl der verschiedenen household_id",
+        source=hhgen, kind="count",
+        definition_de="Zahl der generierten Privathaushalte; ein Haushalt zählt im Gebiet, in dem die meisten seiner Mitglieder wohnen (Personen in Einrichtungen ausgenommen).",
+        definition_en="Number of generated private households; a household counts in the area where most of its members live (persons in institutions excluded).",
+    )
+    c.add(
+        id="household_size_mean", label_de="Durchschnittliche Haushaltsgröße", label_en="Mean household size",
+        unit="Personen je Haushalt", family="households", numerator="Personen in Privathaushalten",
+        denominator="Haushalte", formula="Personen in Privathaushalten / Haushalte",
+        min_denominator=DEFAULT_MIN_DENOMINATOR, source=hhgen, kind="mean",
+        definition_de="Personen in Privathaushalten je Haushalt.",
+        definition_en="Persons in private households per household.",
+    )
+    c.count_share(
+        "single_person_households", "households",
+        label_de="Einpersonenhaushalte", label_en="Single-person households",
+        share_label_de="Anteil Einpersonenhaushalte", share_label_en="Share of single-person households",
+        numerator="Haushalte mit einer Person", denominator="Haushalte",
+        definition_de="Privathaushalte mit genau einer Person.",
+        definition_en="Private households with exactly one member.",
+        share_definition_de="Einpersonenhaushalte je 100 Haushalte.",
+        share_definition_en="Single-person households per 100 households.",
+        source=hhgen, unit="Haushalte",
+    )
+    c.count_share(
+        "households_with_minors", "households",
+        label_de="Haushalte mit Minderjährigen", label_en="Households with minors",
+        share_label_de="Anteil Haushalte mit Minderjährigen", share_label_en="Share of households with minors",
+        numerator=f"Haushalte mit mindestens einer Person unter {minor} Jahren", denominator="Haushalte",
+        definition_de=f"Privathaushalte mit mindestens einer Person unter {minor} Jahren.",
+        definition_en=f"Private households with at least one member under {minor}.",
+        share_definition_de="Haushalte mit Minderjährigen je 100 Haushalte.",
+        share_definition_en="Households with minors per 100 households.",
+        source=hhgen, unit="Haushalte",
+    )
+    sp_def_de = (
+        f"Haushalte mit Minderjährigen und genau einer Person ab {minor} Jahren, die im Register als Mutter "
+        "oder Vater eines Minderjährigen desselben Haushalts verknüpft ist"
+    )
+    sp_def_en = (
+        f"Households with minors and exactly one member aged {minor}+, who is linked in the register as mother "
+        "or father of a minor in the same household"
+    )
+    c.count_share(
+        "single_parent_households", "households",
+        label_de="Alleinerziehendenhaushalte", label_en="Single-parent households",
+        share_label_de="Anteil Alleinerziehende an Haushalten mit Minderjährigen",
+        share_label_en="Share of single-parent households among households with minors",
+        numerator="Alleinerziehendenhaushalte", denominator="Haushalte mit Minderjährigen",
+        definition_de=sp_def_de + " (Haushalte mit volljährigen Kindern oder fehlender Elternverknüpfung zählen nicht).",
+        definition_en=sp_def_en + " (households with adult children or a missing parent link do not count).",
+        share_definition_de="Alleinerziehendenhaushalte je 100 Haushalte mit Minderjährigen.",
+        share_definition_en="Single-parent households per 100 households with minors.",
+        source=hhgen, unit="Haushalte",
+    )
+    c.count_share(
+        "minors_single_parent", "households",
+        label_de="Minderjährige bei Alleinerziehenden", label_en="Minors living with a single parent",
+        share_label_de="Anteil Minderjährige bei Alleinerziehenden",
+        share_label_en="Share of minors living with a single parent",
+        numerator="Minderjährige in Alleinerziehendenhaushalten", denominator="Minderjährige in Privathaushalten",
+        definition_de="Minderjährige, die in einem Alleinerziehendenhaushalt leben.",
+        definition_en="Minors living in a single-parent household.",
+        share_definition_de="Minderjährige in Alleinerziehendenhaushalten je 100 Minderjährige in Privathaushalten.",
+        share_definition_en="Minors in single-parent households per 100 minors in private households.",
+        source=hhgen,
+    )
+    c.count_share(
+        "seniors_alone", "households",
+        label_de=f"Alleinlebende ab {o} Jahren", label_en=f"Residents aged {o}+ living alone",
+        share_label_de=f"Anteil Alleinlebende an Einwohnern ab {o} Jahren",
+        share_label_en=f"Share living alone among residents aged {o}+",
+        numerator=f"Personen ab {o} Jahren in Einpersonenhaushalten",
+        denominator=f"Personen ab {o} Jahren in Privathaushalten",
+        definition_de=f"Personen ab {o} Jahren, die allein in einem Privathaushalt leben.",
+        definition_en=f"Persons aged {o}+ living alone in a private household.",
+        share_definition_de=f"Alleinlebende ab {o} Jahren je 100 Personen ab {o} Jahren in Privathaushalten.",
+        share_definition_en=f"Persons aged {o}+ living alone per 100 persons aged {o}+ in private households.",
+        source=hhgen,
+    )
+    c.count_share(
+        "households_with_mh", "households",
+        label_de="Haushalte mit Migrationshintergrund", label_en="Households with a migration background",
+        share_label_de="Anteil Haushalte mit Migrationshintergrund",
+        share_label_en="Share of households with a migration background",
+        numerator="Haushalte mit mindestens einem Mitglied mit Migrationshintergrund", denominator="Haushalte",
+        definition_de="Privathaushalte mit mindestens einem Mitglied mit Migrationshintergrund.",
+        definition_en="Private households with at least one member with a migration background.",
+        share_definition_de="Haushalte mit Migrationshintergrund je 100 Haushalte.",
+        share_definition_en="Households with a migration background per 100 households.",
+        source=hhgen, unit="Haushalte",
+    )
+    c.add(
+        id="persons_in_institutions", label_de="Personen in Einrichtungen",
+        label_en="Persons in institutions", unit="Personen", family="households",
+        numerator="Personen ohne Haushaltszuordnung (household_id leer)", denominator=None,
+        formula="Zahl der Personen ohne household_id", source=hhgen, kind="count",
+        definition_de="Einwohner ohne generierten Privathaushalt (Pflegeheime, Gemeinschaftsunterkünfte); sie bleiben bei den Haushaltskennzahlen unberücksichtigt.",
+        definition_en="Residents without a generated private household (care homes, shared accommodation); they are left out of the household indicators.",
+    )
+
+    # ------------------------------------------------------------------------------------ mobility
+    r, m = p.residence_years, p.recent_move_years
+    wander = "Destatis (Wanderungsstatistik)"
+    c.add(
+        id="residence_5y", label_de=f"Wohndauer {r} Jahre und länger",
+        label_en=f"Residence of {r} years or more at the address", unit="%", family="mobility",
+        numerator=f"Einwohner ab {r} Jahren, seit mindestens {r} Jahren an der Adresse",
+        denominator=f"Einwohner ab {r} Jahren",
+        formula=f"100 × (Einzug an die Adresse ≤ Stichtag − {r} Jahre) / Einwohner ab {r} Jahren",
+        min_denominator=DEFAULT_MIN_DENOMINATOR, source="Melderegister; Berlin MSS 2023", kind="share",
+        definition_de=f"Einwohner ab {r} Jahren, die seit mindestens {r} Jahren an ihrer Adresse wohnen, je 100 Einwohner ab {r} Jahren.",
+        definition_en=f"Residents aged {r}+ living at their address for {r} years or more per 100 residents aged {r}+.",
+    )
+    move_base = f"Einwohner ab {m} Jahren" if m > 1 else "Einwohner ab 1 Jahr"
+    within_de = "im letzten Jahr" if m == 1 else f"in den letzten {m} Jahren"
+    within_en = "within the last year" if m == 1 else f"within the last {m} years"
+    years_de = "1 Jahr" if m == 1 else f"{m} Jahre"
+    c.add(
+        id="moved_address_1y", label_de=f"Zuzug an die Adresse {within_de}",
+        label_en=f"Moved into the address {within_en}", unit="%", family="mobility",
+        numerator=f"{move_base} mit Einzug an die Adresse nach Stichtag − {years_de}", denominator=move_base,
+        formula=f"100 × (Stichtag − {m} J. < Einzug an die Adresse ≤ Stichtag) / {move_base}",
+        min_denominator=DEFAULT_MIN_DENOMINATOR, source="Melderegister", kind="share",
+        definition_de=f"{move_base}, die {within_de} an ihre Adresse gezogen sind, je 100 {move_base} (Neugeborene bleiben unberücksichtigt).",
+        definition_en=f"Residents aged {m}+ who moved into their address {within_en} per 100 residents aged {m}+ (newborns left out).",
+    )
+    c.add(
+        id="moved_city_1y", label_de=f"Zuzug in die Stadt {within_de}",
+        label_en=f"Moved into the city {within_en}", unit="%", family="mobility",
+        numerator=f"{move_base} mit Zuzug in die Stadt nach Stichtag − {years_de}", denominator=move_base,
+        formula=f"100 × (Stichtag − {m} J. < Zuzug in die Stadt ≤ Stichtag) / {move_base}",
+        min_denominator=DEFAULT_MIN_DENOMINATOR, source="Melderegister", kind="share",
+        definition_de=f"{move_base}, die {within_de} in die Stadt gezogen sind, je 100 {move_base}.",
+        definition_en=f"Residents aged {m}+ who moved into the city {within_en} per 100 residents aged {m}+.",
+    )
+    flows = [
+        ("births", "Geburten", "Births",
+         "Personen, die seit dem vorigen Stichtag neu im Register sind und seit Geburt in der Stadt wohnen (kein Zuzugsdatum).",
+         "Persons new in the register since the previous reference date who have lived in the city since birth (no move-in date)."),
+        ("in_movers", "Zuzüge von außerhalb", "In-movers from outside the city",
+         "Personen, die seit dem vorigen Stichtag neu im Register sind, ohne Geburten.",
+         "Persons new in the register since the previous reference date, births excluded."),
+        ("out_movers", "Abgänge (Fortzüge und Sterbefälle)", "Departures (out-moves and deaths)",
+         "Personen des vorigen Stichtags, die nicht mehr im Register sind, gezählt im Gebiet des vorigen Stichtags; das Register unterscheidet Fortzüge nicht von Sterbefällen.",
+         "Persons of the previous reference date no longer in the register, counted in their previous area; the register cannot tell out-moves from deaths."),
+        ("intra_city_in", "Umzüge aus anderen Stadtbezirken", "Moves in from other districts",
+         "Personen, die an beiden Stichtagen gemeldet sind und deren Stadtbezirk gewechselt hat, gezählt im neuen Bezirk (Stadtsumme: Zahl der Bezirkswechsel).",
+         "Persons registered on both dates whose district changed, counted in the new district (city: number of district changes)."),
+        ("intra_city_out", "Umzüge in andere Stadtbezirke", "Moves out to other districts",
+         "Personen, die an beiden Stichtagen gemeldet sind und deren Stadtbezirk gewechselt hat, gezählt im alten Bezirk (Stadtsumme: Zahl der Bezirkswechsel).",
+         "Persons registered on both dates whose district changed, counted in the old district (city: number of district changes)."),
+    ]
+    for fid, lde, len_, dde, den in flows:
+        c.add(
+            id=fid, label_de=lde, label_en=len_, unit="Personen", family="mobility", numerator=lde,
+            denominator=None, formula="Abgleich der person_id zwischen vorigem und aktuellem Stichtag",
+            source=wander + "; Melderegister (stabile Pseudonyme)", kind="count", definition_de=dde,
+            definition_en=den,
+        )
+    mean_pop = "mittlere Einwohnerzahl B = (Einwohner vorheriger + aktueller Stichtag) / 2"
+    c.add(
+        id="turnover", label_de="Mobilitätsziffer (Wanderungsvolumen je 1.000 Einwohner)",
+        label_en="Turnover (migration volume per 1,000 residents)", unit="je 1.000", family="mobility",
+        numerator="Zuzüge + Abgänge (Bezirke: einschließlich Umzüge über die Bezirksgrenze)", denominator=mean_pop,
+        formula="1000 × (Zuzüge + Abgänge) / B; Bezirke: Zuzüge = in_movers + intra_city_in, Abgänge = out_movers + intra_city_out; Stadt: in_movers + out_movers",
+        min_denominator=DEFAULT_MIN_DENOMINATOR, source=wander, kind="rate",
+        definition_de="Summe der Zuzüge und Abgänge zwischen zwei Stichtagen je 1.000 Einwohner im Mittel beider Stichtage (Geburten nicht, Sterbefälle als Abgänge gezählt).",
+        definition_en="In-moves plus departures between two reference dates per 1,000 mean residents (births not counted, deaths counted as departures).",
+    )
+    c.add(
+        id="net_migration", label_de="Wanderungssaldo je 1.000 Einwohner",
+        label_en="Net migration per 1,000 residents", unit="je 1.000", family="mobility",
+        numerator="Zuzüge − Abgänge (Bezirke: einschließlich Umzüge über die Bezirksgrenze)", denominator=mean_pop,
+        formula="1000 × (Zuzüge − Abgänge) / B (Zuzüge und Abgänge wie bei der Mobilitätsziffer)",
+        min_denominator=DEFAULT_MIN_DENOMINATOR, source=wander, kind="rate",
+        definition_de="Zuzüge minus Abgänge zwischen zwei Stichtagen je 1.000 Einwohner im Mittel beider Stichtage; da das Register Sterbefälle nicht von Fortzügen trennt, enthalten die Abgänge die Sterbefälle.",
+        definition_en="In-moves minus departures between two reference dates per 1,000 mean residents; departures include deaths, which the register cannot tell from out-moves.",
+    )
+
+    # -------------------------------------------------------------------------------------- milieu
+    mss = "Berlin MSS 2023"
+    c.add(
+        id="sgb2_rate", label_de="SGB-II-Quote", label_en="SGB II benefit rate", unit="%", family="milieu",
+        numerator="Leistungsberechtigte nach SGB II unter 65 Jahren (Zulieferung)", denominator=f"Einwohner unter {o} Jahren",
+        formula=f"100 × SGB-II-Leistungsberechtigte / Einwohner unter {o}", min_denominator=DEFAULT_MIN_DENOMINATOR,
+        source=mss + "; Bundesagentur für Arbeit", kind="share",
+        definition_de=f"Leistungsberechtigte nach SGB II je 100 Einwohner unter {o} Jahren.",
+        definition_en=f"SGB II benefit recipients per 100 residents under {o}.",
+    )
+    lf_lo, lf_hi = p.labour_force_ages
+    c.add(
+        id="unemployment_rate", label_de="Arbeitslosenanteil", label_en="Unemployment share", unit="%",
+        family="milieu", numerator="Arbeitslose (SGB II und III, Zulieferung)",
+        denominator=f"Einwohner von {lf_lo} bis {lf_hi} Jahren",
+        formula=f"100 × Arbeitslose / Einwohner {lf_lo}–{lf_hi}", min_denominator=DEFAULT_MIN_DENOMINATOR,
+        source=mss + "; Bundesagentur für Arbeit", kind="share",
+        definition_de=f"Arbeitslose je 100 Einwohner von {lf_lo} bis einschließlich {lf_hi} Jahren.",
+        definition_en=f"Unemployed persons per 100 residents aged {lf_lo} to {lf_hi}.",
+    )
+    k = p.child_poverty_age_limit
+    c.add(
+        id="child_poverty", label_de=f"Kinderarmut (SGB II, unter {k} Jahren)",
+        label_en=f"Child poverty (SGB II, under {k})", unit="%", family="milieu",
+        numerator=f"Kinder unter {k} Jahren in SGB-II-Bedarfsgemeinschaften (Zulieferung)",
+        denominator=f"Einwohner unter {k} Jahren", formula=f"100 × Kinder in SGB II / Einwohner unter {k}",
+        min_denominator=DEFAULT_MIN_DENOMINATOR, source=mss + "; Bundesagentur für Arbeit", kind="share",
+        definition_de=f"Kinder unter {k} Jahren in SGB-II-Bedarfsgemeinschaften je 100 Einwohner unter {k} Jahren.",
+        definition_en=f"Children under {k} in SGB II households per 100 residents under {k}.",
+    )
+    n_min = p.composite_min_population
+    z_note_de = (
+        f"z-Werte über die Bezirke mit mindestens {n_min} Einwohnern (Mittelwert und Standardabweichung ohne "
+        "kleinere Bezirke, die keinen Wert erhalten); Dimensionswert = gleichgewichteter Mittelwert der z-Werte"
+    )
+    z_note_en = (
+        f"z-scores across districts with at least {n_min} residents (mean and standard deviation without the "
+        "smaller districts, which get no value); dimension score = equal-weight mean of the z-scores"
+    )
+    dims = [
+        ("milieu_age", "Dimension Alter/Lebensphase", "Age / life-stage dimension",
+         "z(Altenquotient), z(Anteil junge Erwachsene), −z(Anteil Minderjährige)",
+         "hohe Werte: ältere Bevölkerung oder viele junge Erwachsene, wenige Kinder",
+         "high: older population or many young adults, few children", "Shevky & Bell 1955"),
+        ("milieu_family", "Dimension Familienstatus", "Family-status dimension",
+         "z(Anteil Haushalte mit Minderjährigen), z(mittlere Haushaltsgröße), −z(Anteil Einpersonenhaushalte)",
+         "hohe Werte: Familienhaushalte", "high: family households", "Shevky & Bell 1955"),
+        ("milieu_ethnic", "Dimension ethnischer Status", "Ethnic-status dimension",
+         "z(Anteil mit MH), z(Anteil mit MH unter Minderjährigen), z(Ausländeranteil)",
+         "hohe Werte: hoher Migrationsanteil", "high: large population with a migration background",
+         "Shevky & Bell 1955"),
+        ("milieu_stability", "Dimension Stabilität", "Stability dimension",
+         "z(Wohndauer 5 Jahre und länger), −z(Mobilitätsziffer) (ohne vorigen Stichtag nur Wohndauer)",
+         "hohe Werte: stabile Wohnbevölkerung", "high: stable resident population", mss),
+        ("milieu_social", "Dimension sozialer Status", "Social-status dimension",
+         "z(SGB-II-Quote), z(Arbeitslosenanteil), z(Kinderarmut) (nur mit Zulieferdaten)",
+         "hohe Werte: niedriger sozialer Status (Benachteiligung)", "high: low social status (disadvantage)", mss),
+    ]
+    for did, lde, len_, comp, high_de, high_en, src in dims:
+        c.add(
+            id=did, label_de=lde, label_en=len_, unit="z-Wert", family="milieu", numerator=comp,
+            denominator=None, formula=f"Mittelwert von {comp}", min_denominator=n_min, source=src, kind="score",
+            definition_de=f"{z_note_de}; {high_de}.", definition_en=f"{z_note_en}; {high_en}.",
+        )
+    t = p.typology_threshold_sd
+    t_de = f"{t:g}".replace(".", ",")
+    c.add(
+        id="milieu_type", label_de="Quartierstyp", label_en="District type", unit="Typ", family="milieu",
+        numerator="Klassen der Dimensionen", denominator=None,
+        formula=(
+            f"je Dimension hoch (> Mittelwert + {t_de} SD), niedrig (< Mittelwert − {t_de} SD), sonst mittel; "
+            "Typcode = Ziffernfolge Alter, Familie, ethnisch, Stabilität, sozial (1 niedrig, 2 mittel, 3 hoch, "
+            "0 nicht verfügbar)"
+        ),
+        min_denominator=n_min, source=mss + " (Klassenbildung); Shevky & Bell 1955", kind="class",
+        comparable_over_time=False,
+        definition_de="Typ des Bezirks aus den Klassen seiner Dimensionswerte; die Bezeichnung nennt die vom Durchschnitt abweichenden Dimensionen.",
+        definition_en="The district's type from the classes of its dimension scores; the label names the dimensions that differ from the average.",
+    )
+    c.add(
+        id="milieu_excluded", label_de=f"Ohne Milieuwerte (unter {n_min} Einwohner)",
+        label_en=f"No milieu scores (under {n_min} residents)", unit="Kennzeichen", family="milieu",
+        numerator="Einwohner", denominator=None, formula=f"1, wenn Einwohner < {n_min}, sonst 0",
+        source="Berlin MSS 2023; Geheimhaltung", kind="class", comparable_over_time=False,
+        definition_de=f"Kennzeichen 1 für Bezirke mit weniger als {n_min} Einwohnern, die nicht standardisiert werden und keine Milieuwerte erhalten.",
+        definition_en=f"Flag 1 for districts with fewer than {n_min} residents, which are not standardised and get no milieu scores.",
+    )
+
+    # -------------------------------------------------------------------------------- segregation
+    grp = "Gruppe (z. B. Ausländer, mit Migrationshintergrund, Herkunftsregion) gegen die übrige Bevölkerung"
+    seg = [
+        ("seg_dissimilarity", "Segregationsindex (Dissimilarität D)", "Index of dissimilarity D",
+         "D = Σ_i t_i |p_i − P| / (2 T P (1 − P)); in Berichten × 100", "index", "Duncan & Duncan 1955",
+         "Anteil der Gruppe, der umziehen müsste, damit sie in allen Bezirken gleich verteilt wäre (0 bis 100).",
+         "Share of the group that would have to move for an even distribution across districts (0 to 100)."),
+        ("seg_isolation", "Isolationsindex xPx", "Isolation index xPx", "xPx = Σ_i (x_i / X)(x_i / t_i)",
+         "index", "Massey & Denton 1988",
+         "Durchschnittlicher Anteil der eigenen Gruppe im Bezirk eines Gruppenmitglieds.",
+         "Mean share of the own group in the district of a group member."),
+        ("seg_exposure", "Kontaktindex xPy", "Exposure index xPy", "xPy = Σ_i (x_i / X)(y_i / t_i)",
+         "index", "Massey & Denton 1988",
+         "Durchschnittlicher Anteil der übrigen Bevölkerung im Bezirk eines Gruppenmitglieds.",
+         "Mean share of the rest of the population in the district of a group member."),
+        ("seg_theil", "Entropieindex (Theils H)", "Entropy index (Theil's H)",
+         "H = Σ_i t_i (E − E_i) / (E T), E = Entropie der Stadt", "index", "Theil 1972; White 1986",
+         "Relative Abnahme der Durchmischung (Entropie) in den Bezirken gegenüber der Stadt (0 bis 1).",
+         "Relative reduction of diversity (entropy) in the districts compared with the city (0 to 1)."),
+        ("seg_multigroup_theil", "Multigruppen-Entropieindex H", "Multigroup entropy index H",
+         "H = Σ_i t_i (E − E_i) / (E T) über alle Herkunftsregionen", "index", "Reardon & Firebaugh 2002",
+         "Entropieindex über alle Herkunftsgruppen zugleich (0 bis 1).",
+         "Entropy index over all origin groups at once (0 to 1)."),
+        ("seg_multigroup_dissimilarity", "Multigruppen-Dissimilaritätsindex", "Multigroup dissimilarity index",
+         "D = Σ_i Σ_m t_i |π_im − π_m| / (2 T I), I = Σ_m π_m (1 − π_m)", "index", "Reardon & Firebaugh 2002",
+         "Dissimilaritätsindex über alle Herkunftsgruppen zugleich (0 bis 1).",
+         "Dissimilarity index over all origin groups at once (0 to 1)."),
+        ("seg_gini", "Gini-Segregationsindex", "Gini segregation index",
+         "G = Σ_i Σ_j t_i t_j |p_i − p_j| / (2 T² P (1 − P))", "index", "Massey & Denton 1988",
+         "Mittlere absolute Differenz der Gruppenanteile zwischen allen Bezirkspaaren, normiert (0 bis 1).",
+         "Mean absolute difference of group shares between all pairs of districts, normalised (0 to 1)."),
+        ("location_quotient", "Lokalisationsquotient", "Location quotient", "LQ_i = p_i / P", "ratio",
+         "Isard 1960; PySAL segregation",
+         "Anteil der Gruppe im Bezirk im Verhältnis zu ihrem Anteil in der Stadt (1 = Stadtdurchschnitt).",
+         "Group share in the district relative to its city share (1 = city average)."),
+        ("moran_i", "Moran's I (räumliche Autokorrelation)", "Moran's I (spatial autocorrelation)",
+         "I = (n / S0) zᵀWz / zᵀz, Queen-Nachbarschaft zeilenstandardisiert, Permutationstest mit festem Seed",
+         "index", "Moran 1950; PySAL esda",
+         "Maß dafür, ob benachbarte Bezirke ähnliche Gruppenanteile haben (positiv: räumliche Ballung).",
+         "Whether neighbouring districts have similar group shares (positive: spatial clustering)."),
+        ("lisa_class", "LISA-Cluster (lokales Moran's I)", "LISA cluster (local Moran's I)",
+         "Klassen Hoch-Hoch, Niedrig-Niedrig, Hoch-Niedrig, Niedrig-Hoch, nicht signifikant, ohne Nachbarn",
+         "class", "Anselin 1995; PySAL esda",
+         "Lokaler Clustertyp des Bezirks nach dem lokalen Moran's I (Permutationstest, fester Seed).",
+         "Local cluster type of the district by local Moran's I (permutation test, fixed seed)."),
+    ]
+    for sid, lde, len_, formula, kind, src, dde, den in seg:
+        c.add(
+            id=sid, label_de=lde, label_en=len_, unit="Klasse" if kind == "class" else "Index",
+            family="segregation",
+            numerator="Einwohner je Herkunftsregion" if sid.startswith("seg_multigroup") else grp,
+            denominator="Einwohner" if sid != "moran_i" else None,
+            formula=formula, source=src, kind=kind, comparable_over_time=kind != "class",
+            definition_de=dde, definition_en=den,
+        )
+    return c.items
+
+
+#: The catalogue for the default :class:`IndicatorParameters`.
+CATALOGUE: dict[str, Indicator] = build_catalogue()
+
+
+def catalogue_table(catalogue: Mapping[str, Indicator] | None = None) -> pd.DataFrame:
+    """The catalogue as a DataFrame (one row per indicator, catalogue order) for the report's methods
+    section and the Excel definitions sheet; includes ``change_unit`` (percentage points for shares)."""
+    cat = CATALOGUE if catalogue is None else catalogue
+    cols = [f.name for f in fields(Indicator)] + ["change_unit"]
+    rows = [{**asdict(ind), "change_unit": ind.change_unit} for ind in cat.values()]
+    table = pd.DataFrame(rows, columns=cols)
+    table["min_denominator"] = table["min_denominator"].astype("Int64")
+    return table

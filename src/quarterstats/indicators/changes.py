@@ -1,0 +1,75 @@
+"""Changes against the previous and the baseline reference date, and time series.
+
+``change_previous`` = value(t) − value(previous date) and ``change_baseline`` = value(t) − value(first
+date), matched on (district_id, indicator): absolute differences, so for percent shares the change is in
+**percentage points** (catalogue: :attr:`quarterstats.catalogue.Indicator.change_unit`). Where a difference
+means nothing — classes (``milieu_type``, ``lisa_class``, ``milieu_excluded``) and ranked counts
+(``top_country_<k>``, whose country may differ between dates), i.e. ``comparable_over_time`` is False — the
+change is NaN. Milieu dynamics are the changes of the dimension scores (``milieu_<dimension>``) produced
+here like any other indicator; note that scores are relative positions among the districts of each date.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from quarterstats.catalogue import CATALOGUE, Indicator
+
+from .common import natural_key
+
+KEY = ["district_id", "indicator"]
+
+
+def add_changes(current: pd.DataFrame, previous: pd.DataFrame | None = None,
+                baseline: pd.DataFrame | None = None, *,
+                catalogue: Mapping[str, Indicator] = CATALOGUE) -> pd.DataFrame:
+    """The long table ``current`` with columns ``change_previous`` and ``change_baseline`` (NaN where the
+    other date has no value for the district/indicator, where no table is given, or where the indicator
+    is not comparable over time). Ids missing from ``catalogue`` are treated as comparable."""
+    out = current.copy()
+    comparable = np.array(
+        [catalogue[i].comparable_over_time if i in catalogue else True for i in out["indicator"]], dtype=bool
+    ) if len(out) else np.zeros(0, dtype=bool)
+    value = out["value"].to_numpy(dtype=np.float64, na_value=np.nan)
+    for column, other in (("change_previous", previous), ("change_baseline", baseline)):
+        if other is None:
+            out[column] = np.full(len(out), np.nan)
+            continue
+        if other.duplicated(KEY).any():
+            raise ValueError(f"{column}: the other table has duplicate (district_id, indicator) rows")
+        keys = pd.MultiIndex.from_frame(out[KEY].astype(object))
+        ref = other.set_index(pd.MultiIndex.from_frame(other[KEY].astype(object)))["value"]
+        before = ref.reindex(keys).to_numpy(dtype=np.float64, na_value=np.nan)
+        out[column] = np.where(comparable, value - before, np.nan)
+    return out
+
+
+def sort_long(table: pd.DataFrame, catalogue: Mapping[str, Indicator] = CATALOGUE) -> pd.DataFrame:
+    """Rows in the deterministic order: district natural order ("city" last), then catalogue order
+    (ids not in the catalogue after, alphabetically)."""
+    order = {k: i for i, k in enumerate(catalogue)}
+    districts = sorted(pd.unique(table["district_id"].astype(object)), key=natural_key)
+    d_rank = {d: i for i, d in enumerate(districts)}
+    unknown = sorted(set(table["indicator"]) - set(order))
+    i_rank = {**order, **{k: len(order) + j for j, k in enumerate(unknown)}}
+    d = table["district_id"].map(d_rank).to_numpy()
+    i = table["indicator"].map(i_rank).to_numpy()
+    return table.iloc[np.lexsort((i, d))].reset_index(drop=True)
+
+
+def time_series(tables: Mapping[date, pd.DataFrame], *,
+                catalogue: Mapping[str, Indicator] = CATALOGUE) -> pd.DataFrame:
+    """All dates' long tables stacked with a leading ``reference_date`` column (``datetime.date``
+    objects, like the keys), ordered by date, then district, then catalogue order."""
+    parts = []
+    for ref in sorted(tables):
+        t = sort_long(tables[ref], catalogue)
+        t.insert(0, "reference_date", pd.Series([ref] * len(t), dtype=object))
+        parts.append(t)
+    if not parts:
+        return pd.DataFrame(columns=["reference_date", *KEY, "value", "numerator", "denominator"])
+    return pd.concat(parts, ignore_index=True)
