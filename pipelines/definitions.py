@@ -7,6 +7,7 @@ from pipelines.assets.indicators import indicators
 from pipelines.assets.migration_recovery import migration_recovery
 from pipelines.assets.persons import persons
 from pipelines.assets.register import register_extract
+from pipelines.assets.time_series import indicator_time_series
 from pipelines.jobs import boundaries_job, reference_date_job
 from pipelines.resources import ProjectResource
 from pipelines.sensors import new_register_extracts
@@ -15,7 +16,9 @@ from pipelines.sensors import new_register_extracts
 UNPARTITIONED_ASSETS = [district_boundaries]
 #: Assets materialised per reference date, in dependency order.
 PARTITIONED_ASSETS = [register_extract, persons, migration_recovery, indicators]
-ASSETS = [*UNPARTITIONED_ASSETS, *PARTITIONED_ASSETS]
+#: Assets over all reference dates (materialised last).
+SUMMARY_ASSETS = [indicator_time_series]
+ASSETS = [*UNPARTITIONED_ASSETS, *PARTITIONED_ASSETS, *SUMMARY_ASSETS]
 
 defs = dg.Definitions(
     assets=ASSETS,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.definitions import ASSETS, PARTITIONED_ASSETS, UNPARTITIONED_ASSETS
+from pipelines.definitions import ASSETS, PARTITIONED_ASSETS, SUMMARY_ASSETS, UNPARTITIONED_ASSETS
 from pipelines.partitions import REFERENCE_DATE
 from pipelines.resources import ProjectResource
 from quarterstats.paths import ProjectPaths
@@ -106,4 +106,7 @@ def materialize_all(
         failed = step(PARTITIONED_ASSETS, key, f"{key}: register → persons → migration → indicators")
         if failed:
             return failed
+    failed = step(SUMMARY_ASSETS, None, "time series over all reference dates")
+    if failed:
+        return failed
     return RunOutcome(True, keys, seconds=time.perf_counter() - started)

@@ -32,7 +32,8 @@ PIPELINE_MIGRATION_IDS = [
 ]
 SEGREGATION_IDS = [
     "seg_dissimilarity", "seg_isolation", "seg_exposure", "seg_theil", "seg_multigroup_theil",
-    "seg_multigroup_dissimilarity", "seg_gini", "location_quotient", "moran_i", "lisa_class",
+    "seg_multigroup_dissimilarity", "seg_gini", "moran_i",
+    "location_quotient_foreign", "lisa_class_with_mh", "location_quotient_region_turkey", "lisa_class_region_eu",
 ]
 
 

@@ -44,6 +44,7 @@ __all__ = [
     "IndicatorParameters",
     "KINDS",
     "ORIGIN_REGIONS",
+    "SEGREGATION_GROUPS",
     "age_group_id",
     "age_group_label_de",
     "age_groups",
@@ -78,6 +79,13 @@ ORIGIN_REGIONS: tuple[tuple[str, str, str], ...] = (
     ("oceania", "Ozeanien", "Oceania"),
     ("stateless_unknown", "staatenlos/ungeklärt", "stateless/unknown"),
 )
+
+
+#: Groups whose segregation is measured (each against the rest of the population): id, German, English.
+SEGREGATION_GROUPS: tuple[tuple[str, str, str], ...] = (
+    ("foreign", "Ausländer", "foreign nationals"),
+    ("with_mh", "mit Migrationshintergrund", "with migration background"),
+) + tuple((f"region_{code}", f"Herkunftsregion {de}", f"origin region {en}") for code, de, en in ORIGIN_REGIONS)
 
 
 @dataclass(frozen=True)
@@ -840,20 +848,11 @@ def build_catalogue(params: IndicatorParameters = IndicatorParameters()) -> dict
          "G = Σ_i Σ_j t_i t_j |p_i − p_j| / (2 T² P (1 − P))", "index", "Massey & Denton 1988",
          "Mittlere absolute Differenz der Gruppenanteile zwischen allen Bezirkspaaren, normiert (0 bis 1).",
          "Mean absolute difference of group shares between all pairs of districts, normalised (0 to 1)."),
-        ("location_quotient", "Lokalisationsquotient", "Location quotient", "LQ_i = p_i / P", "ratio",
-         "Isard 1960; PySAL segregation",
-         "Anteil der Gruppe im Bezirk im Verhältnis zu ihrem Anteil in der Stadt (1 = Stadtdurchschnitt).",
-         "Group share in the district relative to its city share (1 = city average)."),
         ("moran_i", "Moran's I (räumliche Autokorrelation)", "Moran's I (spatial autocorrelation)",
          "I = (n / S0) zᵀWz / zᵀz, Queen-Nachbarschaft zeilenstandardisiert, Permutationstest mit festem Seed",
          "index", "Moran 1950; PySAL esda",
          "Maß dafür, ob benachbarte Bezirke ähnliche Gruppenanteile haben (positiv: räumliche Ballung).",
          "Whether neighbouring districts have similar group shares (positive: spatial clustering)."),
-        ("lisa_class", "LISA-Cluster (lokales Moran's I)", "LISA cluster (local Moran's I)",
-         "Klassen Hoch-Hoch, Niedrig-Niedrig, Hoch-Niedrig, Niedrig-Hoch, nicht signifikant, ohne Nachbarn",
-         "class", "Anselin 1995; PySAL esda",
-         "Lokaler Clustertyp des Bezirks nach dem lokalen Moran's I (Permutationstest, fester Seed).",
-         "Local cluster type of the district by local Moran's I (permutation test, fixed seed)."),
     ]
     for sid, lde, len_, formula, kind, src, dde, den in seg:
         c.add(
@@ -863,6 +862,27 @@ def build_catalogue(params: IndicatorParameters = IndicatorParameters()) -> dict
             denominator="Einwohner" if sid != "moran_i" else None,
             formula=formula, source=src, kind=kind, comparable_over_time=kind != "class",
             definition_de=dde, definition_en=den,
+        )
+    # Per district and group: location quotient and LISA class (ids carry the group, see SEGREGATION_GROUPS).
+    for gid, glabel_de, glabel_en in SEGREGATION_GROUPS:
+        c.add(
+            id=f"location_quotient_{gid}", label_de=f"Lokalisationsquotient: {glabel_de}",
+            label_en=f"Location quotient: {glabel_en}", unit="Index", family="segregation",
+            numerator=f"Anteil {glabel_de} im Bezirk", denominator=f"Anteil {glabel_de} in der Stadt",
+            formula="LQ_i = p_i / P", source="Isard 1960; PySAL segregation", kind="ratio",
+            min_denominator=DEFAULT_MIN_DENOMINATOR,
+            definition_de=f"Anteil der Gruppe „{glabel_de}“ im Bezirk im Verhältnis zu ihrem Anteil in der Stadt (1 = Stadtdurchschnitt).",
+            definition_en=f"Share of the group '{glabel_en}' in the district relative to its city share (1 = city average).",
+        )
+        c.add(
+            id=f"lisa_class_{gid}", label_de=f"LISA-Cluster: {glabel_de}", label_en=f"LISA cluster: {glabel_en}",
+            unit="Klasse", family="segregation", numerator=f"Anteil {glabel_de} im Bezirk", denominator=None,
+            formula="lokales Moran's I des Anteils, Queen-Nachbarschaft, Permutationstest (999, fester Seed), "
+                    "α = 0,05; Code 1 Hoch-Hoch, 2 Niedrig-Niedrig, 3 Hoch-Niedrig, 4 Niedrig-Hoch, "
+                    "0 nicht signifikant, −1 ohne Nachbarn",
+            source="Anselin 1995; PySAL esda", kind="class", comparable_over_time=False,
+            definition_de=f"Lokaler Clustertyp des Bezirks für den Anteil „{glabel_de}“ nach dem lokalen Moran's I.",
+            definition_en=f"Local cluster type of the district for the share '{glabel_en}' by local Moran's I.",
         )
     return c.items
 

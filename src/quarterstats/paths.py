@@ -106,6 +106,14 @@ class ProjectPaths:
     def segregation(self, reference_date: date | str) -> Path:
         return self.processed / "segregation" / f"{_iso(reference_date)}.parquet"
 
+    @property
+    def indicator_time_series(self) -> Path:
+        return self.processed / "indicators" / "time_series.parquet"
+
+    @property
+    def segregation_time_series(self) -> Path:
+        return self.processed / "segregation" / "time_series.parquet"
+
     def migration_recovery(self, reference_date: date | str) -> Path:
         return self.processed / "migration_recovery" / f"{_iso(reference_date)}.parquet"
 

@@ -199,8 +199,10 @@ def migration_recovery_stage(paths: ProjectPaths, reference_date: date | str) ->
 
 # --------------------------------------------------------------------------------- indicators
 def indicators_stage(paths: ProjectPaths, reference_date: date | str) -> StageResult:
-    """Compute the long indicator table for one reference date."""
-    from quarterstats.indicators import compute_indicators
+    """The long indicator table of one date (all families, changes against the previous and the first
+    date) and the city-level segregation table."""
+    from quarterstats.indicators import add_changes, compute_indicators, sort_long
+    from quarterstats.indicators.segregation import segregation_indicators
 
     day = _date(reference_date)
     persons = pd.read_parquet(paths.persons(day))
@@ -213,24 +215,61 @@ def indicators_stage(paths: ProjectPaths, reference_date: date | str) -> StageRe
         }
     )
     previous = previous_date(paths, day)
-    previous_persons = (
-        pd.read_parquet(paths.persons(previous)) if previous and paths.persons(previous).is_file() else None
-    )
+    previous_persons = _read_if_exists(paths.persons(previous)) if previous else None
     auxiliary = read_auxiliary(paths, day)
     table = compute_indicators(
         persons, district_frame, day, previous_persons=previous_persons, auxiliary=auxiliary
     )
+    local, city = segregation_indicators(persons, districts)
+    table = sort_long(pd.concat([table, local], ignore_index=True))
+    baseline = paths.reference_dates()[0]
+    table = add_changes(
+        table,
+        _read_if_exists(paths.indicators(previous)) if previous else None,
+        _read_if_exists(paths.indicators(baseline)) if baseline < day else None,
+    )
     atomic.write_parquet(table, paths.indicators(day))
+    atomic.write_parquet(city, paths.segregation(day))
     pop = table[table["indicator"] == "pop"].set_index("district_id")["value"]
+    dissimilarity = city[city["index"] == "seg_dissimilarity"].set_index("group")["value"]
+    moran = city[city["index"] == "moran_i"].set_index("group")
     metadata = {
         "rows": len(table),
         "indicators": int(table["indicator"].nunique()),
         "districts": int(table.loc[table["district_id"] != "city", "district_id"].nunique()),
         "city_population": int(pop.get("city", 0)),
+        "dissimilarity_foreign_x100": round(float(dissimilarity.get("foreign", float("nan"))), 2),
+        "moran_i_foreign": round(float(moran["value"].get("foreign", float("nan"))), 4),
+        "moran_p_foreign": round(float(moran["p_value"].get("foreign", float("nan"))), 4),
         "previous_reference_date": previous.isoformat() if previous else None,
+        "baseline_reference_date": baseline.isoformat(),
         "auxiliary_data": auxiliary is not None,
     }
-    return StageResult(metadata, {}, [paths.indicators(day)])
+    return StageResult(metadata, {}, [paths.indicators(day), paths.segregation(day)])
+
+
+def time_series_stage(paths: ProjectPaths) -> StageResult:
+    """All reference dates' indicator and segregation tables stacked (long, with reference_date)."""
+    from quarterstats.indicators import time_series
+
+    tables = {d: pd.read_parquet(paths.indicators(d)) for d in paths.reference_dates() if paths.indicators(d).is_file()}
+    if not tables:
+        raise InputError("no indicator tables yet: run the reference dates first", file=paths.processed / "indicators")
+    series = time_series(tables)
+    series["reference_date"] = pd.to_datetime(series["reference_date"].astype(str)).dt.date
+    atomic.write_parquet(series, paths.indicator_time_series)
+    seg = pd.concat(
+        [pd.read_parquet(paths.segregation(d)).assign(reference_date=d) for d in tables if paths.segregation(d).is_file()],
+        ignore_index=True,
+    )
+    seg = seg[["reference_date", *[c for c in seg.columns if c != "reference_date"]]]
+    atomic.write_parquet(seg, paths.segregation_time_series)
+    metadata = {"reference_dates": [d.isoformat() for d in sorted(tables)], "rows": len(series)}
+    return StageResult(metadata, {}, [paths.indicator_time_series, paths.segregation_time_series])
+
+
+def _read_if_exists(path: Path) -> pd.DataFrame | None:
+    return pd.read_parquet(path) if path.is_file() else None
 
 
 def previous_date(paths: ProjectPaths, day: date) -> date | None:

@@ -1,0 +1,114 @@
+"""Segregation family: city-level indices per group and per-district location quotients and LISA classes.
+
+Groups (:data:`quarterstats.catalogue.SEGREGATION_GROUPS`), each against the rest of the population:
+foreign nationals, residents with migration background, and each origin region of the Bezugsland.
+The formulas live in :mod:`quarterstats.segregation` (checked against PySAL on the Sacramento tracts) and
+:mod:`quarterstats.autocorrelation` (esda). Conventions here:
+
+* the dissimilarity index D is stored ×100 (German reports give it in percent); the other indices on
+  their natural 0–1 scale;
+* the multigroup indices (Reardon & Firebaugh) use the origin regions of residents with migration
+  background plus residents without migration background as one more group, so the units' totals are
+  the district populations;
+* Moran's I and LISA use queen contiguity of the district polygons (row-standardised), 999 permutations
+  and a fixed seed; districts without residents are left out (their LISA class is missing), districts
+  without neighbours are classed "island";
+* location quotients are emitted for districts with residents; the city has no LQ or LISA row.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from quarterstats import autocorrelation, segregation
+from quarterstats.catalogue import ORIGIN_REGIONS, SEGREGATION_GROUPS
+
+from .common import LONG_COLUMNS
+
+#: LISA classes as numbers in the long table (the catalogue's ``lisa_class_*`` formula lists them).
+LISA_CODES = {"HH": 1, "LL": 2, "HL": 3, "LH": 4, "not_significant": 0, "island": -1}
+MORAN_PERMUTATIONS = 999
+MORAN_SEED = 12345
+MULTIGROUP = "origin_regions"
+SEGREGATION_COLUMNS = ["index", "group", "value", "p_value"]
+
+
+def group_counts(persons: pd.DataFrame, district_ids: pd.Index) -> pd.DataFrame:
+    """Residents per district (rows, in the given order): ``total``, each segregation group, ``no_mh``."""
+    district = pd.Categorical(persons["district_id"].astype("string"), categories=district_ids)
+    codes = np.asarray(district.codes)
+    n = len(district_ids)
+
+    def tally(mask: np.ndarray | None = None) -> np.ndarray:
+        selected = codes if mask is None else codes[mask]
+        return np.bincount(selected[selected >= 0], minlength=n)
+
+    has_mh = persons["has_mh"].to_numpy(dtype=bool)
+    region = persons["origin_region"].astype("string").fillna("").to_numpy(dtype=object)
+    columns = {
+        "total": tally(),
+        "foreign": tally((persons["mh_status"].astype("string") == "foreign").to_numpy(dtype=bool)),
+        "with_mh": tally(has_mh),
+        "no_mh": tally(~has_mh),
+    }
+    for code, _, _ in ORIGIN_REGIONS:
+        columns[f"region_{code}"] = tally(has_mh & (region == code))
+    return pd.DataFrame(columns, index=district_ids)
+
+
+def segregation_indicators(
+    persons: pd.DataFrame,
+    districts: gpd.GeoDataFrame,
+    *,
+    permutations: int = MORAN_PERMUTATIONS,
+    seed: int = MORAN_SEED,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(long rows per district: LQ and LISA per group; city table: index, group, value, p_value)."""
+    ids = pd.Index(districts["district_id"].astype("string"), name="district_id")
+    counts = group_counts(persons, ids)
+    populated = counts["total"].to_numpy() > 0
+    polygons = districts.assign(district_id=ids.to_numpy(), _pop=counts["total"].to_numpy())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # islands are classed "island", not warned about
+        weights = autocorrelation.queen_weights(polygons, "district_id", population_column="_pop")
+
+    rows, city = [], []
+    total = counts["total"]
+    for gid, _, _ in SEGREGATION_GROUPS:
+        group = counts[gid]
+        if group.sum() == 0:
+            continue
+        x, t = group[populated], total[populated]
+        city += [
+            ("seg_dissimilarity", gid, 100.0 * segregation.dissimilarity(x, t), np.nan),
+            ("seg_isolation", gid, segregation.isolation(x, t), np.nan),
+            ("seg_exposure", gid, segregation.exposure(x, t), np.nan),
+            ("seg_theil", gid, segregation.entropy_theil(x, t), np.nan),
+            ("seg_gini", gid, segregation.gini(x, t), np.nan),
+        ]
+        share = (x / t).rename(None)
+        moran = autocorrelation.global_moran(share, weights, permutations=permutations, seed=seed)
+        city.append(("moran_i", gid, moran.I, moran.p_sim))
+        lq = segregation.location_quotient(group, total)
+        lq = pd.Series(np.asarray(lq, dtype=float), index=ids)
+        classes = autocorrelation.local_moran_classes(share, weights, permutations=permutations, seed=seed)
+        lisa = classes.reindex(ids).map(LISA_CODES).astype("float64")
+        for district_id in ids[populated]:
+            rows.append((district_id, f"location_quotient_{gid}", lq[district_id], float(group[district_id]),
+                         float(total[district_id])))
+        for district_id in ids[populated]:
+            rows.append((district_id, f"lisa_class_{gid}", lisa[district_id], np.nan, np.nan))
+    multigroup = counts.loc[populated, ["no_mh"] + [f"region_{c}" for c, _, _ in ORIGIN_REGIONS]]
+    multigroup = multigroup.loc[:, multigroup.sum() > 0]
+    city += [
+        ("seg_multigroup_theil", MULTIGROUP, segregation.multigroup_theil(multigroup.to_numpy()), np.nan),
+        ("seg_multigroup_dissimilarity", MULTIGROUP, segregation.multigroup_dissimilarity(multigroup.to_numpy()), np.nan),
+    ]
+    long = pd.DataFrame(rows, columns=LONG_COLUMNS)
+    long["district_id"] = long["district_id"].astype("string")
+    table = pd.DataFrame(city, columns=SEGREGATION_COLUMNS).astype({"value": "float64", "p_value": "float64"})
+    return long, table
