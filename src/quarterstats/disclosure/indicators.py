@@ -1,0 +1,306 @@
+"""Disclosure control applied to the long indicator table: what may be published of one reference date.
+
+Suppression mode (default; the city's statistical yearbook):
+
+* Every published *count* is a cell: the value of a count indicator, and the numerator of a share (linked
+  to its count twin, e.g. ``foreign_share`` ↔ ``foreign``) and its denominator (linked to the count it
+  names: residents ``pop``, minors ``minors``, households ``households``; otherwise a cell of its own).
+* Primary suppression: counts 1 … ``min_count`` − 1.
+* Secondary suppression on every additive relation, iterated until no relation changes (tables that share
+  cells are consistent): each count column over the districts adds up to the city (``"city"`` row); and
+  the partitions :data:`RELATIONS` (migration status, age groups, origin regions … add up to residents or
+  residents with MH). :func:`audit` shows that no suppressed cell can be derived in any relation.
+* A share is published only where its numerator is published and its denominator is at least
+  ``min_denominator`` (and published). Ratios, rates, means, indices and scores publish only their value:
+  where the denominator is under ``min_denominator`` or the numerator is a small count (1 …
+  ``min_count`` − 1) the value is suppressed; a location quotient follows its group count (LQ × P × t
+  would give it back). Composite milieu scores of districts under ``min_population_composite``
+  residents are not published (flag "–"). LISA classes and the milieu type are published.
+* Changes against earlier dates are computed from *published* values only (see
+  :func:`published_changes`), so a suppressed earlier value cannot be recovered by difference.
+
+Cell key mode (Destatis, Zensus 2022): person counts by category (:data:`PERSON_COUNTS`) are perturbed
+with cell keys from the record keys of the persons in each cell (:mod:`.cellkey`); shares among them are
+recomputed from the perturbed counts; all other counts (households, moves, top countries) and all other
+indicators follow the suppression rules above. Zeros stay zero; the same cell gets the same noise in every
+table and on every rerun.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from quarterstats.catalogue import CATALOGUE, ORIGIN_REGIONS, Indicator, IndicatorParameters, age_group_id, age_groups
+
+from .audit import recoverable_cells
+from .cellkey import cell_keys, perturb, record_keys
+from .config import DisclosureConfig
+from .ptable import perturbation_table
+from .suppression import secondary_suppression
+
+CITY = "city"
+SUPPRESSED = "*"
+NOT_AVAILABLE = "–"
+DENOMINATOR_COUNTS = {
+    "Einwohner": "pop",
+    "Einwohner unter 18 Jahren": "minors",
+    "Haushalte": "households",
+}
+_AGE_GROUPS = age_groups(IndicatorParameters())
+_AGE_IDS = [age_group_id(lo, hi) for lo, hi in _AGE_GROUPS]
+#: Additive relations among count indicators: (total, parts) — all per district and for the city.
+RELATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("pop", ("foreign", "german_personal_mh", "german_familial_mh", "german_no_mh")),
+    ("german_with_mh", ("german_personal_mh", "german_familial_mh")),
+    ("with_mh", ("foreign", "german_with_mh")),
+    ("with_mh", tuple(f"origin_region_{code}" for code, _, _ in ORIGIN_REGIONS)),
+    ("pop", tuple(_AGE_IDS)),
+    ("minors", tuple(_AGE_IDS[:3])),
+)
+
+
+def _person_count_rules(reference_age_limit: int = 18) -> dict[str, Callable[[pd.DataFrame], np.ndarray]]:
+    """Membership of each person count (cell key mode): person frame → boolean mask."""
+    def status(value: str):
+        return lambda p: (p["mh_status"] == value).to_numpy(dtype=bool)
+
+    def eg(value: str, minors_only: bool = False):
+        if minors_only:
+            return lambda p: ((p["eg_status"] == value) & (p["age"] < reference_age_limit)).to_numpy(dtype=bool)
+        return lambda p: (p["eg_status"] == value).to_numpy(dtype=bool)
+
+    rules: dict[str, Callable[[pd.DataFrame], np.ndarray]] = {
+        "pop": lambda p: np.ones(len(p), dtype=bool),
+        "minors": lambda p: (p["age"] < reference_age_limit).to_numpy(dtype=bool),
+        "foreign": status("foreign"),
+        "german_personal_mh": status("german_personal_mh"),
+        "german_familial_mh": status("german_familial_mh"),
+        "german_no_mh": status("german_no_mh"),
+        "german_with_mh": lambda p: p["mh_status"].isin(["german_personal_mh", "german_familial_mh"]).to_numpy(dtype=bool),
+        "with_mh": lambda p: p["has_mh"].to_numpy(dtype=bool),
+        "with_mh_minors": lambda p: (p["has_mh"] & (p["age"] < reference_age_limit)).to_numpy(dtype=bool),
+        "eg_immigrant": eg("immigrant"),
+        "eg_descendant_minors": eg("descendant", True),
+        "eg_one_sided_minors": eg("one_sided", True),
+        "eg_not_determinable": eg("not_determinable"),
+    }
+    for (lo, hi), key in zip(_AGE_GROUPS, _AGE_IDS):
+        rules[key] = (lambda lo, hi: lambda p: ((p["age"] >= lo) & ((p["age"] < hi) if hi else True)).to_numpy(dtype=bool))(lo, hi)
+    for code, _, _ in ORIGIN_REGIONS:
+        rules[f"origin_region_{code}"] = (lambda c: lambda p: (p["has_mh"] & (p["origin_region"] == c)).to_numpy(dtype=bool, na_value=False))(code)
+    return rules
+
+
+PERSON_COUNTS = tuple(_person_count_rules())
+
+
+@dataclass
+class ProtectionResult:
+    published: pd.DataFrame  # the long table with value/numerator/denominator masked and a flag column
+    count_mask: pd.DataFrame  # districts × count cells: True where suppressed
+    counts: pd.DataFrame  # districts × count cells: the (possibly perturbed) counts behind the mask
+
+
+def _cell_of(ind: Indicator | None, indicator_id: str, available: set[str]) -> tuple[str | None, str | None]:
+    """(numerator cell, denominator cell) keys of a share."""
+    twin = indicator_id.removesuffix("_share")
+    num = twin if twin != indicator_id and twin in available else f"{indicator_id}#num"
+    den_label = ind.denominator if ind else None
+    den = DENOMINATOR_COUNTS.get(den_label or "", f"{indicator_id}#den")
+    if den not in available and not den.endswith("#den"):
+        den = f"{indicator_id}#den"
+    return num, den
+
+
+def count_cells(table: pd.DataFrame, catalogue: Mapping[str, Indicator] = CATALOGUE) -> pd.DataFrame:
+    """Districts (and "city") × count cells, from the long table."""
+    kinds = table["indicator"].map(lambda i: catalogue[i].kind if i in catalogue else "index")
+    counts = table[kinds == "count"]
+    wide = counts.pivot(index="district_id", columns="indicator", values="value")
+    available = set(wide.columns)
+    extra = {}
+    shares = table[kinds == "share"]
+    for indicator_id, rows in shares.groupby("indicator", sort=False):
+        num, den = _cell_of(catalogue.get(indicator_id), indicator_id, available)
+        series = rows.set_index("district_id")
+        if num not in available:
+            extra[num] = series["numerator"]
+        if den not in available:
+            extra[den] = series["denominator"]
+    if extra:
+        wide = pd.concat([wide, pd.DataFrame(extra)], axis=1)
+    order = [d for d in table["district_id"].drop_duplicates() if d != CITY] + [CITY]
+    wide = wide.reindex(order)
+    return wide.loc[:, wide.notna().any()].fillna(0.0)
+
+
+def _relation_tables(wide: pd.DataFrame) -> list[tuple[list[str], bool]]:
+    """(columns, has total column) of every additive table: relations and each column alone."""
+    tables = []
+    for total, parts in RELATIONS:
+        present = [p for p in parts if p in wide.columns]
+        if total in wide.columns and len(present) == len(parts):
+            if np.allclose(wide[present].sum(axis=1), wide[total]):
+                tables.append((present + [total], True))
+    tables += [([column], False) for column in wide.columns]
+    return tables
+
+
+def suppress_counts(wide: pd.DataFrame, config: DisclosureConfig) -> pd.DataFrame:
+    """Primary and secondary suppression over all additive tables, iterated to a fixpoint."""
+    values = wide.to_numpy()
+    mask = pd.DataFrame((values >= 1) & (values < config.min_count), index=wide.index, columns=wide.columns)
+    tables = _relation_tables(wide)
+    for _ in range(50):
+        changed = False
+        for columns, has_total in tables:
+            sub = wide[columns].copy()
+            if has_total:
+                sub = sub.rename(columns={columns[-1]: "total"})
+            sub_mask = mask[columns].set_axis(sub.columns, axis=1)
+            if not sub_mask.to_numpy().any():
+                continue
+            full = secondary_suppression(sub.round().astype("int64"), sub_mask, row_total=True,
+                                         col_total=has_total, min_count=config.min_count)
+            new = full.set_axis(columns, axis=1)
+            if (new & ~mask[columns]).to_numpy().any():
+                mask[columns] = mask[columns] | new
+                changed = True
+        if not changed:
+            return mask
+    raise RuntimeError("secondary suppression did not converge")  # pragma: no cover (bounded by cells)
+
+
+def audit(wide: pd.DataFrame, mask: pd.DataFrame, config: DisclosureConfig) -> list[tuple]:
+    """Every (table columns, cell) an intruder could recover from the published cells and margins."""
+    found = []
+    for columns, has_total in _relation_tables(wide):
+        sub = wide[columns].copy().astype(float)
+        if has_total:
+            sub = sub.rename(columns={columns[-1]: "total"})
+        m = mask[columns].to_numpy()
+        published = sub.mask(m)
+        if not m.any():
+            continue
+        for cell in recoverable_cells(published, row_total=True, col_total=has_total, min_count=config.min_count):
+            found.append((tuple(columns), cell))
+    return found
+
+
+def perturbed_person_counts(persons: pd.DataFrame, district_order: list[str], config: DisclosureConfig) -> pd.DataFrame:
+    """Cell key method: districts (+ city) × :data:`PERSON_COUNTS`, perturbed."""
+    keys = record_keys(persons["person_id"].astype(str), config.salt)
+    ptable = perturbation_table(config.max_deviation, config.variance)
+    district = pd.Categorical(persons["district_id"].astype("string"), categories=[d for d in district_order if d != CITY])
+    codes = np.asarray(district.codes)
+    n = len(district.categories)
+    out = {}
+    for key, rule in _person_count_rules().items():
+        member = rule(persons)
+        group = np.where(member & (codes >= 0), codes, n)  # n = not in the cell
+        counts = np.bincount(group, minlength=n + 1)[:n]
+        ck = cell_keys(keys, group, n + 1)[:n]
+        city_count = int(member.sum())
+        city_key = cell_keys(keys[member], np.zeros(city_count, dtype=np.int64), 1) if city_count else np.zeros(1)
+        values = perturb(np.append(counts, city_count), np.append(ck, city_key[:1]), ptable)
+        out[key] = values
+    return pd.DataFrame(out, index=[*district.categories, CITY]).astype(float)
+
+
+def protect_indicators(
+    table: pd.DataFrame,
+    config: DisclosureConfig,
+    *,
+    persons: pd.DataFrame | None = None,
+    catalogue: Mapping[str, Indicator] = CATALOGUE,
+) -> ProtectionResult:
+    """The long indicator table with everything that may not be published masked (NaN) and flagged."""
+    wide = count_cells(table, catalogue)
+    if config.method == "cell_key":
+        if persons is None:
+            raise ValueError("the cell key method needs the persons table (record keys per person)")
+        perturbed = perturbed_person_counts(persons, list(wide.index), config)
+        for column in perturbed.columns.intersection(wide.columns):
+            wide[column] = perturbed[column].reindex(wide.index).fillna(0.0)
+        other = [c for c in wide.columns if c not in perturbed.columns]
+        mask = pd.DataFrame(False, index=wide.index, columns=wide.columns)
+        if other:
+            mask[other] = suppress_counts(wide[other], config)
+    else:
+        mask = suppress_counts(wide, config)
+
+    out = table.copy()
+    for column in ("value", "numerator", "denominator"):
+        out[column] = out[column].astype("float64")
+    flag = np.where(out["value"].isna(), NOT_AVAILABLE, "").astype(object)
+    available = set(wide.columns)
+
+    def cell(district: pd.Series, key: str | None) -> tuple[np.ndarray, np.ndarray]:
+        """(value, suppressed) of a count cell for each row's district."""
+        if key is None or key not in wide.columns:
+            return np.full(len(district), np.nan), np.zeros(len(district), dtype=bool)
+        return (wide[key].reindex(district).to_numpy(copy=True),
+                mask[key].reindex(district).fillna(False).to_numpy(dtype=bool, copy=True))
+
+    for indicator_id, idx in out.groupby("indicator", sort=False).groups.items():
+        rows = out.loc[idx]
+        ind = catalogue.get(indicator_id)
+        kind = ind.kind if ind else "index"
+        districts = rows["district_id"]
+        hide = np.zeros(len(rows), dtype=bool)
+        if kind == "count":
+            value, hide = cell(districts, indicator_id)
+            out.loc[idx, "value"] = np.where(rows["value"].isna(), np.nan, value)
+            out.loc[idx, "numerator"] = out.loc[idx, "value"]
+        elif kind == "share":
+            num_key, den_key = _cell_of(ind, indicator_id, available)
+            num, num_hidden = cell(districts, num_key)
+            den, den_hidden = cell(districts, den_key)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                share = np.where(den > 0, 100.0 * num / den, np.nan)
+            if config.method == "cell_key" and num_key in PERSON_COUNTS and den_key in PERSON_COUNTS:
+                out.loc[idx, "value"] = np.where(rows["value"].isna(), np.nan, share)
+            out.loc[idx, "numerator"] = num
+            out.loc[idx, "denominator"] = den
+            min_den = (ind.min_denominator if ind and ind.min_denominator else config.min_denominator)
+            hide = num_hidden | den_hidden | (den < max(min_den, config.min_denominator))
+        else:
+            numerator = rows["numerator"].to_numpy(dtype=float)
+            denominator = rows["denominator"].to_numpy(dtype=float)
+            small_num = (numerator >= 1) & (numerator < config.min_count)
+            small_den = denominator < config.min_denominator
+            hide = np.nan_to_num(small_num, nan=False).astype(bool) | np.nan_to_num(small_den, nan=False).astype(bool)
+            if indicator_id.startswith("location_quotient_"):
+                group = indicator_id.removeprefix("location_quotient_")
+                group_key = {"foreign": "foreign", "with_mh": "with_mh"}.get(
+                    group, "origin_region_" + group.removeprefix("region_"))
+                _, group_hidden = cell(districts, group_key)
+                hide |= group_hidden
+            if kind in ("score",) or indicator_id == "milieu_type":
+                pop, _ = cell(districts, "pop")
+                too_small = np.nan_to_num(pop < config.min_population_composite, nan=True).astype(bool)
+                out.loc[idx[too_small & (districts != CITY).to_numpy()], "value"] = np.nan
+            out.loc[idx, "numerator"] = np.nan  # only the value of these kinds is published
+            out.loc[idx, "denominator"] = np.nan
+        hide = np.asarray(hide, dtype=bool) & out.loc[idx, "value"].notna().to_numpy()
+        out.loc[idx[hide], ["value", "numerator", "denominator"]] = np.nan
+        flag[out.index.get_indexer(idx[hide])] = SUPPRESSED
+    flag = np.where((flag == "") & out["value"].isna().to_numpy(), NOT_AVAILABLE, flag)
+    out["flag"] = pd.array(flag, dtype="string")
+    for column in ("change_previous", "change_baseline"):
+        if column in out.columns:
+            out[column] = np.nan  # recomputed from published values: published_changes()
+    return ProtectionResult(out, mask, wide)
+
+
+def published_changes(current: pd.DataFrame, previous: pd.DataFrame | None, baseline: pd.DataFrame | None,
+                      catalogue: Mapping[str, Indicator] = CATALOGUE) -> pd.DataFrame:
+    """Changes against earlier dates from published values only (NaN where either side is suppressed)."""
+    from quarterstats.indicators import add_changes
+
+    columns = [c for c in current.columns if c not in ("change_previous", "change_baseline")]
+    return add_changes(current[columns], previous, baseline, catalogue=catalogue)

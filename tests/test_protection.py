@@ -1,0 +1,128 @@
+"""Disclosure control of the indicator table: nothing small published, nothing recoverable."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import grid_districts
+from quarterstats.catalogue import CATALOGUE
+from quarterstats.disclosure import DisclosureConfig
+from quarterstats.disclosure.indicators import (
+    CITY, NOT_AVAILABLE, PERSON_COUNTS, SUPPRESSED, audit, protect_indicators, published_changes,
+)
+from quarterstats.indicators import compute_indicators
+
+DAY = date(2020, 12, 31)
+REGIONS = ["eu", "turkey", "mena", "former_soviet_union", "rest_of_asia"]
+
+
+def random_persons(seed: int = 3, sizes=(1200, 800, 400, 25)) -> pd.DataFrame:
+    """Persons over districts A–D; D is tiny so that small cells arise everywhere."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for district, n in zip("ABCD", sizes):
+        status = rng.choice(["foreign", "german_personal_mh", "german_familial_mh", "german_no_mh"], n,
+                            p=[0.18, 0.12, 0.06, 0.64])
+        has_mh = status != "german_no_mh"
+        region = np.where(has_mh, rng.choice(REGIONS, n, p=[0.4, 0.25, 0.2, 0.1, 0.05]), None)
+        parts.append(pd.DataFrame({
+            "person_id": [f"{district}{i:05d}" for i in range(n)],
+            "household_id": [f"H{district}{i // 2:05d}" for i in range(n)],
+            "age": rng.integers(0, 95, n).astype("int16"),
+            "sex": rng.choice(["m", "w"], n),
+            "moved_in_city": pd.NaT,
+            "moved_in_address": pd.to_datetime("2015-01-01") + pd.to_timedelta(rng.integers(0, 2000, n), "D"),
+            "mother_id": None, "father_id": None,
+            "district_id": district, "mh_status": status, "has_mh": has_mh,
+            "bezugsland": np.where(has_mh, "TUR", None), "origin_region": region,
+            "eg_status": rng.choice(["immigrant", "none", "not_determinable"], n),
+        }))
+    return pd.concat(parts, ignore_index=True)
+
+
+def districts_frame() -> pd.DataFrame:
+    return pd.DataFrame({"district_id": list("ABCD"), "name": list("ABCD"), "area_km2": [1.0] * 4})
+
+
+@pytest.fixture(scope="module")
+def table_and_persons():
+    persons = random_persons()
+    return compute_indicators(persons, districts_frame(), DAY), persons
+
+
+def test_no_small_count_is_published_and_nothing_can_be_recovered(table_and_persons):
+    table, _ = table_and_persons
+    config = DisclosureConfig()
+    result = protect_indicators(table, config)
+    pub = result.published
+    kinds = pub["indicator"].map(lambda i: CATALOGUE[i].kind)
+    counts = pub[kinds == "count"]["value"].dropna()
+    assert not ((counts >= 1) & (counts < config.min_count)).any()
+    numerators = pub[kinds == "share"]["numerator"].dropna()
+    assert not ((numerators >= 1) & (numerators < config.min_count)).any()
+    assert result.count_mask.to_numpy().any(), "the tiny district must cause suppressions"
+    assert audit(result.counts, result.count_mask, config) == []  # the intruder recovers nothing
+    # the suppressed cells are marked as the yearbook does
+    assert set(pub["flag"].unique()) <= {"", SUPPRESSED, NOT_AVAILABLE}
+    assert (pub.loc[pub["flag"] == SUPPRESSED, "value"].isna()).all()
+
+
+def test_primary_only_would_have_been_recoverable(table_and_persons):
+    table, _ = table_and_persons
+    config = DisclosureConfig()
+    result = protect_indicators(table, config)
+    wide = result.counts
+    primary = (wide >= 1) & (wide < config.min_count)
+    assert primary.to_numpy().any()
+    assert audit(wide, primary, config), "primary suppression alone leaks through the margins"
+
+
+def test_shares_follow_their_numerators_and_denominators(table_and_persons):
+    table, _ = table_and_persons
+    pub = protect_indicators(table, DisclosureConfig()).published.set_index(["district_id", "indicator"])
+    for district in "ABCD":
+        for count_id in ("foreign", "with_mh", "origin_region_eu", "age_80plus"):
+            if pd.isna(pub.loc[(district, count_id), "value"]):
+                assert pd.isna(pub.loc[(district, f"{count_id}_share"), "value"])
+    # a denominator under 10: with_mh_minors_share in tiny D (under 10 minors) is never published
+    minors_d = table.set_index(["district_id", "indicator"]).loc[("D", "minors"), "value"]
+    if minors_d < 10:
+        assert pd.isna(pub.loc[("D", "with_mh_minors_share"), "value"])
+
+
+def test_changes_use_published_values_only(table_and_persons):
+    table, persons = table_and_persons
+    config = DisclosureConfig()
+    now = protect_indicators(table, config).published
+    earlier_table = compute_indicators(random_persons(seed=4), districts_frame(), DAY)
+    earlier = protect_indicators(earlier_table, config).published
+    changed = published_changes(now, earlier, earlier).set_index(["district_id", "indicator"])
+    before = earlier.set_index(["district_id", "indicator"])["value"]
+    hidden_before = before[before.isna()].index
+    assert changed.loc[changed.index.intersection(hidden_before), "change_previous"].isna().all()
+
+
+def test_cell_key_mode(table_and_persons):
+    table, persons = table_and_persons
+    config = DisclosureConfig(method="cell_key", salt="test-salt-not-secret", max_deviation=2, variance=1.0)
+    result = protect_indicators(table, config, persons=persons)
+    again = protect_indicators(table, config, persons=persons.sample(frac=1.0, random_state=1))
+    pd.testing.assert_frame_equal(result.published, again.published)  # same records → same noise
+    original = table.set_index(["district_id", "indicator"])["value"]
+    pub = result.published.set_index(["district_id", "indicator"])["value"]
+    for key in PERSON_COUNTS:
+        if key not in set(table["indicator"]):
+            continue
+        orig = original.xs(key, level="indicator")
+        new = pub.xs(key, level="indicator")
+        assert ((orig == 0) == (new == 0)).all(), key  # zeros stay zero, nothing becomes zero
+        assert ((new - orig).abs() <= config.max_deviation).all(), key
+        assert (new >= 0).all()
+    assert (pub.xs("pop", level="indicator") != original.xs("pop", level="indicator")).any()
+    share = result.published.set_index(["district_id", "indicator"])
+    a = share.loc[("A", "foreign_share")]
+    assert a["value"] == pytest.approx(100 * a["numerator"] / a["denominator"])
