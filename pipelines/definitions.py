@@ -6,6 +6,7 @@ from pipelines.assets.boundaries import district_boundaries
 from pipelines.assets.indicators import indicators
 from pipelines.assets.migration_recovery import migration_recovery
 from pipelines.assets.persons import persons
+from pipelines.assets.publication import publication, report_index
 from pipelines.assets.register import register_extract
 from pipelines.assets.time_series import indicator_time_series
 from pipelines.jobs import boundaries_job, reference_date_job
@@ -15,9 +16,9 @@ from pipelines.sensors import new_register_extracts
 #: Assets that do not depend on a reference date (materialised once per run, first).
 UNPARTITIONED_ASSETS = [district_boundaries]
 #: Assets materialised per reference date, in dependency order.
-PARTITIONED_ASSETS = [register_extract, persons, migration_recovery, indicators]
+PARTITIONED_ASSETS = [register_extract, persons, migration_recovery, indicators, publication]
 #: Assets over all reference dates (materialised last).
-SUMMARY_ASSETS = [indicator_time_series]
+SUMMARY_ASSETS = [indicator_time_series, report_index]
 ASSETS = [*UNPARTITIONED_ASSETS, *PARTITIONED_ASSETS, *SUMMARY_ASSETS]
 
 defs = dg.Definitions(

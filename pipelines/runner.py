@@ -55,6 +55,8 @@ def _failure(result: dg.ExecuteInProcessResult) -> tuple[str | None, str | None]
             data = event.event_specific_data
             user = getattr(data, "user_failure_data", None)
             err = getattr(data, "error", None)
+            while err is not None and err.cause is not None:  # the user code's own exception
+                err = err.cause
             message = (user.description if user and user.description else None) or (
                 err.message.strip() if err else "step failed"
             )
@@ -103,10 +105,10 @@ def materialize_all(
     if failed:
         return failed
     for key in keys:
-        failed = step(PARTITIONED_ASSETS, key, f"{key}: register → persons → migration → indicators")
+        failed = step(PARTITIONED_ASSETS, key, f"{key}: register → persons → migration → indicators → report")
         if failed:
             return failed
-    failed = step(SUMMARY_ASSETS, None, "time series over all reference dates")
+    failed = step(SUMMARY_ASSETS, None, "time series and index over all reference dates")
     if failed:
         return failed
     return RunOutcome(True, keys, seconds=time.perf_counter() - started)

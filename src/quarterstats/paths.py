@@ -125,6 +125,10 @@ class ProjectPaths:
     def report_dir(self, reference_date: date | str) -> Path:
         return self.reports / _iso(reference_date)
 
+    def published(self, reference_date: date | str) -> Path:
+        """The protected long indicator table of a date (what the report and the workbook show)."""
+        return self.report_dir(reference_date) / "indikatoren.parquet"
+
     # ---- discovery ---------------------------------------------------------------------------
     def register_files(self) -> dict[date, Path]:
         """Register extracts found in ``data/raw/register``, keyed by reference date.

@@ -272,6 +272,179 @@ def _read_if_exists(path: Path) -> pd.DataFrame | None:
     return pd.read_parquet(path) if path.is_file() else None
 
 
+# -------------------------------------------------------------------------------- publication
+def publication_settings(paths: ProjectPaths) -> dict:
+    """City name and source line for published artefacts (``[city]`` in quarterstats.toml, else defaults)."""
+    import tomllib
+
+    from quarterstats.publication import CONFIG_FILE, SOURCE_DE, SYNTHETIC_SOURCE_DE
+
+    synthetic = paths.synthetic_truth.is_dir()
+    settings = {"name": "Kaiserslautern (synthetisch)" if synthetic else "Stadt",
+                "source": SYNTHETIC_SOURCE_DE if synthetic else SOURCE_DE}
+    config = paths.workdir / CONFIG_FILE
+    if config.is_file():
+        with config.open("rb") as handle:
+            settings.update(tomllib.load(handle).get("city", {}))
+    return settings
+
+
+def provenance(paths: ProjectPaths, day: date, protection_de: str, source_de: str):
+    from quarterstats import __version__
+    from quarterstats.catalogue import CATALOGUE_VERSION
+    from quarterstats.publication import Provenance, sha256_file
+
+    inputs = [paths.register_file(day), paths.boundary_file()]
+    auxiliary = paths.auxiliary_file(day)
+    if auxiliary is not None:
+        inputs.append(auxiliary)
+    hashes = {_relative(p, paths): sha256_file(p) for p in inputs}
+    return Provenance(day, source_de, protection_de, CATALOGUE_VERSION, __version__, hashes)
+
+
+def published_dates(paths: ProjectPaths) -> list[date]:
+    return [d for d in paths.reference_dates() if paths.published(d).is_file()]
+
+
+def publication_stage(paths: ProjectPaths, reference_date: date | str) -> StageResult:
+    """Protect the date's indicators and write tables, figures and the report under reports/<date>/."""
+    from quarterstats.disclosure.indicators import audit, protect_indicators, published_changes
+    from quarterstats.migration import MigrationParameters, parameters_table
+    from quarterstats.publication import (
+        load_disclosure_config, person_level_findings, published_table, pyramid_table, write_long_tables,
+        write_workbook,
+    )
+
+    day = _date(reference_date)
+    config = load_disclosure_config(paths.workdir)
+    settings = publication_settings(paths)
+    table = pd.read_parquet(paths.indicators(day))
+    persons = pd.read_parquet(paths.persons(day))
+    districts = read_districts(paths)
+    names = dict(zip(districts["district_id"].astype(str), districts["name"].astype(str)))
+    protection = protect_indicators(table, config, persons=persons if config.method == "cell_key" else None)
+    previous = previous_date(paths, day)
+    baseline = paths.reference_dates()[0]
+    protected = published_changes(
+        protection.published,
+        _read_if_exists(paths.published(previous)) if previous else None,
+        _read_if_exists(paths.published(baseline)) if baseline < day else None,
+    )
+    published = published_table(protected, names, day)
+    order = list(dict.fromkeys(published["district_id"]))
+    pyramid = pyramid_table(persons, order, config)
+    report_dir = paths.report_dir(day)
+    outputs = write_long_tables(published, report_dir)
+    outputs += write_long_tables(pyramid, report_dir, stem="alterspyramide")
+    prov = provenance(paths, day, config.describe_de(), settings["source"])
+    outputs.append(write_workbook(published, report_dir / "tabellen.xlsx", prov))
+
+    earlier = [pd.read_parquet(paths.published(d)) for d in published_dates(paths) if d < day]
+    series = pd.concat([*earlier, published], ignore_index=True)
+    segregation = pd.concat(
+        [pd.read_parquet(paths.segregation(d)).assign(reference_date=d)
+         for d in paths.reference_dates() if d <= day and paths.segregation(d).is_file()],
+        ignore_index=True,
+    )
+    meta = {
+        "reference_date": day, "city_name": settings["name"], "source": settings["source"],
+        "protection_de": config.describe_de(), "catalogue_version": prov.catalogue_version,
+        "code_version": prov.code_version, "input_hashes": dict(prov.input_hashes),
+        "migration_parameters": parameters_table(MigrationParameters()),
+        "indicator_parameters": _indicator_parameters_table(),
+        "generated_from": f"quarterstats {prov.code_version}, Katalog {prov.catalogue_version}",
+        "previous_reference_date": previous,
+        "baseline_reference_date": baseline if baseline < day else None,
+    }
+    figures = _render_figures(published, series, segregation, pyramid, districts, meta, report_dir)
+    outputs += [report_dir / f.png for f in figures] + [report_dir / f.svg for f in figures]
+    outputs.append(_render_report(published, segregation, figures, meta, report_dir))
+
+    leaks = person_level_findings(report_dir, persons["person_id"], persons["household_id"].dropna())
+    recoverable = audit(protection.counts, protection.count_mask, config) if config.method == "suppression" else []
+    kinds = published["kind"]
+    counts = published.loc[kinds == "count", "value"].dropna()
+    small = counts[(counts >= 1) & (counts < config.min_count)]
+    checks = {
+        "reports_hold_no_person_level_rows": (
+            not leaks, "; ".join(leaks[:3]) or f"{len(outputs)} files checked: no person-level column, no pseudonym",
+        ),
+        "published_counts_pass_disclosure": (
+            not recoverable and (small.empty or config.method == "cell_key"),
+            f"{int(protection.count_mask.to_numpy().sum())} count cells suppressed; "
+            f"{len(recoverable)} recoverable, {len(small)} small counts published",
+        ),
+    }
+    metadata = {
+        "report_dir": _relative(report_dir, paths),
+        "protection": config.method,
+        "suppressed_cells": int((published["flag"] == "*").sum()),
+        "published_cells": int(published["value"].notna().sum()),
+        "figures": len(figures),
+    }
+    return StageResult(metadata, checks, outputs)
+
+
+def _indicator_parameters_table() -> pd.DataFrame:
+    from dataclasses import fields
+
+    from quarterstats.catalogue import IndicatorParameters
+
+    params = IndicatorParameters()
+    return pd.DataFrame([(f.name, str(getattr(params, f.name))) for f in fields(params)], columns=["name", "value"])
+
+
+def _render_figures(published, series, segregation, pyramid, districts, meta, report_dir) -> list:
+    from quarterstats.figures import render_figures
+
+    return render_figures(published, series, segregation, pyramid, districts, meta, report_dir)
+
+
+def _render_report(published, segregation, figures, meta, report_dir) -> Path:
+    from quarterstats.report import render_report
+
+    return render_report(published, segregation, figures, meta, report_dir)
+
+
+def publication_index_stage(paths: ProjectPaths) -> StageResult:
+    """Time-series tables and workbook over all published dates, and reports/index.html."""
+    from quarterstats.catalogue import CATALOGUE
+    from quarterstats.publication import write_long_tables, write_time_series_workbook
+    from quarterstats.report import render_index
+
+    dates = published_dates(paths)
+    if not dates:
+        raise InputError("nothing published yet: run the reference dates first", file=paths.reports)
+    series = pd.concat([pd.read_parquet(paths.published(d)) for d in dates], ignore_index=True)
+    outputs = write_long_tables(series, paths.reports, stem="zeitreihe")
+    settings = publication_settings(paths)
+    from quarterstats.publication import load_disclosure_config
+
+    last = dates[-1]
+    prov = provenance(paths, last, load_disclosure_config(paths.workdir).describe_de(), settings["source"])
+    key_indicators = [i for i in TIME_SERIES_INDICATORS if i in CATALOGUE]
+    outputs.append(write_time_series_workbook(series, paths.reports / "zeitreihe.xlsx", prov, key_indicators))
+    entries = []
+    for d in dates:
+        folder = paths.report_dir(d)
+        files = sorted(p.name for p in folder.iterdir() if p.is_file() and p.suffix in (".csv", ".parquet", ".xlsx"))
+        entries.append({"reference_date": d, "report": f"{d.isoformat()}/bericht.html",
+                        "files": [f"{d.isoformat()}/{name}" for name in files]})
+    entries.append({"reference_date": None, "report": None,
+                    "files": ["zeitreihe.xlsx", "zeitreihe.csv", "zeitreihe.parquet"]})
+    outputs.append(render_index(paths.reports, entries, city_name=settings["name"]))
+    return StageResult({"reference_dates": [d.isoformat() for d in dates]}, {}, outputs)
+
+
+#: Indicators of the planners' time-series workbook (one sheet each).
+TIME_SERIES_INDICATORS = (
+    "pop", "foreign_share", "with_mh_share", "with_mh_minors_share", "german_with_mh_share", "minors_share",
+    "age_65_79_share", "age_80plus_share", "youth_ratio", "old_age_ratio", "households",
+    "single_person_households_share", "households_with_minors_share", "residence_5y", "turnover",
+    "net_migration",
+)
+
+
 def previous_date(paths: ProjectPaths, day: date) -> date | None:
     earlier = [d for d in paths.reference_dates() if d < day]
     return earlier[-1] if earlier else None

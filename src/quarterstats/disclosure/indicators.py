@@ -146,7 +146,12 @@ def _relation_tables(wide: pd.DataFrame) -> list[tuple[list[str], bool]]:
         if total in wide.columns and len(present) == len(parts):
             if np.allclose(wide[present].sum(axis=1), wide[total]):
                 tables.append((present + [total], True))
-    tables += [([column], False) for column in wide.columns]
+    districts = wide.drop(index=CITY)
+    for column in wide.columns:
+        # Only where the districts add up to the city (not e.g. in-movers, which for districts include
+        # moves between districts) can a suppressed district be recovered by subtraction.
+        if np.isclose(districts[column].sum(), wide.loc[CITY, column]):
+            tables.append(([column], False))
     return tables
 
 

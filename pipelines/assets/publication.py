@@ -1,0 +1,35 @@
+"""What may be published: protected tables, figures and the report per date; the index over all dates."""
+
+import dagster as dg
+
+from pipelines.partitions import reference_date_partitions
+from pipelines.resources import ProjectResource
+from pipelines.results import materialize_result, run_stage
+from quarterstats.stages import publication_index_stage, publication_stage
+
+
+@dg.asset(
+    partitions_def=reference_date_partitions,
+    deps=["indicators", "persons"],
+    group_name="publish",
+    kinds={"html", "excel", "csv"},
+    check_specs=[
+        dg.AssetCheckSpec(
+            "reports_hold_no_person_level_rows", asset="publication", blocking=True,
+            description="No file under reports/<date>/ has a person-level column or a pseudonym.",
+        ),
+        dg.AssetCheckSpec(
+            "published_counts_pass_disclosure", asset="publication", blocking=True,
+            description="No small count is published and no suppressed cell can be recovered from the margins.",
+        ),
+    ],
+)
+def publication(context: dg.AssetExecutionContext, project: ProjectResource) -> dg.MaterializeResult:
+    """reports/<date>/: indikatoren.csv|parquet, tabellen.xlsx, alterspyramide.csv, figures, bericht.html."""
+    return materialize_result(run_stage(publication_stage, project.paths, context.partition_key))
+
+
+@dg.asset(deps=["publication", "indicator_time_series"], group_name="publish", kinds={"html", "excel"})
+def report_index(project: ProjectResource) -> dg.MaterializeResult:
+    """reports/index.html and the time series of the published values (zeitreihe.xlsx|csv|parquet)."""
+    return materialize_result(run_stage(publication_index_stage, project.paths))

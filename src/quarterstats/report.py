@@ -1,0 +1,754 @@
+"""The HTML report per reference date (``reports/<date>/bericht.html``) and the index page (``reports/index.html``).
+
+Everything here works on *protected* tables only (publication interface, issue 5): the long indicator table
+of one date after disclosure control, the city-level segregation indices, the figure files written by
+:mod:`quarterstats.figures` and the run's metadata. Person-level data is never read.
+
+The report is one self-contained, German, printable HTML file:
+
+* figures are embedded as **PNG data URIs** (``<img src="data:image/png;base64,...">``) with the caption as
+  alt text. PNG rather than inline SVG because a PNG renders identically in every browser, mail client,
+  intranet CMS and word processor a planner may paste the report into; inline matplotlib SVGs would put
+  several documents' ``id`` attributes (clip paths, markers) into one DOM, where duplicates are invalid
+  and can clash; and a raster image keeps the file's size predictable for detailed maps. The SVG of every
+  figure stays next to the report (``abbildungen/*.svg``) for print and slides; the caption links to it
+  with a relative link (no network access).
+* CSS inline, system fonts only, no JavaScript, no external resources; a print stylesheet (A4, a page
+  break before every chapter, table headers repeated on each page, rows and figures kept whole).
+* numbers in German format (thousands dot, decimal comma, one decimal for percentages); ``*`` marks a
+  value suppressed for confidentiality and ``–`` a value not available, as in the city's statistical
+  yearbook (Zeichenerklärung under every table).
+* no timestamp anywhere: the same inputs give byte-identical files (the reference date and the input
+  hashes are the provenance).
+
+Number formats per catalogue kind (see :data:`quarterstats.catalogue.KINDS`): counts without decimals;
+shares, ratios, rates and means with one decimal (density none, mean household size two); indices,
+location quotients and z scores with two; classes as German labels (milieu types via
+:func:`quarterstats.indicators.type_label_de`, LISA classes via
+:data:`quarterstats.autocorrelation.LISA_LABELS_DE`). Segregation indices: D (×100) one decimal, all other
+indices, Moran's I and its pseudo p-value three.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import numbers
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from urllib.parse import quote
+
+import jinja2
+import pandas as pd
+
+from quarterstats import atomic
+from quarterstats.autocorrelation import LISA_LABELS_DE
+from quarterstats.catalogue import CATALOGUE, ORIGIN_REGIONS, SEGREGATION_GROUPS, Indicator, catalogue_table
+from quarterstats.indicators import natural_key, type_label_de
+
+if TYPE_CHECKING:  # the figures module is written by another helper; only its attributes are used here
+    from quarterstats.figures import FigureFile
+
+__all__ = [
+    "REPORT_FILE",
+    "INDEX_FILE",
+    "SECTIONS",
+    "DISTRICT_TABLES",
+    "render_report",
+    "render_index",
+    "format_number",
+    "format_change",
+    "format_date_de",
+]
+
+REPORT_FILE = "bericht.html"
+INDEX_FILE = "index.html"
+CITY_ID = "city"
+
+#: Report chapters with figures: section id of :class:`FigureFile` → German heading, in report order.
+SECTIONS: tuple[tuple[str, str], ...] = (
+    ("bevoelkerung", "Bevölkerung und Alter"),
+    ("migration", "Migration"),
+    ("haushalte", "Haushalte"),
+    ("mobilitaet", "Wohndauer und Mobilität"),
+    ("milieu", "Milieus"),
+    ("segregation", "Segregation"),
+    ("zeitreihen", "Zeitreihen"),
+)
+_SECTION_TITLES = dict(SECTIONS)
+_APPENDIX = ("anhang", "Weitere Tabellen")
+
+
+@dataclass(frozen=True)
+class DistrictTableSpec:
+    """One district table of a chapter: German title, indicator ids (columns), and an optional common
+    prefix of the indicators' ``label_de`` that is moved into the title (so wide tables stay readable)."""
+
+    title_de: str
+    indicators: tuple[str, ...] = ()
+    strip_prefix: str = ""
+    #: instead of fixed ids: every catalogue id matching this regular expression, in catalogue order
+    #: (the age-group ids follow the indicator parameters).
+    pattern: str | None = None
+
+    def ids(self, catalogue: Mapping[str, Indicator]) -> tuple[str, ...]:
+        if self.pattern is None:
+            return self.indicators
+        rx = re.compile(self.pattern)
+        return tuple(i for i in catalogue if rx.fullmatch(i))
+
+
+#: District tables per chapter (columns only where the indicator is in the published table).
+DISTRICT_TABLES: dict[str, tuple[DistrictTableSpec, ...]] = {
+    "bevoelkerung": (
+        DistrictTableSpec("Einwohner, Dichte und Altersstruktur nach Stadtbezirken",
+                          ("pop", "density", "mean_age", "youth_ratio", "old_age_ratio", "minors_share")),
+        DistrictTableSpec("Einwohner nach Altersgruppen (Anteil an allen Einwohnern)",
+                          pattern=r"age_\d{2}(_\d{2}|plus)_share", strip_prefix="Anteil Einwohner "),
+    ),
+    "migration": (
+        DistrictTableSpec("Ausländer und Einwohner mit Migrationshintergrund nach Stadtbezirken",
+                          ("foreign_share", "german_personal_mh_share", "german_familial_mh_share",
+                           "with_mh_share", "with_mh_minors_share")),
+        DistrictTableSpec("Einwohner mit Migrationshintergrund nach Herkunftsregion (Anteil an allen Einwohnern)",
+                          tuple(f"origin_region_{code}_share" for code, _, _ in ORIGIN_REGIONS),
+                          strip_prefix="Anteil mit Migrationshintergrund, Herkunftsregion "),
+    ),
+    "haushalte": (
+        DistrictTableSpec("Haushalte nach Stadtbezirken",
+                          ("households", "household_size_mean", "single_person_households_share",
+                           "households_with_minors_share", "single_parent_households_share",
+                           "seniors_alone_share", "households_with_mh_share")),
+    ),
+    "mobilitaet": (
+        DistrictTableSpec("Wohndauer und Wanderungen nach Stadtbezirken",
+                          ("residence_5y", "moved_address_1y", "moved_city_1y", "in_movers", "out_movers",
+                           "turnover", "net_migration")),
+    ),
+    "milieu": (
+        DistrictTableSpec("Milieudimensionen (z-Werte) und Quartierstyp nach Stadtbezirken",
+                          ("milieu_age", "milieu_family", "milieu_ethnic", "milieu_stability", "milieu_social",
+                           "milieu_type")),
+    ),
+    "segregation": (
+        DistrictTableSpec("Lokalisationsquotienten und LISA-Cluster nach Stadtbezirken",
+                          ("location_quotient_foreign", "location_quotient_with_mh", "lisa_class_foreign",
+                           "lisa_class_with_mh")),
+        DistrictTableSpec("Lokalisationsquotienten nach Herkunftsregion",
+                          tuple(f"location_quotient_region_{code}" for code, _, _ in ORIGIN_REGIONS),
+                          strip_prefix="Lokalisationsquotient: Herkunftsregion "),
+    ),
+}
+
+#: Key figures of the summary (city total), in order.
+SUMMARY_INDICATORS = ("pop", "foreign_share", "with_mh_share", "with_mh_minors_share", "households")
+
+#: Segregation indices: two-group indices (per group) and multigroup indices (group "origin_regions").
+TWO_GROUP_INDICES = ("seg_dissimilarity", "seg_isolation", "seg_exposure", "seg_theil", "seg_gini", "moran_i")
+MULTIGROUP_INDICES = ("seg_multigroup_theil", "seg_multigroup_dissimilarity")
+MULTIGROUP_ID = "origin_regions"
+
+#: LISA codes of the published table → keys of LISA_LABELS_DE (publication interface).
+_LISA_CODES = {1: "HH", 2: "LL", 3: "HL", 4: "LH", 0: "not_significant", -1: "island"}
+
+_DECIMALS_BY_KIND = {"count": 0, "share": 1, "ratio": 1, "rate": 1, "mean": 1, "index": 2, "score": 2}
+_DECIMALS_BY_ID = {"density": 0, "household_size_mean": 2}
+_SEG_DECIMALS = {"seg_dissimilarity": 1}
+_SEG_DEFAULT_DECIMALS = 3
+
+#: Units not worth a header line (the cell text says it).
+_SILENT_UNITS = {"Typ", "Klasse", "Kennzeichen", ""}
+
+#: Soft hyphens in long compounds of column headers (Chromium on Linux has no German hyphenation).
+_SOFT_HYPHENS = {
+    "Migrationshintergrund": "Migrations\u00adhinter\u00adgrund",
+    "Einpersonenhaushalte": "Einpersonen\u00adhaushalte",
+    "Alleinerziehende": "Allein\u00aderziehende",
+    "Minderjährigen": "Minder\u00adjährigen",
+    "Minderjährige": "Minder\u00adjährige",
+    "Lokalisationsquotient": "Lokalisations\u00adquotient",
+    "Bevölkerungsdichte": "Bevölkerungs\u00addichte",
+    "Durchschnittsalter": "Durchschnitts\u00adalter",
+    "Haushaltsgröße": "Haushalts\u00adgröße",
+    "Mobilitätsziffer": "Mobilitäts\u00adziffer",
+    "Wanderungsvolumen": "Wanderungs\u00advolumen",
+    "Wanderungssaldo": "Wanderungs\u00adsaldo",
+    "Staatsangehörigkeit": "Staats\u00adangehörigkeit",
+    "Herkunftsregion": "Herkunfts\u00adregion",
+    "Lebensphase": "Lebens\u00adphase",
+    "Familienstatus": "Familien\u00adstatus",
+    "Quartierstyp": "Quartiers\u00adtyp",
+    "Ausländeranteil": "Ausländer\u00adanteil",
+    "Alleinlebende": "Allein\u00adlebende",
+}
+
+LEGEND_DE = (
+    ("*", "Zahlenwert aus Gründen der statistischen Geheimhaltung gesperrt."),
+    ("–", "Zahlenwert nicht verfügbar (z. B. Bezirk zu klein für einen zusammengesetzten Index, "
+          "Nenner zu klein oder kein vorheriger Stichtag)."),
+)
+
+_TEMPLATES = Path(__file__).with_name("templates")
+
+
+# ------------------------------------------------------------------------------------------ formatting
+def format_number(value: float | int | None, decimals: int = 0, *, signed: bool = False) -> str:
+    """German number format: thousands dot, decimal comma, minus sign "−"; "–" for None/NaN.
+
+    ``format_number(12345.678, 1) == "12.345,7"``; ``signed=True`` prefixes "+" (and "±" for zero), as
+    for changes. A value that rounds to zero is shown without a sign (never "−0,0").
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    x = float(value)
+    if math.isnan(x):
+        return "–"
+    text = f"{abs(x):,.{decimals}f}".replace(",", "\u2009").replace(".", ",").replace("\u2009", ".")
+    is_zero = float(text.replace(".", "").replace(",", ".")) == 0.0
+    if is_zero:
+        return f"±{text}" if signed else text
+    if x < 0:
+        return f"−{text}"
+    return f"+{text}" if signed else text
+
+
+def format_change(value: float | None, decimals: int, unit: str | None) -> str:
+    """A change with sign and unit, e.g. ``"+0,4 Prozentpunkte"`` or ``"−1.234 Personen"``."""
+    text = format_number(value, decimals, signed=True)
+    if text == "–" or not unit:
+        return text
+    return f"{text} {unit}"
+
+
+def format_date_de(value: date | datetime | str) -> str:
+    """German date "31.12.2024"."""
+    d = _as_date(value)
+    return f"{d.day:02d}.{d.month:02d}.{d.year:04d}"
+
+
+def _as_date(value: Any) -> date:
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def _decimals(indicator: str, kind: str) -> int:
+    if indicator in _DECIMALS_BY_ID:
+        return _DECIMALS_BY_ID[indicator]
+    if indicator.startswith("location_quotient_"):
+        return 2
+    return _DECIMALS_BY_KIND.get(kind, 1)
+
+
+def _class_label(indicator: str, value: float) -> str:
+    code = int(round(value))
+    if indicator == "milieu_type":
+        return type_label_de(code)
+    if indicator.startswith("lisa_class_"):
+        key = _LISA_CODES.get(code)
+        return LISA_LABELS_DE[key] if key else str(code)
+    if indicator == "milieu_excluded":
+        return "ja" if code else "nein"
+    return str(code)
+
+
+def _cell(indicator: str, kind: str, value: float, flag: str) -> dict[str, str]:
+    """Display text and CSS class of one table cell (flag first: "*" suppressed, "–" not available)."""
+    flag = "" if flag is None or (isinstance(flag, float) and math.isnan(flag)) else str(flag)
+    cls = "text" if kind == "class" else "flag"  # class columns are left-aligned text
+    if flag == "*":
+        return {"text": "*", "cls": cls}
+    if flag or value is None or pd.isna(value):
+        return {"text": "–", "cls": cls}
+    if kind == "class":
+        return {"text": _class_label(indicator, float(value)), "cls": "text"}
+    return {"text": format_number(float(value), _decimals(indicator, kind)), "cls": "num"}
+
+
+def _hyphenate(text: str) -> str:
+    """Soft hyphens in long compounds and a break opportunity after "/" (headers of narrow columns)."""
+    for word, soft in _SOFT_HYPHENS.items():
+        text = text.replace(word, soft)
+    return text.replace("/", "/\u200b")
+
+
+def _unit_de(unit: str) -> str:
+    return "" if unit in _SILENT_UNITS else ("in %" if unit == "%" else unit)
+
+
+def _format_parameter(value: Any) -> str:
+    """A parameter value for the methods section (German decimals, "ja"/"nein", tuples as lists)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, bool):
+        return "ja" if value else "nein"
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        return f"{float(value):g}".replace(".", ",")
+    if isinstance(value, (tuple, list)):
+        return ", ".join(_format_parameter(v) for v in value)
+    return str(value)
+
+
+# ------------------------------------------------------------------------------------ table builders
+def _indicator_info(published: pd.DataFrame, catalogue: Mapping[str, Indicator]) -> dict[str, dict[str, str]]:
+    """label_de, unit and kind per indicator: from the published table, else from the catalogue."""
+    info: dict[str, dict[str, str]] = {}
+    cols = [c for c in ("indicator", "label_de", "unit", "kind") if c in published.columns]
+    for row in published[cols].drop_duplicates("indicator").itertuples(index=False):
+        info[row.indicator] = {c: getattr(row, c) for c in cols[1:]}
+    for ind_id, entry in info.items():
+        cat = catalogue.get(ind_id)
+        for field in ("label_de", "unit", "kind"):
+            if not isinstance(entry.get(field), str):
+                entry[field] = getattr(cat, field) if cat is not None else (ind_id if field == "label_de" else "")
+    return info
+
+
+def _areas(published: pd.DataFrame) -> list[tuple[str, str]]:
+    """(district_id, district_name) in natural order, the city total last."""
+    names: dict[str, str] = {}
+    has_names = "district_name" in published.columns
+    for row in published[["district_id"] + (["district_name"] if has_names else [])].itertuples(index=False):
+        did = str(row.district_id)
+        name = row.district_name if has_names and isinstance(row.district_name, str) else ""
+        names.setdefault(did, name or ("Stadt insgesamt" if did == CITY_ID else did))
+    return [(d, names[d]) for d in sorted(names, key=natural_key)]
+
+
+def _district_table(spec: DistrictTableSpec, catalogue: Mapping[str, Indicator],
+                    info: Mapping[str, Mapping[str, str]], lookup: Mapping[tuple[str, str], tuple[float, str]],
+                    areas: Sequence[tuple[str, str]]) -> dict[str, Any] | None:
+    ids = [i for i in spec.ids(catalogue) if i in info]
+    if not ids:
+        return None
+    headers = []
+    for i in ids:
+        label = info[i]["label_de"]
+        if spec.strip_prefix and label.startswith(spec.strip_prefix):
+            label = label[len(spec.strip_prefix):]
+        headers.append({"label": _hyphenate(label), "unit": _unit_de(info[i]["unit"]),
+                        "cls": "text" if info[i]["kind"] == "class" else "num"})
+    rows = []
+    for did, name in areas:
+        cells = []
+        for i in ids:
+            value, flag = lookup.get((did, i), (float("nan"), "–"))
+            cells.append(_cell(i, info[i]["kind"], value, flag))
+        rows.append({"id": "" if did == CITY_ID else did, "name": name, "total": did == CITY_ID, "cells": cells})
+    return {"title": spec.title_de, "headers": headers, "rows": rows, "legend": True, "indicators": ids,
+            "lead": ["Nr.", "Stadtbezirk"], "no_id": False, "notes": []}
+
+
+def _segregation_tables(segregation: pd.DataFrame | None, reference_date: date,
+                        catalogue: Mapping[str, Indicator]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The city-level segregation indices of the reference date: per group, and multigroup."""
+    if segregation is None or segregation.empty:
+        return [], []
+    seg = segregation.copy()
+    if "reference_date" in seg.columns:
+        seg = seg[[_as_date(d) == reference_date for d in seg["reference_date"]]]
+    if seg.empty:
+        return [], []
+    values: dict[tuple[str, str], tuple[float, float]] = {}
+    for row in seg.itertuples(index=False):
+        p = getattr(row, "p_value", float("nan"))
+        values[(str(row.group), str(row.index))] = (row.value, p)
+    present = {ix for _, ix in values}
+    used: list[str] = []
+
+    def label(ix: str) -> str:
+        return catalogue[ix].label_de if ix in catalogue else ix
+
+    tables = []
+    cols = [ix for ix in TWO_GROUP_INDICES if ix in present]
+    group_labels = [(gid, de) for gid, de, _ in SEGREGATION_GROUPS]
+    extra = sorted({g for g, _ in values} - {g for g, _ in group_labels} - {MULTIGROUP_ID})
+    group_labels += [(g, g) for g in extra]
+    groups = [(gid, de) for gid, de in group_labels if any((gid, ix) in values for ix in cols)]
+    if cols and groups:
+        headers = []
+        for ix in cols:
+            unit = "×100" if ix == "seg_dissimilarity" else ""
+            headers.append({"label": _hyphenate(label(ix)), "unit": unit, "cls": "num"})
+            if ix == "moran_i":
+                headers.append({"label": "p-Wert", "unit": "Moran's I", "cls": "num"})
+        rows = []
+        for gid, de in groups:
+            cells = []
+            for ix in cols:
+                v, p = values.get((gid, ix), (float("nan"), float("nan")))
+                cells.append({"text": format_number(v, _SEG_DECIMALS.get(ix, _SEG_DEFAULT_DECIMALS)), "cls": "num"})
+                if ix == "moran_i":
+                    cells.append({"text": format_number(p, 3), "cls": "num"})
+            rows.append({"id": "", "name": de, "total": False, "cells": cells})
+        tables.append({
+            "title": "Segregationsindizes der Stadt (jede Gruppe gegen die übrige Bevölkerung)",
+            "headers": headers, "rows": rows, "legend": False, "lead": ["Gruppe"], "no_id": True,
+            "notes": [
+                "Dissimilaritätsindex D × 100: Anteil der Gruppe in Prozent, der umziehen müsste, damit sie in "
+                "allen Bezirken gleich verteilt wäre. Isolations-, Kontakt-, Entropie- und Gini-Index zwischen 0 "
+                "und 1.",
+                "Moran's I: räumliche Autokorrelation des Gruppenanteils (Queen-Nachbarschaft, "
+                "zeilenstandardisiert); p-Wert: Pseudo-p-Wert des Permutationstests mit festem Startwert. "
+                "Werte der Stadt insgesamt sind keine Fallzahlen und werden nicht gesperrt; – nicht verfügbar.",
+            ],
+        })
+        used += cols
+    multi = [ix for ix in MULTIGROUP_INDICES if (MULTIGROUP_ID, ix) in values]
+    if multi:
+        rows = [{"id": "", "name": label(ix), "total": False,
+                 "cells": [{"text": format_number(values[(MULTIGROUP_ID, ix)][0], _SEG_DEFAULT_DECIMALS),
+                            "cls": "num"}]} for ix in multi]
+        tables.append({
+            "title": "Multigruppen-Segregation über alle Herkunftsregionen",
+            "headers": [{"label": "Wert", "unit": "0 bis 1", "cls": "num"}], "rows": rows, "legend": False,
+            "lead": ["Index"], "no_id": True,
+            "notes": ["Reardon & Firebaugh 2002: Entmischung der Herkunftsregionen (Bezugsland) zugleich; "
+                      "0 = in allen Bezirken gleiche Zusammensetzung."],
+        })
+        used += multi
+    return tables, used
+
+
+def _extra_table(key: str, frame: pd.DataFrame) -> dict[str, Any]:
+    """An additional table passed in ``tables``: German column names as given; see :func:`render_report`."""
+    decimals = dict(frame.attrs.get("decimals", {}))
+    flags = frame["flag"] if "flag" in frame.columns else None
+    shown = [c for c in frame.columns if c != "flag"]
+    headers = []
+    kinds = {}
+    for c in shown:
+        col = frame[c]
+        numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
+        if numeric and c not in decimals:
+            finite = col.dropna()
+            decimals[c] = 0 if finite.empty or bool((finite == finite.round()).all()) else 1
+        kinds[c] = numeric
+        headers.append({"label": _hyphenate(str(c)), "unit": "", "cls": "num" if numeric else "text"})
+    rows = []
+    for pos in range(len(frame)):
+        flag = "" if flags is None else flags.iloc[pos]
+        flag = flag if isinstance(flag, str) else ""
+        cells = []
+        for c in shown:
+            v = frame[c].iloc[pos]
+            if kinds[c]:
+                if pd.isna(v):
+                    cells.append({"text": "*" if flag == "*" else "–", "cls": "flag"})
+                else:
+                    cells.append({"text": format_number(float(v), int(decimals[c])), "cls": "num"})
+            else:
+                cells.append({"text": "–" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v),
+                              "cls": "text"})
+        rows.append({"id": "", "name": "", "total": False, "cells": cells})
+    notes = [frame.attrs["note_de"]] if frame.attrs.get("note_de") else []
+    return {"title": str(frame.attrs.get("title_de", key)), "headers": headers, "rows": rows, "legend": True,
+            "lead": [], "no_id": True, "notes": notes}
+
+
+def _summary(lookup: Mapping[tuple[str, str], tuple[float, str]], changes: Mapping[tuple[str, str], tuple[float, float]],
+             info: Mapping[str, Mapping[str, str]], catalogue: Mapping[str, Indicator], meta: Mapping[str, Any],
+             areas: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    previous = meta.get("previous_reference_date")
+    baseline = meta.get("baseline_reference_date")
+    prev_label = f"gegenüber {format_date_de(previous)}" if previous else "gegenüber dem vorigen Stichtag"
+    base_label = f"gegenüber {format_date_de(baseline)}" if baseline else "gegenüber dem ersten Stichtag"
+    cards = []
+    for ind in SUMMARY_INDICATORS:
+        if ind not in info:
+            continue
+        kind, unit = info[ind]["kind"], info[ind]["unit"]
+        value, flag = lookup.get((CITY_ID, ind), (float("nan"), "–"))
+        cell = _cell(ind, kind, value, flag)
+        cat = catalogue.get(ind)
+        change_unit = cat.change_unit if cat is not None else unit
+        if change_unit == "%":
+            change_unit = "Prozentpunkte"
+        d = _decimals(ind, kind)
+        ch_prev, ch_base = changes.get((CITY_ID, ind), (float("nan"), float("nan")))
+        cards.append({
+            "label": info[ind]["label_de"],
+            "value": cell["text"],
+            "unit": "%" if unit == "%" else unit,
+            "change_previous": format_change(ch_prev, d, change_unit) if flag != "*" else "*",
+            "change_baseline": format_change(ch_base, d, change_unit) if flag != "*" else "*",
+        })
+    sentences = []
+
+    def city(ind: str) -> float | None:
+        v, f = lookup.get((CITY_ID, ind), (float("nan"), "–"))
+        return None if f or pd.isna(v) else float(v)
+
+    pop, fs, mh, mhm = (city(i) for i in ("pop", "foreign_share", "with_mh_share", "with_mh_minors_share"))
+    city_name = meta.get("city_name", "der Stadt")
+    when = format_date_de(meta["reference_date"])
+    if pop is not None:
+        sentences.append(f"Am {when} hatten {format_number(pop)} Einwohner ihren Hauptwohnsitz in {city_name}.")
+    if fs is not None and mh is not None:
+        sentences.append(f"{format_number(fs, 1)} % der Einwohner waren Ausländer, {format_number(mh, 1)} % hatten "
+                         "einen Migrationshintergrund (Ausländer und Deutsche mit Migrationshintergrund)"
+                         + (f"; unter den Minderjährigen waren es {format_number(mhm, 1)} %." if mhm is not None
+                            else "."))
+    if "with_mh_share" in info:
+        ranked = []
+        for did, name in areas:
+            if did == CITY_ID:
+                continue
+            v, f = lookup.get((did, "with_mh_share"), (float("nan"), "–"))
+            if not f and not pd.isna(v):
+                ranked.append((float(v), natural_key(did), name))
+        if len(ranked) >= 2:
+            hi = max(ranked, key=lambda t: t[0])  # first district in natural order on ties
+            lo = min(ranked, key=lambda t: t[0])
+            sentences.append(
+                f"Den höchsten Anteil mit Migrationshintergrund hatte der Stadtbezirk {hi[2]} "
+                f"({format_number(hi[0], 1)} %), den niedrigsten der Stadtbezirk {lo[2]} ({format_number(lo[0], 1)} %).")
+    any_base = any(c["change_baseline"] not in ("–", "*") for c in cards)
+    return {"cards": cards, "sentences": sentences, "previous_label": prev_label, "baseline_label": base_label,
+            "show_baseline": any_base}
+
+
+def _methods(catalogue: Mapping[str, Indicator], used: Iterable[str], meta: Mapping[str, Any]) -> dict[str, Any]:
+    used_set = set(used)
+    table = catalogue_table(catalogue)
+    table = table[table["id"].isin(used_set)]
+    family_de = {"population": "Bevölkerung", "age": "Alter", "migration": "Migration", "households": "Haushalte",
+                 "mobility": "Wohndauer und Mobilität", "milieu": "Milieus", "segregation": "Segregation"}
+    groups = []
+    for family, part in table.groupby("family", sort=False):
+        rows = []
+        for r in part.itertuples(index=False):
+            md = r.min_denominator
+            rows.append({
+                "label": r.label_de, "definition": r.definition_de, "formula": r.formula,
+                "unit": r.unit, "min_denominator": "–" if pd.isna(md) else format_number(int(md)),
+                "source": r.source,
+                "change_unit": r.change_unit if isinstance(r.change_unit, str) else "–",
+            })
+        groups.append({"title": family_de.get(family, family), "rows": rows})
+
+    def params(frame: Any, with_description: bool) -> list[dict[str, str]]:
+        if frame is None:
+            return []
+        frame = pd.DataFrame(frame)
+        out = []
+        for pos in range(len(frame)):
+            row = frame.iloc[pos]
+            desc = row.get("description_de", "") if with_description else ""
+            out.append({"name": str(row["name"]), "value": _format_parameter(row["value"]),
+                        "description": "" if desc is None or (not isinstance(desc, str) and pd.isna(desc)) else str(desc)})
+        return out
+
+    return {
+        "groups": groups,
+        "migration_parameters": params(meta.get("migration_parameters"), True),
+        "indicator_parameters": params(meta.get("indicator_parameters"), True),
+        "disclosure_parameters": params(meta.get("disclosure_parameters"), True),
+    }
+
+
+def _figure(fig: Any, report_dir: Path, number: int) -> dict[str, Any]:
+    png = report_dir / Path(fig.png)
+    if not png.is_file():
+        raise FileNotFoundError(f"figure {fig.id!r}: PNG {png} not found (paths are relative to the report folder)")
+    data = png.read_bytes()
+    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        raise ValueError(f"figure {fig.id!r}: {png} is not a PNG file")
+    svg = getattr(fig, "svg", None)
+    svg_href = None
+    if svg is not None and (report_dir / Path(svg)).is_file():
+        svg_href = quote(Path(svg).as_posix())
+    return {
+        "id": f"abb-{fig.id}", "number": number, "title": fig.title_de, "caption": fig.caption_de,
+        "src": "data:image/png;base64," + base64.b64encode(data).decode("ascii"), "svg_href": svg_href,
+    }
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
+        autoescape=True,  # every text is escaped (labels, captions, parameters come from outside)
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+# ------------------------------------------------------------------------------------------- public API
+def render_report(published: pd.DataFrame, segregation: pd.DataFrame | None, figures: Sequence["FigureFile"],
+                  meta: Mapping[str, Any], report_dir: Path,
+                  tables: Mapping[str, pd.DataFrame] | None = None) -> Path:
+    """Write the self-contained HTML report of one reference date to ``report_dir/bericht.html``.
+
+    Args:
+        published: the protected long indicator table of the date (publication interface §1).
+        segregation: city-level segregation indices (all dates; rows of ``meta["reference_date"]`` are used).
+        figures: figure files (PNG/SVG paths relative to ``report_dir``), placed in their ``section`` in the
+            given order; a section id outside :data:`SECTIONS` raises ``ValueError``.
+        meta: run metadata (publication interface §6). Optional extra keys: ``previous_reference_date`` and
+            ``baseline_reference_date`` (dates named in the summary), ``disclosure_parameters`` (DataFrame
+            name, value, description_de for the methods section), ``catalogue`` (mapping id → Indicator
+            when non-default indicator parameters were used).
+        report_dir: the report folder ``reports/<date>/`` (created if missing).
+        tables: optional further tables, title → DataFrame with German column names, shown as given
+            (numbers German-formatted; a ``flag`` column marks NaN cells "*" or "–"). ``frame.attrs`` may set
+            ``section`` (a section id; default: an appendix "Weitere Tabellen"), ``title_de``, ``note_de``
+            and ``decimals`` (column → decimals).
+
+    Returns:
+        Path of the written ``bericht.html``. Rerunning with the same inputs gives the same bytes.
+    """
+    report_dir = Path(report_dir)
+    reference_date = _as_date(meta["reference_date"])
+    catalogue: Mapping[str, Indicator] = meta.get("catalogue") or CATALOGUE
+    if "reference_date" in published.columns and len(published):
+        dates = {_as_date(d) for d in published["reference_date"].unique()}
+        if dates != {reference_date}:
+            raise ValueError(f"published holds reference dates {sorted(dates)}, expected only {reference_date}")
+    keys = published[["district_id", "indicator"]].astype(str)
+    if keys.duplicated().any():
+        dup = keys[keys.duplicated()].iloc[0].tolist()
+        raise ValueError(f"published has duplicate rows for district/indicator {dup}")
+    known = {s for s, _ in SECTIONS}
+    for fig in figures:
+        if fig.section not in known:
+            raise ValueError(f"figure {fig.id!r}: unknown section {fig.section!r} (one of {sorted(known)})")
+
+    info = _indicator_info(published, catalogue)
+    areas = _areas(published)
+    flags = published["flag"] if "flag" in published.columns else pd.Series("", index=published.index)
+    lookup: dict[tuple[str, str], tuple[float, str]] = {}
+    changes: dict[tuple[str, str], tuple[float, float]] = {}
+    ch_prev = published["change_previous"] if "change_previous" in published.columns else None
+    ch_base = published["change_baseline"] if "change_baseline" in published.columns else None
+    n = len(published)
+    nan_list = [float("nan")] * n
+    for did, ind, value, flag, prev, base in zip(
+            keys["district_id"].tolist(), keys["indicator"].tolist(), published["value"].astype(float).tolist(),
+            flags.tolist(), nan_list if ch_prev is None else ch_prev.astype(float).tolist(),
+            nan_list if ch_base is None else ch_base.astype(float).tolist()):
+        lookup[(did, ind)] = (value, flag if isinstance(flag, str) else "")
+        changes[(did, ind)] = (prev, base)
+
+    used: list[str] = [i for i in SUMMARY_INDICATORS if i in info]
+    extra_tables = {}
+    for key, frame in (tables or {}).items():
+        section = frame.attrs.get("section", _APPENDIX[0])
+        if section not in known and section != _APPENDIX[0]:
+            raise ValueError(f"table {key!r}: unknown section {section!r}")
+        extra_tables.setdefault(section, []).append(_extra_table(key, frame))
+
+    chapters = []
+    fig_no = tab_no = 0
+    for section, title in SECTIONS + (_APPENDIX,):
+        section_tables = []
+        for spec in DISTRICT_TABLES.get(section, ()):
+            table = _district_table(spec, catalogue, info, lookup, areas)
+            if table is not None:
+                section_tables.append(table)
+                used += table["indicators"]
+        if section == "segregation":
+            seg_tables, seg_used = _segregation_tables(segregation, reference_date, catalogue)
+            section_tables = seg_tables + section_tables
+            used += seg_used
+        section_tables += extra_tables.get(section, [])
+        section_figures = []
+        for fig in figures:
+            if fig.section == section:
+                fig_no += 1
+                section_figures.append(_figure(fig, report_dir, fig_no))
+        for table in section_tables:
+            tab_no += 1
+            table["number"] = tab_no
+            table["anchor"] = f"tab-{tab_no}"
+        if section_tables or section_figures:
+            chapters.append({"id": section, "title": title, "tables": section_tables, "figures": section_figures})
+
+    hashes = meta.get("input_hashes") or {}
+    context = {
+        "city_name": meta.get("city_name", ""),
+        "reference_date": format_date_de(reference_date),
+        "reference_date_iso": reference_date.isoformat(),
+        "source": meta.get("source", ""),
+        "protection": meta.get("protection_de", ""),
+        "catalogue_version": meta.get("catalogue_version", ""),
+        "code_version": meta.get("code_version", ""),
+        "generated_from": meta.get("generated_from", ""),
+        "input_hashes": [{"file": k, "sha256": hashes[k]} for k in sorted(hashes)],
+        "summary": _summary(lookup, changes, info, catalogue, meta, areas),
+        "chapters": chapters,
+        "methods": _methods(catalogue, dict.fromkeys(used), meta),
+        "legend": LEGEND_DE,
+    }
+    html = _environment().get_template("report.html.j2").render(**context)
+    return atomic.write_text(html, report_dir / REPORT_FILE)
+
+
+_FILE_KINDS = {".csv": "CSV", ".parquet": "Parquet", ".xlsx": "Excel", ".xls": "Excel", ".html": "HTML",
+               ".png": "PNG", ".svg": "SVG", ".pdf": "PDF", ".json": "JSON", ".gpkg": "GeoPackage",
+               ".geojson": "GeoJSON"}
+
+
+def _link(path: str | Path) -> dict[str, str]:
+    posix = PurePosixPath(Path(path).as_posix())
+    if posix.is_absolute() or ".." in posix.parts:
+        raise ValueError(f"index links must be relative paths inside the reports folder, got {path!s}")
+    return {"href": quote(str(posix)), "name": posix.name,
+            "kind": _FILE_KINDS.get(posix.suffix.lower(), posix.suffix.lstrip(".").upper() or "Datei")}
+
+
+def _file_groups(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
+    """Files grouped by folder and stem, in order of first appearance: one line "indikatoren: CSV · Parquet"."""
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    for path in paths:
+        link = _link(path)
+        posix = PurePosixPath(Path(path).as_posix())
+        key = (str(posix.parent), posix.stem)
+        groups.setdefault(key, {"name": posix.stem, "links": []})["links"].append(link)
+    return list(groups.values())
+
+
+def render_index(reports_root: Path, entries: list[dict], *, series_files: Sequence[str | Path] = (),
+                 city_name: str | None = None) -> Path:
+    """Write ``reports_root/index.html``: one row per reference date (newest first) with links to the report
+    and the table files, plus the time-series files (e.g. the Excel workbook).
+
+    Args:
+        reports_root: the ``reports/`` folder.
+        entries: dicts with ``reference_date`` (date or ISO string), ``report`` (path of the HTML report
+            relative to ``reports_root``, may be None) and ``files`` (relative paths of CSV/Parquet/Excel
+            tables). An entry whose ``reference_date`` is None lists date-independent files (time series).
+        series_files: further time-series files (relative paths), e.g. the time-series workbook.
+        city_name: shown in the title when given.
+    """
+    reports_root = Path(reports_root)
+    dated, series_paths = [], list(series_files)
+    for entry in entries:
+        if entry.get("reference_date") is None:
+            series_paths += list(entry.get("files", ()))
+            if entry.get("report"):
+                series_paths.append(entry["report"])
+            continue
+        d = _as_date(entry["reference_date"])
+        dated.append({
+            "date": d, "date_de": format_date_de(d), "iso": d.isoformat(),
+            "report": _link(entry["report"]) if entry.get("report") else None,
+            "files": _file_groups(entry.get("files", ())),
+        })
+    series = _file_groups(series_paths)
+    if len({e["date"] for e in dated}) != len(dated):
+        raise ValueError("render_index: a reference date appears twice in entries")
+    dated.sort(key=lambda e: e["date"], reverse=True)
+    html = _environment().get_template("index.html.j2").render(
+        city_name=city_name or "", entries=dated, series=series, legend=LEGEND_DE)
+    return atomic.write_text(html, reports_root / INDEX_FILE)
