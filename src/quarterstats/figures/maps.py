@@ -1,0 +1,554 @@
+"""District maps: choropleths of key indicators, LISA cluster maps and the milieu typology map.
+
+Choropleth classes (mapclassify, Rey, Arribas-Bel & Wolf 2020): natural breaks after Fisher (1958) and
+Jenks (``mapclassify.FisherJenks``, k = 5 classes) over the districts with a published value; when there
+are fewer than k distinct values, quantiles (``mapclassify.Quantiles``) with one class per distinct value,
+empty classes dropped. Class i holds the values in (b_{i−1}, b_i], the first class [min, b_0]; the legend
+writes them as "3,1 bis 8,2 %", "über 8,2 bis 12,5 %" (German decimal comma) with the number of districts.
+
+Districts without a value are drawn hatched: suppressed for confidentiality (flag "*", grey "////",
+"Wert gesperrt (Geheimhaltung)") or no value at all (white "....", "kein Wert"). Labels: with up to
+:data:`MAX_LABELLED_DISTRICTS` districts each district gets its name in 6 pt with a white halo where the
+(wrapped) name fits inside the polygon, else its id, and the ids used are listed beside the map; with more
+districts no labels. A scale bar in km sits below the city (EPSG:25832 is metric).
+
+LISA maps show the local Moran classes of :mod:`quarterstats.autocorrelation` (Anselin 1995) in the GeoDa
+colours with the global Moran's I and its permutation p-value from the segregation table in the subtitle.
+The milieu map shows the type of each district (:func:`quarterstats.indicators.type_label_de`); districts
+below the composite minimum population are hatched "zu klein für Milieuwerte".
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import geopandas as gpd
+import mapclassify
+import numpy as np
+import pandas as pd
+import shapely
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch, Rectangle
+from matplotlib.patheffects import Stroke
+from shapely.ops import polylabel
+
+from quarterstats.autocorrelation import LISA_LABELS_DE
+from quarterstats.catalogue import SEGREGATION_GROUPS
+from quarterstats.indicators import type_label_de
+
+from . import style
+from .inputs import MISSING, OK, SUPPRESSED, district_frame, indicator_values
+from .style import Drawn, format_number
+
+__all__ = [
+    "FISHER_JENKS_K",
+    "MAP_INDICATORS",
+    "MAX_LABELLED_DISTRICTS",
+    "Classification",
+    "choropleth_map",
+    "class_labels",
+    "classify",
+    "lisa_map",
+    "milieu_map",
+]
+
+#: Indicators mapped as choropleths, in report order, with their report section.
+MAP_INDICATORS: tuple[tuple[str, str], ...] = (
+    ("density", "bevoelkerung"),
+    ("youth_ratio", "bevoelkerung"),
+    ("old_age_ratio", "bevoelkerung"),
+    ("foreign_share", "migration"),
+    ("with_mh_share", "migration"),
+    ("with_mh_minors_share", "migration"),
+    ("households_with_minors_share", "haushalte"),
+    ("residence_5y", "mobilitaet"),
+)
+FISHER_JENKS_K = 5
+#: Above this many districts the map carries no labels (a 450-cell grid would be unreadable).
+MAX_LABELLED_DISTRICTS = 60
+#: Above this many milieu types the rarest are grouped as "übrige Typen".
+MAX_TYPE_COLOURS = 11
+#: LISA value codes in the long table (see ``quarterstats.indicators.segregation.LISA_CODES``).
+LISA_CODE_CLASS = {1: "HH", 2: "LL", 3: "HL", 4: "LH", 0: "not_significant", -1: "island"}
+LISA_ORDER = ("HH", "LL", "HL", "LH", "not_significant", "island")
+
+MAP_WIDTH_CM = 16.0
+#: Height of the map area: the map's own height at the map width, kept between these bounds (cm).
+MAP_AREA_MIN_CM, MAP_AREA_MAX_CM = 7.0, 11.5
+_MAP_FRACTION = 0.61  # of the figure width
+_HEADER_CM, _FOOTER_CM = 1.75, 0.95
+_NAME_LINE_CHARS = 14
+_LABEL_FONTSIZE = 6.0
+
+
+# ------------------------------------------------------------------------------------ classification
+@dataclass(frozen=True)
+class Classification:
+    """Classes of the published values: class i holds (bins[i−1], bins[i]], the first [lower, bins[0]]."""
+
+    method_de: str
+    lower: float
+    bins: np.ndarray
+    yb: np.ndarray  # class index of each classified value (same order as the input's finite values)
+
+    @property
+    def k(self) -> int:
+        return len(self.bins)
+
+    @property
+    def counts(self) -> np.ndarray:
+        return np.bincount(self.yb, minlength=self.k)
+
+
+def classify(values: np.ndarray, k: int = FISHER_JENKS_K) -> Classification | None:
+    """Fisher–Jenks classes of the finite ``values`` (k classes), or quantiles with one class per distinct
+    value when there are fewer than ``k`` distinct values; None without any finite value."""
+    y = np.asarray(values, dtype=np.float64)
+    y = y[np.isfinite(y)]
+    if y.size == 0:
+        return None
+    n_distinct = np.unique(y).size
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Numba not installed")
+        warnings.filterwarnings("ignore", message="Not enough unique values")
+        if n_distinct >= k:
+            fj = mapclassify.FisherJenks(y, k=k)
+            return Classification("natürliche Brüche (Fisher-Jenks)", float(y.min()),
+                                  np.asarray(fj.bins, dtype=np.float64), np.asarray(fj.yb, dtype=np.int64))
+        q = mapclassify.Quantiles(y, k=n_distinct)
+    bins = np.asarray(q.bins, dtype=np.float64)
+    counts = np.bincount(np.searchsorted(bins, y, side="left"), minlength=bins.size)
+    bins = bins[counts > 0]
+    yb = np.searchsorted(bins, y, side="left").astype(np.int64)
+    return Classification("Quantile", float(y.min()), bins, yb)
+
+
+def _rounded_distinct(bounds: Sequence[float], decimals: int) -> bool:
+    rounded = np.round(np.asarray(bounds, dtype=np.float64), decimals)
+    return bool(np.all(np.diff(rounded) > 0))
+
+
+def class_labels(classes: Classification, unit: str = "", decimals: int | None = None) -> list[str]:
+    """German legend texts of the classes: "3,1 bis 8,2 %", "über 8,2 bis 12,5 %", … (a single class of
+    one value: "12,0 %"). Decimals follow the unit and grow (up to 3) until the bounds stay distinct."""
+    d = style.decimals_for_unit(unit) if decimals is None else decimals
+    bounds = classes.bins.tolist()
+    if classes.lower < bounds[0]:
+        bounds.insert(0, classes.lower)
+    while d < 3 and not _rounded_distinct(bounds, d):
+        d += 1
+    suffix = " %" if unit == "%" else ""
+    labels = []
+    for i, upper in enumerate(classes.bins):
+        if i == 0:
+            lo = classes.lower
+            single = np.isclose(lo, upper)
+            text = format_number(lo, d) if single else f"{format_number(lo, d)} bis {format_number(upper, d)}"
+        else:
+            text = f"über {format_number(classes.bins[i - 1], d)} bis {format_number(upper, d)}"
+        labels.append(text + suffix)
+    return labels
+
+
+# ------------------------------------------------------------------------------------------ drawing
+@dataclass(frozen=True)
+class AreaStyle:
+    """How districts of one legend entry are filled."""
+
+    key: str
+    label: str
+    face: str
+    hatch: str | None = None
+    outline: str | None = None  # a dark outline (islands of the LISA map)
+
+
+SUPPRESSED_STYLE = AreaStyle(SUPPRESSED, style.SUPPRESSED_DE, style.SUPPRESSED_FACE, style.SUPPRESSED_HATCH)
+MISSING_STYLE = AreaStyle(MISSING, style.NO_VALUE_DE, style.MISSING_FACE, style.MISSING_HATCH)
+
+
+def _legend_patch(s: AreaStyle) -> Patch:
+    edge = style.HATCH_COLOUR if s.hatch else (s.outline or "#8a8a8a")
+    return Patch(facecolor=s.face, hatch=s.hatch, edgecolor=edge, linewidth=0.5 if (s.hatch or s.outline) else 0.3)
+
+
+def _map_figure(frame: gpd.GeoDataFrame, title: str, subtitle: str, meta: Mapping) -> tuple[Figure, Axes, Axes]:
+    """Figure, map axes (left) and legend axes (right). The figure height follows the map's aspect
+    ratio (deterministically, from the district bounds), so that wide cities leave no empty band."""
+    minx, miny, maxx, maxy = frame.total_bounds
+    width, height = (maxx - minx) * 1.04, (maxy - miny) * 1.11  # the margins set in _draw_areas
+    map_width_cm = MAP_WIDTH_CM * _MAP_FRACTION
+    map_height_cm = map_width_cm * height / width if width > 0 else MAP_AREA_MAX_CM
+    area_cm = min(max(map_height_cm, MAP_AREA_MIN_CM), MAP_AREA_MAX_CM)
+    fig = style.new_figure(MAP_WIDTH_CM, _HEADER_CM + area_cm + _FOOTER_CM)
+    top = style.add_header(fig, title, subtitle)
+    bottom = style.add_source_line(fig, meta)
+    ax = fig.add_axes((0.01, bottom, _MAP_FRACTION, top - bottom))
+    legend_ax = fig.add_axes((0.635, bottom, 0.355, top - bottom))
+    legend_ax.set_axis_off()
+    return fig, ax, legend_ax
+
+
+def _draw_areas(ax: Axes, frame: gpd.GeoDataFrame, keys: np.ndarray, styles: Sequence[AreaStyle]) -> None:
+    """Fill each group of districts (one geopandas plot per legend entry, gid ``areas_<key>``), then the
+    district boundaries in white and the city outline in dark grey."""
+    n = len(frame)
+    boundary_width = 0.5 if n <= MAX_LABELLED_DISTRICTS else 0.15
+    for s in styles:
+        mask = keys == s.key
+        if not mask.any():
+            continue
+        frame.loc[mask].plot(
+            ax=ax, color=s.face, hatch=s.hatch, edgecolor=style.HATCH_COLOUR if s.hatch else "none",
+            linewidth=0, gid=f"areas_{s.key}", zorder=1,
+        )
+    frame.boundary.plot(ax=ax, color="white", linewidth=boundary_width, zorder=2, gid="district_boundaries")
+    for s in styles:
+        mask = keys == s.key
+        if s.outline and mask.any():
+            frame.loc[mask].boundary.plot(ax=ax, color=s.outline, linewidth=0.6, zorder=3, gid=f"outline_{s.key}")
+    outline = gpd.GeoSeries([shapely.union_all(frame.geometry.values)], crs=frame.crs).boundary
+    outline.plot(ax=ax, color="#4d4d4d", linewidth=0.7, zorder=3, gid="city_outline")
+    minx, miny, maxx, maxy = frame.total_bounds
+    w, h = maxx - minx, maxy - miny
+    ax.set_xlim(minx - 0.02 * w, maxx + 0.02 * w)
+    ax.set_ylim(miny - 0.09 * h, maxy + 0.02 * h)
+    ax.set_aspect("equal")
+    ax.set_anchor("NW")
+    ax.set_axis_off()
+
+
+def _place_legend_axes(ax: Axes, legend_ax: Axes) -> None:
+    """Move the legend next to the map's actual right edge (after the equal aspect shrank the map)."""
+    ax.apply_aspect()
+    pos = ax.get_position()
+    lpos = legend_ax.get_position()
+    left = min(pos.x1 + 0.03, 0.635)
+    legend_ax.set_position((left, lpos.y0, 0.99 - left, lpos.height))
+
+
+def _scale_bar(ax: Axes) -> None:
+    """A two-segment black/white scale bar in km in the free strip below the city (lower left)."""
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    width = x1 - x0
+    nice = [50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000]
+    target = width / 5
+    length = max([v for v in nice if v <= target] or [nice[0]])
+    height = (y1 - y0) * 0.011
+    left, base = x0 + 0.03 * width, y0 + (y1 - y0) * 0.035
+    for i, colour in enumerate(("#333333", "white")):
+        ax.add_patch(Rectangle((left + i * length / 2, base), length / 2, height, facecolor=colour,
+                               edgecolor="#333333", linewidth=0.5, zorder=5, gid=f"scale_bar_{i}"))
+    for x in (0.0, length / 2, float(length)):
+        text = f"{x / 1000:g}".replace(".", ",") + (" km" if x == length else "")
+        ax.text(left + x, base - height * 0.6, text, ha="center", va="top", fontsize=6, color="#333333",
+                zorder=5)
+
+
+def _wrap_name(name: str, width: int = _NAME_LINE_CHARS) -> str:
+    """Break a district name into lines of at most ``width`` characters at spaces, "/" and "-"."""
+    tokens = [t for t in re.split(r"(?<=[/\-])|(?= )", name) if t]
+    lines: list[str] = []
+    current = ""
+    for tok in tokens:
+        candidate = current + tok
+        if current and len(candidate.strip()) > width:
+            lines.append(current.strip())
+            current = tok.lstrip()
+        else:
+            current = candidate
+    if current.strip():
+        lines.append(current.strip())
+    return "\n".join(lines)
+
+
+def _label_point(geom) -> tuple[float, float]:
+    """Pole of inaccessibility of the largest part (polylabel): the label sits well inside the polygon."""
+    if geom.geom_type == "MultiPolygon":
+        geom = max(geom.geoms, key=lambda g: g.area)
+    try:
+        p = polylabel(geom, tolerance=max(1.0, np.sqrt(geom.area) / 100))
+    except Exception:  # degenerate polygons: fall back to a point on the surface
+        p = geom.representative_point()
+    return p.x, p.y
+
+
+def _label_districts(fig: Figure, ax: Axes, frame: gpd.GeoDataFrame) -> list[tuple[str, str]]:
+    """Names where they fit inside the district, else ids; returns the (id, name) pairs labelled by id."""
+    if len(frame) > MAX_LABELLED_DISTRICTS:
+        return []
+    renderer = style.renderer(fig)
+    ax.apply_aspect()
+    to_data = ax.transData.inverted()
+    halo = [Stroke(linewidth=1.8, foreground="white")]
+    by_id = []
+    for district_id, name, geom in zip(frame["district_id"], frame["name"], frame.geometry):
+        if geom is None or geom.is_empty:
+            continue
+        x, y = _label_point(geom)
+        label = _wrap_name(name)
+        text = ax.text(x, y, label, ha="center", va="center", fontsize=_LABEL_FONTSIZE, color="#1a1a1a",
+                       zorder=7, linespacing=1.0, gid=f"label_{district_id}")
+        box = text.get_window_extent(renderer)
+        (bx0, by0), (bx1, by1) = to_data.transform([(box.x0, box.y0), (box.x1, box.y1)])
+        rect = shapely.box(bx0, by0, bx1, by1)
+        fits = rect.area > 0 and shapely.intersection(geom, rect).area / rect.area >= 0.98
+        if not fits and name != district_id:
+            label = district_id
+            text.set_text(label)
+            by_id.append((district_id, name))
+        # the halo is a white stroke of a copy underneath, so the label itself stays text in the SVG
+        ax.text(x, y, label, ha="center", va="center", fontsize=_LABEL_FONTSIZE, color="white", zorder=6,
+                linespacing=1.0, path_effects=halo, gid=f"halo_{district_id}")
+    return by_id
+
+
+def _legend(legend_ax: Axes, styles: Sequence[AreaStyle], keys: np.ndarray, title: str,
+            extra_lines: Sequence[str] = (), id_key: Sequence[tuple[str, str]] = ()) -> None:
+    """Legend entries with the number of districts in brackets; afterwards free text lines (city value,
+    method) and the key of the district ids used as labels."""
+    handles, labels = [], []
+    for s in styles:
+        n = int((keys == s.key).sum())
+        if n == 0 and s.key in (SUPPRESSED, MISSING):
+            continue  # explain hatches only where they occur
+        handles.append(_legend_patch(s))
+        labels.append(f"{s.label} ({n})")
+    legend = legend_ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(0.0, 1.0), title=title,
+                              alignment="left", handlelength=2.2, handleheight=1.4, borderaxespad=0.0,
+                              labelspacing=0.45)
+    legend.set_gid("map_legend")
+    fig = legend_ax.figure
+    renderer = style.renderer(fig)
+    box = legend.get_window_extent(renderer).transformed(legend_ax.transAxes.inverted())
+    lines = list(extra_lines)
+    if id_key:
+        lines.append("")
+        lines.append("Nummern in der Karte:")
+        lines.extend(f"{i}  {n}" for i, n in id_key)
+    if lines:
+        legend_ax.text(0.0, box.y0 - 0.03, "\n".join(lines), ha="left", va="top", fontsize=6.3,
+                       color="#333333", transform=legend_ax.transAxes, linespacing=1.35, gid="legend_notes")
+
+
+def _areas_note(frame: gpd.GeoDataFrame, status: np.ndarray, what: str) -> str:
+    """Caption sentence naming the districts with status ``what`` (suppressed / missing), or ""."""
+    names = [str(n) for n, s in zip(frame["name"], status) if s == what]
+    if not names:
+        return ""
+    shown = ", ".join(names) if len(names) <= 8 else f"{len(names)} Bezirke"
+    label = style.SUPPRESSED_DE if what == SUPPRESSED else style.NO_VALUE_DE
+    return f" {label}, schraffiert: {shown}."
+
+
+def _subtitle(meta: Mapping, extra: str = "") -> str:
+    city = meta.get("city_name") or "Stadt"
+    text = f"{city}, Bezirke, Stichtag {style.format_date(meta['reference_date'])}"
+    return f"{text} – {extra}" if extra else text
+
+
+# ---------------------------------------------------------------------------------------- choropleth
+def choropleth_map(published: pd.DataFrame, districts: gpd.GeoDataFrame, indicator: str, meta: Mapping) -> Drawn:
+    """Choropleth of ``indicator`` (Fisher–Jenks, k = 5; hatched where suppressed or without value)."""
+    frame = district_frame(districts, published)
+    iv = indicator_values(published, indicator, frame["district_id"])
+    classes = classify(iv.values)
+    styles: list[AreaStyle] = []
+    keys = np.where(iv.status == SUPPRESSED, SUPPRESSED, MISSING).astype(object)
+    if classes is not None:
+        colours = style.sequential_colours(classes.k)
+        for i, (label, colour) in enumerate(zip(class_labels(classes, iv.unit), colours)):
+            styles.append(AreaStyle(f"class_{i}", label, colour))
+        keys[iv.status == OK] = [f"class_{c}" for c in classes.yb]
+        method = f"{classes.method_de}, {classes.k} {'Klasse' if classes.k == 1 else 'Klassen'}"
+    else:
+        method = "keine Klassen (kein Bezirk mit Wert)"
+    styles += [SUPPRESSED_STYLE, MISSING_STYLE]
+    title = f"{iv.label_de} nach Bezirken"
+    fig, ax, legend_ax = _map_figure(frame, title, _subtitle(meta), meta)
+    _draw_areas(ax, frame, keys, styles)
+    _place_legend_axes(ax, legend_ax)
+    _scale_bar(ax)
+    id_key = _label_districts(fig, ax, frame)
+    unit_text = f"in {iv.unit}" if iv.unit else ""
+    method_text = f"Klassen: {method}" if classes is not None else "kein Bezirk mit Wert"
+    legend_title = f"{iv.label_de}{' ' + unit_text if unit_text else ''}\n{method_text}\n(Zahl der Bezirke)"
+    if np.isfinite(iv.city_value):
+        city_value = style.format_number(iv.city_value, style.decimals_for_unit(iv.unit))
+        city_text = f"Stadt insgesamt: {city_value}{' ' + iv.unit if iv.unit else ''}"
+    else:
+        city_text = f"Stadt insgesamt: {style.SUPPRESSED_DE if iv.city_status == SUPPRESSED else style.NO_VALUE_DE}"
+    _legend(legend_ax, styles, keys, _wrap_legend_title(legend_title), [city_text], id_key)
+    n = len(frame)
+    caption = (
+        f"{iv.label_de} in den {n} Bezirken ({meta.get('city_name') or 'Stadt'}), Stichtag "
+        f"{style.format_date(meta['reference_date'])}"
+        f"{': ' + iv.definition_de.rstrip('.') if iv.definition_de else ''}. Einheit: {iv.unit or '–'}. "
+        f"Klassenbildung: {method}; Klassengrenzen und Zahl der Bezirke je Klasse in der Legende."
+        f"{_areas_note(frame, iv.status, SUPPRESSED)}{_areas_note(frame, iv.status, MISSING)}"
+        f" {city_text}. {style.source_line(meta)}."
+    )
+    return Drawn(fig, title, caption)
+
+
+def _wrap_legend_title(title: str, width: int = 40) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.fill(line, width=width, break_on_hyphens=False) if line else line
+                     for line in title.split("\n"))
+
+
+# ----------------------------------------------------------------------------------------------- LISA
+def _group_label_de(group: str) -> str:
+    return {g: de for g, de, _ in SEGREGATION_GROUPS}.get(group, group)
+
+
+def _moran_text(segregation: pd.DataFrame | None, group: str, reference_date) -> tuple[str, str]:
+    """("Moran's I = 0,41; p = 0,003", caption part) of the group at the reference date, or a note."""
+    if segregation is None or len(segregation) == 0:
+        return "Moran's I: kein Wert", "Moran's I: kein Wert"
+    ref = style.as_date(reference_date)
+    rows = segregation[(segregation["index"] == "moran_i") & (segregation["group"] == group)]
+    rows = rows[rows["reference_date"].map(style.as_date) == ref]
+    if rows.empty or not np.isfinite(float(rows["value"].iloc[0])):
+        return "Moran's I: kein Wert", "Moran's I: kein Wert"
+    moran = float(rows["value"].iloc[0])
+    p = float(rows["p_value"].iloc[0]) if "p_value" in rows.columns else np.nan
+    if not np.isfinite(p):
+        p_text = "p: kein Wert"
+    elif p < 0.001:
+        p_text = "p < 0,001"
+    else:
+        p_text = f"p = {format_number(p, 3)}"
+    text = f"Moran's I = {format_number(moran, 2)}; {p_text}"
+    return text, f"{text} (Permutationstest)"
+
+
+def lisa_map(published: pd.DataFrame, districts: gpd.GeoDataFrame, segregation: pd.DataFrame | None,
+             group: str, meta: Mapping, *, indicator_label: str | None = None) -> Drawn:
+    """LISA cluster map of the share of ``group`` (a SEGREGATION_GROUPS id, e.g. "foreign")."""
+    frame = district_frame(districts, published)
+    iv = indicator_values(published, f"lisa_class_{group}", frame["district_id"])
+    keys = np.where(iv.status == SUPPRESSED, SUPPRESSED, MISSING).astype(object)
+    for i, v in enumerate(iv.values):
+        if iv.status[i] == OK and int(v) in LISA_CODE_CLASS:
+            keys[i] = LISA_CODE_CLASS[int(v)]
+    styles = [
+        AreaStyle(k, LISA_LABELS_DE[k], style.LISA_COLOURS[k], outline="#333333" if k == "island" else None)
+        for k in LISA_ORDER
+    ]
+    styles = [s for s in styles if s.key != "island" or (keys == "island").any()]
+    styles += [SUPPRESSED_STYLE, MISSING_STYLE]
+    share_label = indicator_label or f"Anteil {_group_label_de(group)}"
+    moran, moran_caption = _moran_text(segregation, group, meta["reference_date"])
+    title = f"Räumliche Cluster: {share_label}"
+    fig, ax, legend_ax = _map_figure(frame, title, _subtitle(meta, moran), meta)
+    _draw_areas(ax, frame, keys, styles)
+    _place_legend_axes(ax, legend_ax)
+    _scale_bar(ax)
+    id_key = _label_districts(fig, ax, frame)
+    legend_title = _wrap_legend_title(
+        f"LISA-Cluster (lokales Moran's I)\n{share_label}\nSignifikanzniveau 5 %\n(Zahl der Bezirke)")
+    _legend(legend_ax, styles, keys, legend_title,
+            ["Hoch-Hoch: hoher Anteil, Nachbarn hoch", "Niedrig-Niedrig: niedriger Anteil,",
+             "   Nachbarn niedrig", "Hoch-Niedrig, Niedrig-Hoch: Ausreißer", "   gegenüber den Nachbarn"], id_key)
+    caption = (
+        f"Lokale räumliche Autokorrelation (LISA, Anselin 1995) des Merkmals „{share_label}“ in den "
+        f"{len(frame)} Bezirken, Stichtag {style.format_date(meta['reference_date'])}: Queen-Nachbarschaft, "
+        f"zeilenstandardisiert, Permutationstest, Signifikanzniveau 5 %; Farben wie in GeoDa "
+        f"(Hoch-Hoch rot, Niedrig-Niedrig blau, Hoch-Niedrig hellrot, Niedrig-Hoch hellblau, nicht "
+        f"signifikant hellgrau, ohne Nachbarn weiß). Globaler Wert: {moran_caption}."
+        f"{_areas_note(frame, iv.status, SUPPRESSED)}{_areas_note(frame, iv.status, MISSING)}"
+        f" {style.source_line(meta)}."
+    )
+    return Drawn(fig, title, caption)
+
+
+# --------------------------------------------------------------------------------------------- milieu
+def _parameter(meta: Mapping, name: str, default: float) -> float:
+    """An indicator parameter from ``meta["indicator_parameters"]`` (DataFrame name, value), else default."""
+    params = meta.get("indicator_parameters")
+    if isinstance(params, pd.DataFrame) and {"name", "value"} <= set(params.columns):
+        hit = params[params["name"] == name]
+        if len(hit):
+            try:
+                return float(hit["value"].iloc[0])
+            except (TypeError, ValueError):
+                pass
+    return default
+
+
+def _type_label(code: int) -> str:
+    """German label of a milieu type code ("Typ <code>" for a code the typology does not know)."""
+    try:
+        return type_label_de(code)
+    except ValueError:
+        return f"Typ {code}"
+
+
+def milieu_map(published: pd.DataFrame, districts: gpd.GeoDataFrame, meta: Mapping) -> Drawn:
+    """Map of the milieu type of each district (categorical colours, type labels in the legend)."""
+    frame = district_frame(districts, published)
+    ids = frame["district_id"]
+    types = indicator_values(published, "milieu_type", ids)
+    excluded = indicator_values(published, "milieu_excluded", ids)
+    pop = indicator_values(published, "pop", ids)
+    min_pop = int(_parameter(meta, "composite_min_population", 300))
+    sd_text = format_number(_parameter(meta, "typology_threshold_sd", 0.5), 1)
+    too_small = (excluded.values == 1.0) | (np.isfinite(pop.values) & (pop.values < min_pop))
+    codes = np.where(types.status == OK, types.values, np.nan)
+    present = sorted({int(c) for c in codes[np.isfinite(codes)]})
+    counts = {c: int((codes == c).sum()) for c in present}
+    if len(present) > MAX_TYPE_COLOURS:
+        ranked = sorted(present, key=lambda c: (-counts[c], c))
+        coloured = sorted(ranked[:MAX_TYPE_COLOURS - 1])
+    else:
+        coloured = present
+    colours = style.categorical_colours(len(coloured)) if coloured else []
+    styles = [AreaStyle(f"type_{c}", _wrap_legend_title(_type_label(c), 34), colour)
+              for c, colour in zip(coloured, colours)]
+    others = [c for c in present if c not in coloured]
+    if others:
+        styles.append(AreaStyle("type_other", f"übrige Typen ({len(others)} Typen)", style.OTHER_CATEGORY_COLOUR))
+    keys = np.full(len(frame), MISSING, dtype=object)
+    for i, c in enumerate(codes):
+        if np.isfinite(c):
+            keys[i] = f"type_{int(c)}" if int(c) in coloured else "type_other"
+        elif too_small[i]:
+            keys[i] = "too_small"
+        elif types.status[i] == SUPPRESSED:
+            keys[i] = SUPPRESSED
+    too_small_style = AreaStyle("too_small", style.TOO_SMALL_DE, style.SUPPRESSED_FACE, "\\\\\\\\\\")
+    styles += [too_small_style, SUPPRESSED_STYLE, MISSING_STYLE]
+    title = "Quartierstypen (Milieu) nach Bezirken"
+    fig, ax, legend_ax = _map_figure(frame, title, _subtitle(meta), meta)
+    _draw_areas(ax, frame, keys, styles)
+    _place_legend_axes(ax, legend_ax)
+    _scale_bar(ax)
+    id_key = _label_districts(fig, ax, frame)
+    legend_styles = [s for s in styles if s.key not in ("too_small",) or (keys == "too_small").any()]
+    _legend(legend_ax, legend_styles, keys,
+            "Quartierstyp: vom Durchschnitt\nabweichende Dimensionen\n(Zahl der Bezirke)",
+            ["„durchschnittlich“: alle Dimensionen im", f"mittleren Bereich (± {sd_text} Standardabweichungen)"],
+            id_key)
+    small_names = [n for n, k in zip(frame["name"], keys) if k == "too_small"]
+    small_text = ""
+    if small_names:
+        shown = ", ".join(small_names) if len(small_names) <= 8 else f"{len(small_names)} Bezirke"
+        small_text = f" Unter {min_pop} Einwohnern ({style.TOO_SMALL_DE}, schraffiert): {shown}."
+    caption = (
+        f"Quartierstyp jedes Bezirks aus den Klassen seiner Milieu-Dimensionen (Alter/Lebensphase, "
+        f"Familienstatus, ethnischer Status, Stabilität, sozialer Status; z-Werte, hoch/niedrig ab "
+        f"± {sd_text} Standardabweichungen), Stichtag {style.format_date(meta['reference_date'])}; die Bezeichnung "
+        f"nennt die vom Durchschnitt abweichenden Dimensionen (Shevky & Bell 1955; Berlin MSS 2023)."
+        f"{small_text}"
+        f"{' ' + str(len(others)) + ' seltene Typen sind als „übrige Typen“ zusammengefasst.' if others else ''}"
+        f"{_areas_note(frame, keys, SUPPRESSED)}"
+        f"{_areas_note(frame, keys, MISSING)}"
+        f" {style.source_line(meta)}."
+    )
+    return Drawn(fig, title, caption)
