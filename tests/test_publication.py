@@ -1,0 +1,121 @@
+"""Published artefacts: workbook contents, leak check, byte-identical reruns of everything in reports/."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from conftest import REFERENCE_DATE, grid_districts, person, write_extract
+from quarterstats.paths import ProjectPaths
+from quarterstats.publication import person_level_findings
+
+
+def _project(tmp_path):
+    """A work folder with 400 persons over the four grid districts (some small cells)."""
+    from conftest import cell_centre
+
+    rows = []
+    spec = {"A": (0, 0, 180, 40), "B": (1, 0, 120, 10), "C": (0, 1, 90, 2), "D": (1, 1, 10, 1)}
+    for district, (col, row, n, foreign) in spec.items():
+        x, y = cell_centre(col, row)
+        for k in range(n):
+            extra = dict(nationality_1="TUR", german_acquisition=None, birth_country="TUR",
+                         origin_country="TUR") if k < foreign else {}
+            rows.append(person(f"pseudo{district}{k:04d}", x=x, y=y, age=1 + (k * 7) % 89,
+                               moved_in_address=date(2020, 1, 1),
+                               household_id=f"haus{district}{k // 2:04d}", sex="mw"[k % 2], **extra))
+    raw = tmp_path / "data" / "raw"
+    write_extract(rows, raw / "register" / f"{REFERENCE_DATE}.parquet")
+    (raw / "boundaries").mkdir(parents=True)
+    grid_districts().to_file(raw / "boundaries" / "districts.gpkg", layer="districts", driver="GPKG")
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def published_project(tmp_path_factory):
+    import os
+
+    from pipelines.runner import materialize_all
+
+    root = tmp_path_factory.mktemp("pub")
+    os.environ["DAGSTER_HOME"] = str(root / "dagster_home")
+    project = _project(root)
+    outcome = materialize_all(project, progress=lambda _: None)
+    assert outcome.ok, outcome.message
+    return project
+
+
+def test_reports_hold_the_expected_files(published_project):
+    paths = ProjectPaths.from_workdir(published_project)
+    folder = paths.report_dir(REFERENCE_DATE)
+    for name in ("indikatoren.csv", "indikatoren.parquet", "tabellen.xlsx", "alterspyramide.csv", "bericht.html"):
+        assert (folder / name).is_file(), name
+    assert any((folder / "abbildungen").glob("*.png")) and any((folder / "abbildungen").glob("*.svg"))
+    assert (paths.reports / "index.html").is_file() and (paths.reports / "zeitreihe.xlsx").is_file()
+    published = pd.read_parquet(folder / "indikatoren.parquet")
+    # D has 10 residents with 1 foreigner: that count is suppressed, and so is its share
+    cell = published.set_index(["district_id", "indicator"])
+    assert cell.loc[("D", "foreign"), "flag"] == "*" and pd.isna(cell.loc[("D", "foreign"), "value"])
+    assert pd.isna(cell.loc[("D", "foreign_share"), "value"])
+    assert cell.loc[("city", "pop"), "value"] == 400
+
+
+def test_workbook_is_german_marked_and_traceable(published_project):
+    folder = ProjectPaths.from_workdir(published_project).report_dir(REFERENCE_DATE)
+    wb = load_workbook(folder / "tabellen.xlsx")
+    assert {"Bevölkerung", "Migration", "Definitionen", "Herkunft"} <= set(wb.sheetnames)
+    migration = wb["Migration"]
+    header = [c.value for c in migration[1]]
+    assert header[:2] == ["Bezirk", "Name"] and "Ausländer (Personen)" in header
+    column = header.index("Ausländer (Personen)") + 1
+    values = {migration.cell(row=r, column=1).value: migration.cell(row=r, column=column).value for r in range(2, 7)}
+    assert values["D"] == "*" and values["city"] == 53
+    provenance = {r[0].value: r[1].value for r in wb["Herkunft"].iter_rows(min_row=2)}
+    assert provenance["Stichtag"] == REFERENCE_DATE.strftime("%d.%m.%Y")
+    assert any(k.startswith("SHA-256 data/raw/register/") for k in provenance)
+    definitions = [c.value for c in wb["Definitionen"][1]]
+    assert "Definition" in definitions and "Formel" in definitions
+
+
+def test_leak_check_finds_planted_pseudonyms_and_columns(published_project, tmp_path):
+    reports = tmp_path / "reports"
+    shutil.copytree(ProjectPaths.from_workdir(published_project).reports, reports)
+    persons = pd.read_parquet(ProjectPaths.from_workdir(published_project).persons(REFERENCE_DATE))
+    assert person_level_findings(reports, persons["person_id"], persons["household_id"].dropna()) == []
+    (reports / "leak.csv").write_text("district_id,value\nA,pseudoA0007\n", encoding="utf-8")
+    persons.head(3)[["person_id", "age"]].to_parquet(reports / "rows.parquet")
+    findings = person_level_findings(reports, persons["person_id"], persons["household_id"].dropna())
+    assert any("leak.csv" in f and "pseudoA0007" in f for f in findings)
+    assert any("rows.parquet" in f and "person_id" in f for f in findings)
+
+
+def test_rerun_gives_identical_reports(published_project):
+    from pipelines.runner import materialize_all
+
+    paths = ProjectPaths.from_workdir(published_project)
+    before = {p: p.read_bytes() for p in sorted(paths.reports.rglob("*")) if p.is_file()}
+    assert materialize_all(published_project, progress=lambda _: None).ok
+    after = {p: p.read_bytes() for p in sorted(paths.reports.rglob("*")) if p.is_file()}
+    assert before.keys() == after.keys()
+    changed = [str(p.relative_to(paths.reports)) for p in before if before[p] != after[p]]
+    assert changed == []
+
+
+def test_cell_key_mode_is_selected_by_configuration(published_project, tmp_path, monkeypatch):
+    from pipelines.runner import materialize_all
+
+    project = tmp_path / "ck"
+    shutil.copytree(published_project / "data" / "raw", project / "data" / "raw")
+    (project / "quarterstats.toml").write_text('[disclosure]\nmethod = "cell_key"\n', encoding="utf-8")
+    monkeypatch.setenv("QUARTERSTATS_CELLKEY_SALT", "a-test-salt")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dh"))
+    assert materialize_all(project, progress=lambda _: None).ok
+    published = pd.read_parquet(ProjectPaths.from_workdir(project).published(REFERENCE_DATE))
+    pop = published.set_index(["district_id", "indicator"]).loc[("D", "pop"), "value"]
+    assert abs(pop - 10) <= 2
+    html = (ProjectPaths.from_workdir(project).report_dir(REFERENCE_DATE) / "bericht.html").read_text(encoding="utf-8")
+    assert "Cell-Key" in html
