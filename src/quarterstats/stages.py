@@ -81,7 +81,10 @@ def boundaries_stage(paths: ProjectPaths) -> StageResult:
     """Read, reproject to EPSG:25832 and validate the district boundaries."""
     source = paths.boundary_file()
     districts, report = load_boundaries(source)
-    districts = districts.sort_values("district_id", key=district_sort_key, kind="stable").reset_index(drop=True)
+    from quarterstats.indicators import natural_key
+
+    ids = districts["district_id"].astype(str).tolist()
+    districts = districts.iloc[sorted(range(len(ids)), key=lambda i: natural_key(ids[i]))].reset_index(drop=True)
     target = paths.boundaries
     with atomic.atomic_path(target) as tmp:
         districts.to_parquet(tmp, index=False)
@@ -116,16 +119,6 @@ def read_districts(paths: ProjectPaths) -> gpd.GeoDataFrame:
         raise InputError("district boundaries have not been prepared yet (run the boundaries step first)",
                          file=paths.boundaries)
     return gpd.read_parquet(paths.boundaries)
-
-
-def district_sort_key(ids: pd.Series) -> pd.Series:
-    """Natural order: numeric ids by number ("2" before "10"), then the rest alphabetically."""
-    text = ids.astype("string").fillna("")
-    numeric = pd.to_numeric(text, errors="coerce")
-    key = pd.Series(("1" + text).to_numpy(dtype=object), index=ids.index, dtype=object)
-    is_number = numeric.notna().to_numpy()
-    key[is_number] = [f"0{v:030.9f}" for v in numeric[is_number]]  # loops over districts only
-    return key
 
 
 # ------------------------------------------------------------------------------------ persons
