@@ -109,11 +109,16 @@ def clean_extract(tmp_path: Path) -> Path:
     return write_extract(clean_rows(), tmp_path / "register" / f"{REFERENCE_DATE.isoformat()}.parquet")
 
 
+def make_small_project(root: Path, rows: list[dict] | None = None) -> Path:
+    """Fill ``root/data/raw`` with an extract (default: the clean rows) and the grid boundaries."""
+    raw = root / "data" / "raw"
+    write_extract(clean_rows() if rows is None else rows, raw / "register" / f"{REFERENCE_DATE.isoformat()}.parquet")
+    (raw / "boundaries").mkdir(parents=True, exist_ok=True)
+    grid_districts().to_file(raw / "boundaries" / "districts.gpkg", layer="districts", driver="GPKG")
+    return root
+
+
 @pytest.fixture
 def small_project(tmp_path: Path) -> Path:
     """A work folder with the clean extract and the grid boundaries in data/raw/."""
-    raw = tmp_path / "data" / "raw"
-    write_extract(clean_rows(), raw / "register" / f"{REFERENCE_DATE.isoformat()}.parquet")
-    (raw / "boundaries").mkdir(parents=True)
-    grid_districts().to_file(raw / "boundaries" / "districts.gpkg", layer="districts", driver="GPKG")
-    return tmp_path
+    return make_small_project(tmp_path)

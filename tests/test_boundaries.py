@@ -95,3 +95,29 @@ def test_real_kaiserslautern_boundaries_pass():
     assert 0 < report.overlap_total_m2 < 1.0  # the city's own file overlaps by about 0.3 m²
     assert "Innenstadt" in set(districts["district_id"])  # ids fall back to the names
     assert not districts.geometry.has_z.any()
+
+
+def test_a_file_with_several_layers_needs_the_layer_named(tmp_path):
+    path = tmp_path / "city.gpkg"
+    grid_districts().to_file(path, layer="ortsbezirke")
+    grid_districts().iloc[:2].to_file(path, layer="stadtteile")
+    with pytest.raises(InputError) as err:
+        read_boundaries(path)
+    assert err.value.rule == "boundaries.layers" and "ortsbezirke, stadtteile" in str(err.value)
+    districts, _, _ = read_boundaries(path, layer="stadtteile")
+    assert districts["district_id"].tolist() == ["A", "B"]
+
+
+def test_declared_crs_must_fit_the_coordinates(tmp_path):
+    # metres in a file that declares degrees, and degrees in a file that declares metres
+    grid = grid_districts().set_crs("EPSG:4326", allow_override=True)
+    path = tmp_path / "metres.gpkg"
+    grid.to_file(path)
+    with pytest.raises(InputError, match="they are metres") as err:
+        read_boundaries(path)
+    assert (err.value.rule, err.value.column) == ("boundaries.crs", "geometry")
+    grid = grid_districts().to_crs("EPSG:4326").set_crs("EPSG:25832", allow_override=True)
+    path = tmp_path / "degrees.gpkg"
+    grid.to_file(path)
+    with pytest.raises(InputError, match="do not lie in Germany"):
+        read_boundaries(path)

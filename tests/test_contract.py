@@ -61,3 +61,21 @@ def test_contract_doc_lists_the_current_rules():
 
     doc = (Path(__file__).resolve().parents[1] / "docs" / "contract.md").read_text(encoding="utf-8")
     assert contract.rules_markdown() in doc, "regenerate the rule table in docs/contract.md"
+
+
+def test_earliest_birth_year_is_exact_on_31_december_and_lenient_otherwise():
+    from datetime import date
+
+    import pandas as pd
+
+    ages = pd.Series([0, 40, 120])
+    assert contract.earliest_birth_year(ages, date(2020, 12, 31)).tolist() == [2020, 1980, 1900]
+    assert contract.earliest_birth_year(ages, date(2020, 6, 30)).tolist() == [2019, 1979, 1899]
+
+
+def test_every_rule_kind_is_in_the_rule_table():
+    table = contract.rules_markdown()
+    ids = [r.id for r in contract.ROW_RULES] + [r.id for r in contract.LINK_RULES]
+    ids += [r.id for r in contract.WARNING_RULES] + list(contract.STRUCTURE_RULES) + list(contract.FILE_RULES)
+    for rule_id in ids:
+        assert f"`{rule_id}`" in table

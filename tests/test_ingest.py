@@ -170,3 +170,56 @@ def test_extra_columns_are_ignored_and_noted(tmp_path):
     result = ingest_register(path)
     assert result.extra_columns == ["street"] and result.accepted_rows == 3
     assert "street" not in result.accepted.columns
+
+
+def test_row_numbers_count_lines_set_aside_and_lines_before_the_header(tmp_path):
+    """An Excel 'sep=;' line and a blank line before the header; data row 3 has a field too many."""
+    rows = clean_rows() + [person(f"g{i:03d}") for i in range(100)]
+    path = write_csv(rows, tmp_path / f"{REFERENCE_DATE}.csv")
+    lines = path.read_text(encoding="utf-8").split("\n")
+    assert lines[3].startswith("p03;Hfam;") and lines[5].startswith("p05;Hp05;70;")
+    lines[3] = lines[3].replace(";Hfam;", ";H;fam;")  # unquoted separator in a value
+    lines[5] = lines[5].replace(";70;", ";170;")
+    path.write_text("sep=;\n\n" + "\n".join(lines), encoding="utf-8")
+    result = ingest_register(path)
+    q = result.quarantine.set_index("rule")
+    assert q.loc["row.fields", "row_number"] == 3 and q.loc["row.fields", "person_id"] == "p03"
+    assert q.loc["age.range", "row_number"] == 5 and q.loc["age.range", "person_id"] == "p05"
+    assert result.input_rows == 110 == result.accepted_rows + result.quarantined_rows
+
+
+def test_row_numbers_of_parsed_rows_skip_the_set_aside_ones():
+    from quarterstats.ingest import _row_numbers
+
+    # data rows 1..6 in the file; rows 3 and 4 were set aside, so the 4 parsed rows are 1, 2, 5, 6
+    assert _row_numbers(4, [{"row": 3}, {"row": 4}]).tolist() == [1, 2, 5, 6]
+    assert _row_numbers(3, [{"row": 1}]).tolist() == [2, 3, 4]
+    assert _row_numbers(2, []).tolist() == [1, 2]
+
+
+def test_rules_on_dates_before_birth_use_the_exact_birth_year_on_31_december(tmp_path):
+    # age 40 on 2020-12-31: born in 1980. Moving in during 1980 is possible, during 1979 is not.
+    rows = [person("ok", moved_in_address=date(1980, 1, 1)), person("bad", moved_in_address=date(1979, 12, 31))]
+    rows += [person(f"g{i:03d}") for i in range(100)]
+    result = ingest_register(write_extract(rows, tmp_path / f"{REFERENCE_DATE}.parquet"))
+    assert result.quarantine["person_id"].tolist() == ["bad"]
+    assert result.rule_counts == {"moved_in_address.before_birth": 1}
+    # on 30 June 2020 an age of 40 allows birth in 1979 or 1980: both accepted
+    rows = [dict(r, moved_in_address=min(r["moved_in_address"], date(2020, 6, 1))) for r in rows]
+    result = ingest_register(write_extract(rows, tmp_path / "2020-06-30.parquet"))
+    assert result.quarantined_rows == 0
+
+
+def test_large_extract_repairs_links_like_the_rules_say(tmp_path):
+    """Vectorised link repair on 20,000 rows: counts and removed links by hand."""
+    n = 20_000
+    rows = [person(f"a{i:05d}", age=40) for i in range(n // 2)]
+    rows += [person(f"c{i:05d}", age=5, household_id=f"Ha{i:05d}", mother_id=f"a{i:05d}") for i in range(n // 2)]
+    rows[n // 2]["mother_id"] = "missing"  # dangling
+    rows[n // 2 + 1]["father_id"] = "c00001"  # himself
+    rows[0]["mother_id"] = "c00009"  # a 5-year-old "mother" of a 40-year-old
+    result = ingest_register(write_extract(rows, tmp_path / f"{REFERENCE_DATE}.parquet"))
+    assert result.link_repairs == {"mother_id.exists": 1, "father_id.self": 1, "mother_id.age_gap": 1}
+    links = result.accepted.set_index("person_id")
+    assert links["mother_id"].notna().sum() == n // 2 - 1
+    assert pd.isna(links.loc["a00000", "mother_id"]) and links.loc["c00002", "mother_id"] == "a00002"

@@ -55,3 +55,19 @@ def test_real_boundaries_assign_each_random_point_at_most_once():
     assert (hits.any(axis=1) == inside).all()
     assert hits[np.arange(len(x))[inside], result.district_index[inside]].all()
     assert 0.4 < inside.mean() < 0.8
+
+
+def test_outside_share_up_to_the_tolerance_passes_and_beyond_it_stops():
+    import pytest
+
+    from quarterstats.errors import InputError
+    from quarterstats.spatial import check_outside_share
+
+    check_outside_share(10, 100, file="x.parquet")  # exactly 10 %: tolerated
+    check_outside_share(0, 0)  # nobody accepted: nothing to judge
+    with pytest.raises(InputError) as err:
+        check_outside_share(11, 100, file="x.parquet", boundaries_file="districts.gpkg")
+    assert (err.value.rule, err.value.column, err.value.file) == ("location.outside_share", "x", "x.parquet")
+    assert "11 of 100" in err.value.message and "11.0%" in err.value.message
+    assert "districts.gpkg" in err.value.message
+    check_outside_share(50, 100, max_share=0.5)

@@ -2,7 +2,14 @@
 
 Every output is first written to a temporary file in the target folder and then moved into place with
 ``os.replace`` (atomic on POSIX within one file system), so a crash or a failed step never leaves a
-half-written file and the previous output stays intact until the new one is complete.
+half-written file and the previous output stays intact until the new one is complete:
+
+* the temporary file is named ``.<target name>.<pid>-<random>.tmp`` and removed when the block fails;
+* before the move its content is flushed to disk (``fsync``), and the folder entry after it, so even a
+  power cut leaves either the old or the new file, never an empty one;
+* a process that is killed (``SIGKILL``) cannot clean up: the next write into the same folder removes
+  temporary files whose process no longer runs (POSIX), so a rerun leaves no ``*.tmp`` behind;
+* the result gets the usual permissions (``0o666`` minus the umask), like a file written directly.
 
 Parquet files are written without volatile metadata, so the same table gives the same bytes on every
 rerun.
@@ -12,7 +19,8 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import re
+import secrets
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -21,18 +29,86 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+_TEMP_NAME = re.compile(r"^\..+\.(\d+)-[0-9a-f]{8}\.tmp$")
+
+
+def _temp_path(target: Path) -> Path:
+    return target.parent / f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
+
+
+def _process_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, belongs to someone else
+        return True
+    return True
+
+
+def remove_stale_temporaries(folder: str | Path) -> list[Path]:
+    """Delete temporary files in ``folder`` left by processes that no longer run; return them.
+
+    Only on POSIX, where ``os.kill(pid, 0)`` merely asks whether a process exists (on Windows it would
+    end the process), and only files named by :func:`atomic_path`.
+    """
+    if os.name != "posix":
+        return []
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return removed
+    for entry in entries:  # loops over the files of one output folder
+        match = _TEMP_NAME.match(entry.name)
+        if match and int(match.group(1)) != os.getpid() and not _process_running(int(match.group(1))):
+            try:
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+            except FileNotFoundError:  # another process cleaned it up first
+                pass
+    return removed
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_folder(folder: Path) -> None:
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError:  # some file systems do not support it for folders
+        pass
+    finally:
+        os.close(fd)
+
 
 @contextmanager
 def atomic_path(target: str | Path) -> Iterator[Path]:
-    """Yield a temporary path next to ``target``; move it onto ``target`` when the block succeeds."""
+    """Yield a temporary path next to ``target``; move it onto ``target`` when the block succeeds.
+
+    The temporary file exists (empty) when the block starts; a writer that needs to create the file
+    itself (GDAL) may delete it first. When the block raises, the temporary file is removed and
+    ``target`` is untouched.
+    """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    remove_stale_temporaries(target.parent)
+    tmp = _temp_path(target)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies, as for any file
     os.close(fd)
-    tmp = Path(tmp_name)
     try:
         yield tmp
+        _fsync_file(tmp)
         os.replace(tmp, target)
+        _fsync_folder(target.parent)
     finally:
         if tmp.exists():
             tmp.unlink()

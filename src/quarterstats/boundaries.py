@@ -4,11 +4,19 @@ A boundary file holds one polygon per district with an id and a name. Real files
 (Kaiserslautern's own Ortsbezirke overlap by 0.3 m² in total and leave a 0.09 m² hole), so validation
 tolerates what is negligible and reports what is not:
 
-* every geometry is a non-empty (multi)polygon; invalid ones are repaired with ``shapely.make_valid`` and
-  reported;
-* district ids are unique;
+* the file declares its CRS (or the caller does), and the districts lie in Germany once reprojected to
+  EPSG:25832 (else the declared CRS is wrong: e.g. a GeoJSON in metres without a ``crs`` member, which
+  by definition means WGS84 degrees) — ``boundaries.crs``;
+* a file with several layers names the one to use — ``boundaries.layers``; it has features —
+  ``boundaries.rows``; an id (or name) column — ``boundaries.id``;
+* every geometry is a non-empty (multi)polygon (``boundaries.geometry``); invalid ones are repaired with
+  ``shapely.make_valid`` and reported; z coordinates are dropped;
+* district ids are unique and present (``boundaries.duplicate_ids``);
 * overlaps between districts: total area above ``overlap_tolerance_m2`` fails;
 * gaps: holes in the union of all districts (not the outside) above ``gap_tolerance_m2`` fail.
+
+The first four stop with :class:`~quarterstats.errors.InputError` (file, column, rule); overlaps and
+gaps are findings of :class:`BoundaryValidation` that the pipeline's blocking check reports.
 
 The point-in-polygon join (:mod:`quarterstats.spatial`) never assigns one person to two districts, so a
 tolerated sliver cannot double-count anyone.
@@ -24,6 +32,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from quarterstats.contract import UTM32_X_RANGE, UTM32_Y_RANGE
 from quarterstats.errors import InputError
 
 WORKING_CRS = "EPSG:25832"
@@ -63,7 +72,10 @@ class BoundaryValidation:
         if self.empty:
             found.append(f"empty or non-polygon geometries for district(s) {', '.join(self.empty)}")
         if self.duplicate_ids:
-            found.append(f"duplicate district ids {', '.join(self.duplicate_ids)}")
+            found.append(
+                f"duplicate district ids {', '.join(self.duplicate_ids)}"
+                + (" (<missing>: features without an id)" if "<missing>" in self.duplicate_ids else "")
+            )
         if self.overlap_total_m2 > self.overlap_tolerance_m2:
             worst = max(self.overlap_pairs, key=lambda p: p["area_m2"])
             found.append(
@@ -105,11 +117,13 @@ def read_boundaries(
     id_column: str | None = None,
     name_column: str | None = None,
     crs: str | None = None,
+    layer: str | None = None,
 ) -> tuple[gpd.GeoDataFrame, str, str]:
     """Read a GeoPackage, GeoJSON, Shapefile or GeoParquet; return (districts, source CRS, id column).
 
     The result has ``district_id`` (string), ``name`` and ``geometry`` in EPSG:25832 (2-D), plus any
-    other attribute columns. A file without a declared CRS needs ``crs``; z coordinates are dropped.
+    other attribute columns. A file without a declared CRS needs ``crs``; z coordinates are dropped; a
+    file with several layers needs ``layer``.
     """
     path = Path(path)
     if not path.is_file():
@@ -118,7 +132,11 @@ def read_boundaries(
         if path.suffix.lower() == ".parquet":
             gdf = gpd.read_parquet(path)
         else:
-            gdf = gpd.read_file(path)
+            if layer is None:
+                layer = _single_layer(path)
+            gdf = gpd.read_file(path, layer=layer)
+    except InputError:
+        raise
     except Exception as exc:  # pyogrio/GDAL raise many kinds; the user needs the file and the reason
         raise InputError(f"cannot be read as a boundary file: {exc}", file=path, rule="boundaries.readable") from None
     if len(gdf) == 0:
@@ -158,8 +176,55 @@ def read_boundaries(
     for extra in columns:
         if extra not in (id_col, name_col) and extra not in out.columns:
             out[extra] = gdf[extra].to_numpy()
+    _check_declared_crs(out, path, source_crs)
     out = out.to_crs(WORKING_CRS)
+    _check_in_germany(out, path, source_crs)
     return out.reset_index(drop=True), source_crs, id_col
+
+
+def _single_layer(path: Path) -> str | None:
+    """The only layer of a (multi-layer) source; InputError naming the layers when there are several."""
+    import pyogrio
+
+    layers = pyogrio.list_layers(path)
+    spatial = [str(name) for name, kind in layers if kind is not None]
+    if len(spatial) > 1:
+        raise InputError(
+            f"the file has {len(spatial)} layers ({', '.join(spatial)}); keep only the districts' layer or "
+            "name it", file=path, rule="boundaries.layers",
+        )
+    return spatial[0] if spatial else None
+
+
+def _check_declared_crs(gdf: gpd.GeoDataFrame, path: Path, source_crs: str) -> None:
+    """A geographic CRS (degrees) with coordinates beyond ±180/±90 is a wrong declaration (metres)."""
+    if not gdf.crs.is_geographic:
+        return
+    minx, miny, maxx, maxy = gdf.total_bounds
+    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise InputError(
+            f"the file declares {source_crs} (degrees), but its coordinates reach {maxx:,.0f} / {maxy:,.0f}: "
+            "they are metres. A GeoJSON without a 'crs' member counts as WGS84 degrees; declare the real CRS "
+            "(e.g. EPSG:25832) or deliver a GeoPackage",
+            file=path, column="geometry", rule="boundaries.crs",
+        )
+
+
+def _check_in_germany(gdf: gpd.GeoDataFrame, path: Path, source_crs: str) -> None:
+    """After reprojection the districts must lie where EPSG:25832 coordinates of Germany lie."""
+    minx, miny, maxx, maxy = gdf.total_bounds
+    inside = (
+        np.isfinite([minx, miny, maxx, maxy]).all()
+        and UTM32_X_RANGE[0] <= minx <= maxx <= UTM32_X_RANGE[1]
+        and UTM32_Y_RANGE[0] <= miny <= maxy <= UTM32_Y_RANGE[1]
+    )
+    if not inside:
+        raise InputError(
+            f"read as {source_crs}, the districts do not lie in Germany (EPSG:25832 bounds {minx:,.0f}, "
+            f"{miny:,.0f} - {maxx:,.0f}, {maxy:,.0f}): the declared CRS is wrong (degrees declared as "
+            "metres, or x and y swapped?)",
+            file=path, column="geometry", rule="boundaries.crs",
+        )
 
 
 def _id_text(value) -> str | None:
@@ -248,10 +313,18 @@ def _gaps(gdf: gpd.GeoDataFrame) -> tuple[int, float]:
 
 
 def load_boundaries(path: str | Path, **kwargs) -> tuple[gpd.GeoDataFrame, BoundaryValidation]:
-    """Read and validate; raise :class:`InputError` when the coverage is not usable."""
+    """Read and validate; raise :class:`InputError` when the coverage is not usable.
+
+    Empty or non-polygon geometries (``boundaries.geometry``) and missing or duplicate ids
+    (``boundaries.duplicate_ids``) stop here; overlaps and gaps beyond the tolerances are left to the
+    caller (``report.ok`` / ``report.problems``), which the pipeline turns into a blocking check.
+    """
     gdf, source_crs, id_col = read_boundaries(path, **kwargs)
     gdf, report = validate_boundaries(gdf, file=path, source_crs=source_crs, id_column=id_col)
-    if report.empty or report.duplicate_ids:
-        raise InputError("; ".join(report.problems), file=path, column="district_id" if report.duplicate_ids else "geometry",
-                         rule="boundaries.duplicate_ids" if report.duplicate_ids else "boundaries.geometry")
+    if report.duplicate_ids:
+        problems = [p for p in report.problems if p.startswith("duplicate")]
+        raise InputError("; ".join(problems), file=path, column="district_id", rule="boundaries.duplicate_ids")
+    if report.empty:
+        problems = [p for p in report.problems if p.startswith("empty")]
+        raise InputError("; ".join(problems), file=path, column="geometry", rule="boundaries.geometry")
     return gdf, report

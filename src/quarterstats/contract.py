@@ -5,9 +5,14 @@ One row per person with main residence in the city at the reference date. The co
 * ``COLUMNS`` — name, type, whether the column must be present and may be empty, allowed values;
 * ``ROW_RULES`` — every rule a single row must satisfy, each with a stable id (``<column>.<rule>``), the
   column it concerns and a message. A row that breaks one is quarantined with that id;
+* ``STRUCTURE_RULES`` — rules on a CSV line itself (more fields than the header); quarantined too;
 * ``LINK_RULES`` — rules on parent links; a broken link is removed (the person stays) and counted;
-* file-level rules (``FILE_RULES``), checked in :mod:`quarterstats.ingest`, that make a file unusable as a
-  whole (missing column, no rows, too many duplicates or bad rows, wrong reference date, ...).
+* ``WARNING_RULES`` — plausible but unusual findings (a household of minors only): counted, rows kept;
+* file-level rules (``FILE_RULES``), checked in :mod:`quarterstats.ingest` (and, for
+  ``location.outside_share``, :func:`quarterstats.spatial.check_outside_share`), that make a file unusable
+  as a whole (missing column, no rows, too many duplicates or bad rows, wrong reference date, ...).
+
+Every bad input the project is tested against, and what it gets: ``docs/bad-inputs.md``.
 
 :func:`pandera_schema` builds the pandera ``DataFrameSchema`` from these definitions (so the rules are
 written once) and :func:`table_schema` exports a Frictionless Table Schema (JSON) that a data owner's CI
@@ -46,6 +51,8 @@ MARITAL_STATUS_CODES = (
 MAX_AGE = 120
 EARLIEST_IMMIGRATION_YEAR = 1900
 EARLIEST_MOVE_DATE = date(1900, 1, 1)
+#: Texts a CSV export may use for "no value"; read as empty (Parquet files carry real nulls).
+CSV_MISSING_MARKERS = ("", "NULL", "null", "NA", "N/A", "n/a", "NaN", "nan", "None", "#NV", "#N/A")
 
 # Plausible EPSG:25832 (ETRS89 / UTM 32N) coordinates for anywhere in Germany, generously widened
 # (Germany's easternmost points lie in zone 33 but are commonly given in extended zone 32).
@@ -59,6 +66,9 @@ MAX_QUARANTINE_SHARE = 0.05
 #: Share of rows whose ``moved_in_address`` lies after the reference date before the file is taken to be
 #: the extract of a later date.
 FUTURE_DATE_TOLERANCE = 0.01
+#: Share of accepted persons whose coordinates lie in no district before the extract and the boundaries
+#: are taken not to belong together (another city's extract, or boundaries in a wrong declared CRS).
+MAX_OUTSIDE_SHARE = 0.10
 
 
 @dataclass(frozen=True)
@@ -183,9 +193,21 @@ def _not_after_reference(column: str) -> Predicate:
     return lambda df, ctx: ~(df[column] > ctx.reference_timestamp).fillna(False)
 
 
+def earliest_birth_year(age: pd.Series, reference_date: date) -> pd.Series:
+    """Earliest birth year compatible with the completed ``age`` at ``reference_date``.
+
+    On 31 December the birth year is exactly ``year - age``; on any other date it is ``year - age`` or
+    ``year - age - 1``, so the earliest possible one, ``year - age - 1``, is taken (lenient).
+    """
+    last_day = reference_date.month == 12 and reference_date.day == 31
+    return reference_date.year - age - (0 if last_day else 1)
+
+
 def _birth_year_lower_bound(df: pd.DataFrame, ctx: RuleContext) -> pd.Series:
-    """Earliest possible birth year from the completed age (``year - age - 1``)."""
-    return ctx.reference_date.year - df["age"] - 1
+    """Earliest birth year where the age is valid; missing where it is not (judged by the age rules)."""
+    age = df["age"].astype("Int64")
+    valid_age = age.between(0, MAX_AGE).fillna(False)
+    return earliest_birth_year(age.where(valid_age), ctx.reference_date)
 
 
 def _immigration_year_plausible(df: pd.DataFrame, ctx: RuleContext) -> pd.Series:
@@ -193,6 +215,16 @@ def _immigration_year_plausible(df: pd.DataFrame, ctx: RuleContext) -> pd.Series
     too_late = year > ctx.reference_date.year
     before_birth = year < _birth_year_lower_bound(df, ctx)
     return ~(too_late | before_birth).fillna(False)
+
+
+def _not_before_birth(column: str) -> Predicate:
+    """The date's year is not before the earliest possible birth year (see :func:`earliest_birth_year`)."""
+
+    def check(df: pd.DataFrame, ctx: RuleContext) -> pd.Series:
+        year = df[column].dt.year.astype("Int64")
+        return ~(year < _birth_year_lower_bound(df, ctx)).fillna(False)
+
+    return check
 
 
 def _coordinates_in_utm32(df: pd.DataFrame, ctx: RuleContext) -> pd.Series:
@@ -229,10 +261,14 @@ ROW_RULES: tuple[Rule, ...] = (
          _country("origin_country")),
     Rule("moved_in_city.not_future", "moved_in_city", "moved_in_city lies after the reference date",
          _not_after_reference("moved_in_city")),
+    Rule("moved_in_city.before_birth", "moved_in_city", "moved_in_city lies before the person's birth year",
+         _not_before_birth("moved_in_city")),
     Rule("moved_in_address.required", "moved_in_address", "moved_in_address is empty",
          _not_null("moved_in_address")),
     Rule("moved_in_address.not_future", "moved_in_address", "moved_in_address lies after the reference date",
          _not_after_reference("moved_in_address")),
+    Rule("moved_in_address.before_birth", "moved_in_address",
+         "moved_in_address lies before the person's birth year", _not_before_birth("moved_in_address")),
     Rule("marital_status.allowed", "marital_status",
          f"marital_status must be one of {', '.join(MARITAL_STATUS_CODES)}",
          _in_set("marital_status", MARITAL_STATUS_CODES)),
@@ -255,8 +291,10 @@ class LinkRule:
 LINK_RULES: tuple[LinkRule, ...] = (
     LinkRule("mother_id.self", "mother_id", "a person is linked as their own mother; link removed"),
     LinkRule("father_id.self", "father_id", "a person is linked as their own father; link removed"),
-    LinkRule("mother_id.exists", "mother_id", "mother_id names no person of this extract; link removed"),
-    LinkRule("father_id.exists", "father_id", "father_id names no person of this extract; link removed"),
+    LinkRule("mother_id.exists", "mother_id",
+             "mother_id names no (accepted) person of this extract; link removed"),
+    LinkRule("father_id.exists", "father_id",
+             "father_id names no (accepted) person of this extract; link removed"),
     LinkRule("mother_id.age_gap", "mother_id",
              "the linked mother is not at least 12 years older than the child (or the links form a cycle); "
              "link removed"),
@@ -266,10 +304,37 @@ LINK_RULES: tuple[LinkRule, ...] = (
 )
 MIN_PARENT_AGE_GAP = 12
 
+#: Rules on the text structure of a CSV file; a line that breaks one is quarantined (values as split).
+STRUCTURE_RULES: dict[str, str] = {
+    "row.fields": "the line has more fields than the header (a separator inside an unquoted value?)",
+}
+
+
+@dataclass(frozen=True)
+class WarningRule:
+    """A finding that is plausible but unusual: the rows are kept and the finding is counted."""
+
+    id: str
+    column: str
+    message: str
+
+
+WARNING_RULES: tuple[WarningRule, ...] = (
+    WarningRule("household_id.minors_only", "household_id",
+                "every member of the household is under 18 (possible, e.g. siblings; check the household "
+                "generation)"),
+)
+
 FILE_RULES: dict[str, str] = {
-    "file.readable": "the file can be read as Parquet or as a delimited text (CSV) file",
-    "file.encoding": "a CSV file is UTF-8 or cp1252 (Windows-1252 / Latin-1 family)",
-    "file.columns": f"every required column is present: {', '.join(REQUIRED_COLUMNS)}",
+    "file.readable": (
+        "the file can be read as Parquet, or as delimited text (CSV, optionally gzip-compressed); its "
+        "content matches its name (no Excel workbook, no Parquet file named .csv)"
+    ),
+    "file.encoding": "a CSV file is UTF-8 or cp1252 (Windows-1252 / Latin-1 family), not a mixture",
+    "file.columns": (
+        f"every required column is present, exactly once, and not empty in every row: "
+        f"{', '.join(REQUIRED_COLUMNS)} (column names are compared ignoring case and surrounding spaces)"
+    ),
     "file.rows": "the file has at least one data row",
     "file.duplicates": f"at most {DUPLICATE_TOLERANCE:.1%} of rows share a person_id",
     "file.reference_date": (
@@ -277,6 +342,10 @@ FILE_RULES: dict[str, str] = {
         f"in the file name, and at most {FUTURE_DATE_TOLERANCE:.0%} of rows moved in after that date"
     ),
     "file.quarantine_share": f"at most {MAX_QUARANTINE_SHARE:.0%} of rows break row rules",
+    "location.outside_share": (
+        f"at most {MAX_OUTSIDE_SHARE:.0%} of accepted persons lie outside every district (else: the extract "
+        "of another city, or boundaries in a wrongly declared CRS)"
+    ),
 }
 
 
@@ -327,8 +396,12 @@ def rules_markdown() -> str:
         lines.append(f"| `{spec.name}.type` | `{spec.name}` | value is not a valid {kind} | row quarantined |")
     for rule in ROW_RULES:
         lines.append(f"| `{rule.id}` | `{rule.column}` | {rule.message} | row quarantined |")
+    for rule_id, text in STRUCTURE_RULES.items():
+        lines.append(f"| `{rule_id}` | — | {text} | row quarantined |")
     for rule in LINK_RULES:
         lines.append(f"| `{rule.id}` | `{rule.column}` | {rule.message.split(';')[0]} | link removed, row kept, counted |")
+    for rule in WARNING_RULES:
+        lines.append(f"| `{rule.id}` | `{rule.column}` | {rule.message} | rows kept, counted as a warning |")
     for rule_id, text in FILE_RULES.items():
         lines.append(f"| `{rule_id}` | — | breaks: {text} | file unusable: run stops, exit 2 |")
     return "\n".join(lines) + "\n"
@@ -377,9 +450,14 @@ def table_schema() -> dict:
             {"fields": ["mother_id"], "reference": {"resource": "", "fields": ["person_id"]}},
             {"fields": ["father_id"], "reference": {"resource": "", "fields": ["person_id"]}},
         ],
-        "missingValues": [""],
+        "missingValues": list(CSV_MISSING_MARKERS),
         "x-row-rules": [{"id": r.id, "column": r.column, "message": r.message} for r in ROW_RULES],
+        "x-structure-rules": [{"id": k, "rule": v} for k, v in STRUCTURE_RULES.items()],
         "x-link-rules": [{"id": r.id, "column": r.column, "message": r.message} for r in LINK_RULES],
+        "x-warning-rules": [{"id": r.id, "column": r.column, "message": r.message} for r in WARNING_RULES],
         "x-file-rules": [{"id": k, "rule": v} for k, v in FILE_RULES.items()],
-        "x-csv-dialect": {"delimiter": ";", "encodings": ["utf-8", "cp1252"], "decimalChar": [",", "."]},
+        "x-csv-dialect": {
+            "delimiter": ";", "encodings": ["utf-8", "cp1252"], "decimalChar": [",", "."],
+            "headerCase": "ignored (names are lower-cased and stripped)", "compression": ["none", "gzip"],
+        },
     }

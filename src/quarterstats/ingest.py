@@ -3,21 +3,29 @@
 Steps (each vectorised over the whole file):
 
 1. read Parquet, or CSV as German offices deliver it (``;`` or ``,`` separated, UTF-8 or cp1252,
-   ``,`` or ``.`` decimal mark, ISO or ``DD.MM.YYYY`` dates) — all values first as text;
+   ``,`` or ``.`` decimal mark, ISO or ``DD.MM.YYYY`` dates, optionally gzip-compressed) — all values
+   first as text; column names are compared ignoring case and surrounding spaces; a CSV line with more
+   fields than the header is set aside (``row.fields``) instead of stopping the file;
 2. file-level rules (:data:`quarterstats.contract.FILE_RULES`): a file that breaks one raises
    :class:`~quarterstats.errors.InputError` naming file, column and rule;
 3. parse every column to its contract type; a value that does not parse breaks ``<column>.type``;
 4. row rules (:data:`quarterstats.contract.ROW_RULES`); rows breaking any rule go to the quarantine with
    the first rule they broke (and all of them);
-5. parent-link rules on the accepted rows: broken links are removed and counted.
+5. parent-link rules on the accepted rows: broken links are removed and counted; households of minors
+   only are counted as a warning (:data:`quarterstats.contract.WARNING_RULES`).
 
-Invariant: ``input_rows == accepted_rows + quarantined_rows``.
+Invariant: ``input_rows == accepted_rows + quarantined_rows`` (skipped CSV lines are quarantined rows).
+The catalogue of bad inputs and what each gets: ``docs/bad-inputs.md``.
 """
 
 from __future__ import annotations
 
+import csv
+import gzip
 import io
 import re
+import warnings
+import zlib
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -25,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from quarterstats import contract
@@ -51,6 +60,7 @@ class IngestResult:
     encoding: str | None = None
     separator: str | None = None
     notes: list[str] = field(default_factory=list)
+    warnings: dict[str, int] = field(default_factory=dict)
 
     @property
     def accepted_rows(self) -> int:
@@ -74,31 +84,158 @@ class IngestResult:
             "rows_accounted": self.input_rows == self.accepted_rows + self.quarantined_rows,
             "rule_counts": dict(sorted(self.rule_counts.items())),
             "link_repairs": dict(sorted(self.link_repairs.items())),
+            "warnings": dict(sorted(self.warnings.items())),
             "extra_columns": self.extra_columns,
             "notes": self.notes,
         }
 
 
 # --------------------------------------------------------------------------------------- reading
+_PARQUET_MAGIC = b"PAR1"
+_GZIP_MAGIC = b"\x1f\x8b"
+_ZIP_MAGIC = b"PK\x03\x04"  # .xlsx, .ods and other ZIP containers
+_OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls
+_BAD_LINE = re.compile(r"Skipping line (\d+): expected (\d+) fields, saw (\d+)")
+# UTF-8 umlauts/ß read as cp1252 ("Ã¤" for "ä"): a sign of a file that mixes both encodings.
+_MOJIBAKE = re.compile("Ã[¤¶¼Ÿ„–œ©¨]")
+
+
+def register_suffix(path: Path) -> str | None:
+    """The declared kind of a register file from its name: ``parquet``, ``csv``, ``csv.gz`` or None."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes[-1:] == [".parquet"]:
+        return "parquet"
+    if suffixes[-2:] in ([".csv", ".gz"], [".txt", ".gz"]):
+        return "csv.gz"
+    if suffixes[-1:] in ([".csv"], [".txt"]):
+        return "csv"
+    return None
+
+
+def reference_date_from_name(path: Path) -> date:
+    """``2024-12-31.parquet`` / ``.csv`` / ``.csv.gz`` -> 2024-12-31; InputError otherwise."""
+    name = Path(path).name
+    stem = name.split(".", 1)[0]
+    try:
+        return date.fromisoformat(stem)
+    except ValueError:
+        raise InputError(
+            "cannot tell the reference date: name the file <YYYY-MM-DD>.parquet|csv or give the date",
+            file=path, rule="file.reference_date",
+        ) from None
+
+
 def read_raw(path: Path, *, encoding: str | None = None, separator: str | None = None) -> tuple[pd.DataFrame, dict]:
-    """Read a file as delivered: Parquet keeps its Arrow types, CSV values are text (``None`` if empty)."""
+    """Read a file as delivered: Parquet keeps its Arrow types, CSV values are text (``None`` if empty).
+
+    The content decides what the file is, and must match the name: a Parquet file starts with ``PAR1``,
+    an Excel workbook (ZIP or OLE2 container) is refused with a hint to export CSV, gzip-compressed
+    text is decompressed (``.csv.gz``, or a ``.csv`` that is compressed). Column names are normalised
+    (surrounding spaces and a byte-order mark removed, lower case); a name that then occurs twice makes
+    the file unusable (``file.columns``).
+
+    Returns the frame and what was detected: ``format``, ``encoding``, ``separator``, ``notes`` and, for
+    CSV, ``bad_lines`` (lines with more fields than the header, quarantined by ``row.fields``).
+    """
     path = Path(path)
     if not path.is_file():
         raise InputError("file not found", file=path, rule="file.readable")
-    suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        try:
-            table = pq.read_table(path)
-        except (pa.ArrowException, OSError) as exc:
+    kind = register_suffix(path)
+    if kind is None:
+        raise InputError(
+            f"unsupported file type '{''.join(path.suffixes) or path.name}' (use .parquet, .csv or .csv.gz)",
+            file=path, rule="file.readable",
+        )
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    _refuse_spreadsheets(head, path)
+    if kind == "parquet":
+        if not head:
+            raise InputError("the file is empty", file=path, rule="file.rows")
+        if not head.startswith(_PARQUET_MAGIC):
+            what = "gzip-compressed data" if head.startswith(_GZIP_MAGIC) else "text (a CSV renamed to .parquet?)"
             raise InputError(
-                f"not a readable Parquet file (truncated or corrupt?): {exc}", file=path, rule="file.readable"
-            ) from None
-        return table.to_pandas(date_as_object=False, types_mapper=_arrow_types_mapper), {"format": "parquet"}
-    if suffix in (".csv", ".txt"):
-        return _read_csv_as_text(path, encoding=encoding, separator=separator)
-    raise InputError(
-        f"unsupported file type '{suffix}' (use .parquet or .csv)", file=path, rule="file.readable"
-    )
+                f"not a Parquet file: it does not start with the Parquet marker PAR1 but looks like {what}",
+                file=path, rule="file.readable",
+            )
+        return _read_parquet(path)
+    if head.startswith(_PARQUET_MAGIC):
+        raise InputError(
+            f"this is a Parquet file named '{path.name}': rename it to {path.name.split('.', 1)[0]}.parquet",
+            file=path, rule="file.readable",
+        )
+    raw = path.read_bytes()
+    notes = []
+    if raw.startswith(_GZIP_MAGIC):
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise InputError(f"gzip-compressed, but cannot be decompressed (truncated?): {exc}",
+                             file=path, rule="file.readable") from None
+        _refuse_spreadsheets(raw[:8], path)
+        notes.append("gzip-compressed file decompressed")
+    elif kind == "csv.gz":
+        raise InputError("named .gz but not gzip-compressed", file=path, rule="file.readable")
+    frame, meta = _read_csv_as_text(raw, path, encoding=encoding, separator=separator)
+    meta["notes"] = notes + meta["notes"]
+    return frame, meta
+
+
+def _refuse_spreadsheets(head: bytes, path: Path) -> None:
+    if head.startswith(_ZIP_MAGIC) or head.startswith(_OLE2_MAGIC):
+        if head.startswith(_ZIP_MAGIC):
+            kind = "an Excel workbook (.xlsx) or other ZIP archive"
+        else:
+            kind = "an Excel 97-2003 workbook (.xls)"
+        raise InputError(
+            f"this is {kind}, not a CSV or Parquet file: save the sheet as 'CSV UTF-8 (durch Trennzeichen "
+            "getrennt)' and deliver that", file=path, rule="file.readable",
+        )
+
+
+def _read_parquet(path: Path) -> tuple[pd.DataFrame, dict]:
+    try:
+        with pq.ParquetFile(path) as parquet:
+            names = list(parquet.schema_arrow.names)
+            columns, notes = _normalise_header(names, path)
+            table = parquet.read()
+    except InputError:
+        raise
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise InputError(
+            f"not a readable Parquet file (truncated or corrupt?): {exc}", file=path, rule="file.readable"
+        ) from None
+    # the columns are renamed, so pandas metadata (index, original names) no longer applies
+    table = table.rename_columns(columns).replace_schema_metadata(None)
+    try:
+        frame = table.to_pandas(date_as_object=False, types_mapper=_arrow_types_mapper)
+    except (pa.ArrowException, ValueError, TypeError) as exc:
+        raise InputError(f"has column types that cannot be read as a table: {exc}", file=path,
+                         rule="file.readable") from None
+    return frame, {"format": "parquet", "notes": notes, "bad_lines": []}
+
+
+def _normalise_header(names: list, path: Path) -> tuple[list[str], list[str]]:
+    """Column names without surrounding spaces/BOM, in lower case; InputError when one occurs twice."""
+    normalised = []
+    for i, name in enumerate(names):
+        text = str(name).replace("\ufeff", "").strip().lower()
+        normalised.append(text or f"unnamed_{i + 1}")
+    seen: dict[str, list[str]] = {}
+    for original, name in zip(names, normalised):
+        seen.setdefault(name, []).append(str(original))
+    for name, originals in seen.items():
+        if len(originals) > 1:
+            spelled = ", ".join(f"'{o}'" for o in originals)
+            raise InputError(
+                f"column '{name}' occurs {len(originals)} times in the header (as {spelled}); names are "
+                "compared ignoring case and surrounding spaces: keep one",
+                file=path, column=name, rule="file.columns",
+            )
+    changed = [f"'{o}' -> '{n}'" for o, n in zip(names, normalised)
+               if str(o).replace("\ufeff", "") != n and n in contract.COLUMN_NAMES]
+    notes = [f"column names normalised (case, spaces): {', '.join(changed)}"] if changed else []
+    return normalised, notes
 
 
 def _arrow_types_mapper(arrow_type: pa.DataType):
@@ -117,15 +254,32 @@ def _detect_encoding(raw: bytes, path: Path, encoding: str | None) -> tuple[str,
             "contains NUL bytes: not a text file in UTF-8 or cp1252 (UTF-16 export?)",
             file=path, rule="file.encoding",
         )
-    candidates = (encoding,) if encoding else CSV_ENCODINGS
-    for enc in candidates:
+    if encoding:
         try:
-            text = raw.decode(enc)
-        except (UnicodeDecodeError, LookupError):
-            continue
-        return text.lstrip("\ufeff"), enc
-    tried = ", ".join(candidates)
-    raise InputError(f"cannot be decoded as {tried}", file=path, rule="file.encoding")
+            return raw.decode(encoding).lstrip("\ufeff"), encoding
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise InputError(f"cannot be decoded as {encoding}: {exc}", file=path, rule="file.encoding") from None
+    try:
+        return raw.decode("utf-8").lstrip("\ufeff"), "utf-8"
+    except UnicodeDecodeError as exc:
+        first_bad = exc.start
+    try:
+        text = raw.decode("cp1252")
+    except UnicodeDecodeError:
+        raise InputError(
+            "cannot be decoded as utf-8 or cp1252 (another encoding? export as UTF-8)",
+            file=path, rule="file.encoding",
+        ) from None
+    mojibake = _MOJIBAKE.search(text)
+    if mojibake:
+        line_bad = raw.count(b"\n", 0, first_bad) + 1
+        line_utf8 = text.count("\n", 0, mojibake.start()) + 1
+        raise InputError(
+            f"mixes encodings: line {line_utf8} holds UTF-8 text, line {line_bad} is not UTF-8 "
+            "(cp1252?); export the whole file in one encoding (UTF-8)",
+            file=path, rule="file.encoding",
+        )
+    return text.lstrip("\ufeff"), "cp1252"
 
 
 def _detect_separator(header: str) -> str:
@@ -134,28 +288,75 @@ def _detect_separator(header: str) -> str:
     return sep if n > 0 else ";"
 
 
-def _read_csv_as_text(path: Path, *, encoding: str | None, separator: str | None) -> tuple[pd.DataFrame, dict]:
-    raw = path.read_bytes()
+def _read_csv_as_text(
+    raw: bytes, path: Path, *, encoding: str | None, separator: str | None
+) -> tuple[pd.DataFrame, dict]:
     if not raw.strip():
         raise InputError("the file is empty", file=path, rule="file.rows")
     text, used_encoding = _detect_encoding(raw, path, encoding)
-    header = text.splitlines()[0] if text.splitlines() else ""
-    sep = separator or _detect_separator(header)
-    try:
-        frame = pd.read_csv(
-            io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_values=[""],
-            skipinitialspace=True, engine="c",
-        )
-    except (pd.errors.ParserError, ValueError) as exc:
-        raise InputError(
-            f"cannot be parsed as '{sep}'-separated text: {exc}", file=path, rule="file.readable"
-        ) from None
-    frame.columns = [str(c).strip() for c in frame.columns]
+    head = text[:65536].splitlines()  # the header is near the top; the whole text is split only for bad lines
+    header_at = next((i for i, line in enumerate(head) if line.strip()), None)
+    if header_at is None:
+        raise InputError("the file is empty (blank lines only)", file=path, rule="file.rows")
+    notes = []
+    hint = re.fullmatch(r"\s*sep=(.)\s*", head[header_at])
+    if hint:  # Excel's "sep=;" first line
+        notes.append(f"Excel separator line 'sep={hint.group(1)}' skipped")
+        header_at = next((i for i in range(header_at + 1, len(head)) if head[i].strip()), None)
+        if header_at is None:
+            raise InputError("the file has no header after the 'sep=' line", file=path, rule="file.rows")
+    sep = separator or (hint.group(1) if hint else None) or _detect_separator(head[header_at])
+    header_tokens = next(csv.reader([head[header_at]], delimiter=sep, skipinitialspace=True))
+    names, header_notes = _normalise_header(header_tokens, path)
+    notes += header_notes
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", pd.errors.ParserWarning)
+        try:
+            frame = pd.read_csv(
+                io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
+                na_values=list(contract.CSV_MISSING_MARKERS), skipinitialspace=True, engine="c",
+                skiprows=header_at, index_col=False, on_bad_lines="warn",
+            )
+        except (pd.errors.ParserError, ValueError, csv.Error) as exc:
+            raise InputError(
+                f"cannot be parsed as '{sep}'-separated text: {exc}", file=path, rule="file.readable"
+            ) from None
+    if len(frame.columns) == len(names):
+        frame.columns = names
+    else:  # e.g. a quoted line break in the header: take pandas' reading of it
+        frame.columns, _ = _normalise_header(list(frame.columns), path)
     frame = frame.astype(object).where(frame.notna(), None)
-    return frame, {"format": "csv", "encoding": used_encoding, "separator": sep}
+    bad_lines = _skipped_lines(caught, text, header_at, sep, list(frame.columns))
+    return frame, {"format": "csv", "encoding": used_encoding, "separator": sep, "notes": notes,
+                   "bad_lines": bad_lines}
+
+
+def _skipped_lines(caught, text: str, header_at: int, sep: str, names: list[str]) -> list[dict]:
+    """Lines pandas skipped for having too many fields: data row number, field counts, values as split.
+
+    pandas numbers the lines of the whole text from 1 (lines before the header included); a data row's
+    number is its line number minus the header's (exact unless a quoted value spans lines or blank
+    lines lie between the rows). Loops over the skipped lines only.
+    """
+    found = []
+    lines = text.splitlines() if caught else []
+    for warning in caught:
+        for match in _BAD_LINE.finditer(str(warning.message)):
+            line_no, expected, saw = (int(g) for g in match.groups())
+            line = lines[line_no - 1] if line_no - 1 < len(lines) else ""
+            values = next(csv.reader([line], delimiter=sep, skipinitialspace=True), [])
+            found.append({
+                "row": line_no - 1 - header_at, "expected": expected, "saw": saw,
+                "values": {name: (v.strip() or None) for name, v in zip(names, values)},
+            })
+    return sorted(found, key=lambda item: item["row"])
 
 
 # --------------------------------------------------------------------------------------- parsing
+#: Whole numbers beyond this magnitude are not ages or years: reported as a type failure.
+_MAX_WHOLE = 1e9
+
+
 def _parse_strings(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     if not (pd.api.types.is_string_dtype(raw.dtype) or raw.dtype == object):
         raw = raw.astype("string")  # e.g. numeric ids in a Parquet file
@@ -164,18 +365,27 @@ def _parse_strings(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     return values, pd.Series(False, index=raw.index)
 
 
+def _whole(numbers: pd.Series) -> pd.Series:
+    """True where a (Float64) value is a finite whole number of plausible magnitude."""
+    filled = numbers.fillna(0).to_numpy(dtype=float)
+    ok = np.isfinite(filled) & (np.abs(filled) < _MAX_WHOLE)
+    ok &= np.floor(np.where(ok, filled, 0)) == np.where(ok, filled, 0)
+    return pd.Series(ok, index=numbers.index) & numbers.notna()
+
+
 def _parse_integers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     if pd.api.types.is_integer_dtype(raw.dtype):
         return raw.astype("Int64"), pd.Series(False, index=raw.index)
     if pd.api.types.is_float_dtype(raw.dtype):
-        whole = raw.notna() & (raw == raw.round())
-        return raw.where(whole).round().astype("Int64"), (raw.notna() & ~whole).fillna(False).astype(bool)
+        numbers = raw.astype("Float64")
+        whole = _whole(numbers)
+        return numbers.where(whole).round().astype("Int64"), (numbers.notna() & ~whole).astype(bool)
     text = raw.astype("string").str.strip()
     text = text.mask(text == "")
-    numbers = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce")
-    whole = numbers.notna() & (numbers == np.floor(numbers.fillna(0)))
-    bad = text.notna() & ~whole
-    parsed = numbers.where(whole).astype("Float64").round().astype("Int64")
+    numbers = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce").astype("Float64")
+    whole = _whole(numbers)
+    bad = (text.notna() & ~whole).astype(bool)
+    parsed = numbers.where(whole).round().astype("Int64")
     return parsed, bad
 
 
@@ -191,13 +401,17 @@ def _parse_numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     text = text.where(~has_comma, text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
     numbers = pd.to_numeric(text, errors="coerce").astype("Float64")
     finite = numbers.notna() & np.isfinite(numbers.fillna(0).to_numpy(dtype=float))
-    bad = text.notna() & ~finite
+    bad = (text.notna() & ~finite).astype(bool)
     return numbers.where(finite), bad
 
 
 def _parse_dates(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Dates as ``datetime64[s]`` at midnight; time parts are dropped, time zones read as German time."""
     if pd.api.types.is_datetime64_any_dtype(raw.dtype):
-        return raw.astype("datetime64[s]"), pd.Series(False, index=raw.index)
+        values = raw
+        if getattr(values.dt, "tz", None) is not None:
+            values = values.dt.tz_convert("Europe/Berlin").dt.tz_localize(None)
+        return values.dt.floor("D").astype("datetime64[s]"), pd.Series(False, index=raw.index)
     text = raw.astype("string").str.strip()
     text = text.mask(text == "")
     iso = text.str.match(_ISO_DATE).fillna(False)
@@ -207,7 +421,7 @@ def _parse_dates(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
         parsed[iso] = pd.to_datetime(text[iso].str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
     if german.any():
         parsed[german] = pd.to_datetime(text[german], format="%d.%m.%Y", errors="coerce")
-    bad = text.notna() & parsed.isna()
+    bad = (text.notna() & parsed.isna()).astype(bool)
     return parsed.astype("datetime64[s]"), bad
 
 
@@ -220,7 +434,12 @@ _PARSERS = {
 
 
 def parse_columns(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Typed frame of the contract columns, and a boolean frame of ``<column>.type`` failures."""
+    """Typed frame of the contract columns, and a boolean frame of ``<column>.type`` failures.
+
+    Codes are normalised before the rules see them: country codes to upper case (``tur`` -> ``TUR``),
+    the lower-case enumerations ``sex``, ``german_acquisition`` and ``marital_status`` to lower case
+    (``M`` -> ``m``, ``Ledig`` -> ``ledig``). The quarantine keeps the values as delivered.
+    """
     typed, type_failures = {}, {}
     for spec in contract.COLUMNS:
         if spec.name in raw.columns:
@@ -230,6 +449,8 @@ def parse_columns(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
             bad = pd.Series(False, index=raw.index)
         if spec.kind == "string" and spec.country_code:
             values = values.str.upper()
+        elif spec.kind == "string" and spec.allowed:
+            values = values.str.lower()
         typed[spec.name] = values
         type_failures[f"{spec.name}.type"] = bad.to_numpy(dtype=bool)
     return pd.DataFrame(typed, index=raw.index), pd.DataFrame(type_failures, index=raw.index)
@@ -237,7 +458,11 @@ def parse_columns(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 # ------------------------------------------------------------------------------------ file rules
 def check_file_rules(raw: pd.DataFrame, typed: pd.DataFrame | None, path: Path, reference_date: date) -> None:
-    """Raise :class:`InputError` when the file as a whole breaks the contract."""
+    """Raise :class:`InputError` when the file as a whole breaks the contract.
+
+    Called twice: on the raw frame (``typed`` None: columns, rows, empty columns, reference_date
+    column) and on the typed frame (duplicates, extract of a later date).
+    """
     if typed is None:
         missing = [c for c in contract.REQUIRED_COLUMNS if c not in raw.columns]
         if missing:
@@ -249,9 +474,15 @@ def check_file_rules(raw: pd.DataFrame, typed: pd.DataFrame | None, path: Path, 
             )
         if len(raw) == 0:
             raise InputError("the file has a header but no data rows", file=path, rule="file.rows")
+        for spec in contract.COLUMNS:
+            if spec.required and not spec.nullable and raw[spec.name].isna().all():
+                raise InputError(
+                    f"column '{spec.name}' is present but empty in every one of the {len(raw)} rows",
+                    file=path, column=spec.name, rule="file.columns",
+                )
         if contract.REFERENCE_DATE_COLUMN in raw.columns:
             stated, _ = _parse_dates(raw[contract.REFERENCE_DATE_COLUMN])
-            wrong = stated.dt.date != reference_date
+            wrong = (stated.dt.date != reference_date) | stated.isna()
             if wrong.any():
                 example = raw[contract.REFERENCE_DATE_COLUMN][wrong].iloc[0]
                 raise InputError(
@@ -280,20 +511,32 @@ def check_file_rules(raw: pd.DataFrame, typed: pd.DataFrame | None, path: Path, 
 
 # ------------------------------------------------------------------------------------ link rules
 def repair_links(accepted: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Remove parent links that point to nobody, to the person itself, or to someone too young."""
+    """Remove parent links that point to nobody, to the person itself, or to someone too young.
+
+    "Too young" (``<column>.age_gap``): the parent is not at least ``MIN_PARENT_AGE_GAP`` (12) years
+    older than the child. This also breaks every cycle of parent links (A parent of B, B parent of A;
+    or longer): along a cycle the ages would have to rise by 12 years per link and come back to where
+    they started, which is impossible, so at least one link of every cycle fails the rule. Links are
+    judged on the file as delivered, in one pass, so the result does not depend on the row order.
+    """
     frame = accepted.copy()
     counts: dict[str, int] = {}
-    age_by_id = pd.Series(frame["age"].to_numpy(), index=frame["person_id"].to_numpy())
-    for column in ("mother_id", "father_id"):
-        links = frame[column]
-        present = links.notna()
-        self_link = present & (links == frame["person_id"]).fillna(False)
-        exists = links.isin(age_by_id.index)
-        dangling = present & ~self_link & ~exists
-        parent_age = links.map(age_by_id)
-        too_young = present & ~self_link & exists & (
-            (parent_age - frame["age"]) < contract.MIN_PARENT_AGE_GAP
-        ).fillna(False)
+    person_ids = _arrow_strings(frame["person_id"])
+    ages = frame["age"].to_numpy(dtype=np.int64)
+    rows = np.arange(len(frame))
+    # position of each linked person in this extract, -1 where there is none: one Arrow hash join for
+    # both columns (mother links, then father links)
+    links = pa.concat_arrays([_arrow_strings(frame["mother_id"]), _arrow_strings(frame["father_id"])])
+    positions = pc.fill_null(pc.index_in(links, value_set=person_ids), -1).to_numpy(zero_copy_only=False)
+    presence = links.is_valid().to_numpy(zero_copy_only=False)
+    for i, column in enumerate(("mother_id", "father_id")):
+        position = positions[i * len(frame):(i + 1) * len(frame)]
+        present = presence[i * len(frame):(i + 1) * len(frame)]
+        exists = position >= 0
+        self_link = present & exists & (position == rows)
+        dangling = present & ~exists
+        parent_age = ages[np.where(exists, position, 0)]
+        too_young = present & exists & ~self_link & ((parent_age - ages) < contract.MIN_PARENT_AGE_GAP)
         for rule_id, mask in (
             (f"{column}.self", self_link),
             (f"{column}.exists", dangling),
@@ -302,8 +545,29 @@ def repair_links(accepted: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
             n = int(mask.sum())
             if n:
                 counts[rule_id] = n
-        frame.loc[self_link | dangling | too_young, column] = pd.NA
+        remove = self_link | dangling | too_young
+        if remove.any():
+            frame[column] = frame[column].mask(remove)
     return frame, counts
+
+
+def _arrow_strings(values: pd.Series) -> pa.Array:
+    """A text column as one Arrow string array (zero-copy for Arrow-backed pandas strings)."""
+    array = pa.array(values.astype("string"))
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    return array if array.type == pa.large_string() else array.cast(pa.large_string())
+
+
+def household_warnings(accepted: pd.DataFrame) -> dict[str, int]:
+    """Counts of :data:`quarterstats.contract.WARNING_RULES` findings (rows are kept).
+
+    ``household_id.minors_only``: number of households whose members are all under 18.
+    """
+    in_household = accepted["household_id"].notna()
+    oldest = accepted.loc[in_household].groupby("household_id", sort=False)["age"].max()
+    minors_only = int((oldest < 18).sum())
+    return {"household_id.minors_only": minors_only} if minors_only else {}
 
 
 # ------------------------------------------------------------------------------------ main entry
@@ -318,14 +582,9 @@ def ingest_register(
     """Read and validate one extract; never raises for bad rows, only for an unusable file."""
     path = Path(path)
     if reference_date is None:
-        try:
-            reference_date = date.fromisoformat(path.stem)
-        except ValueError:
-            raise InputError(
-                "cannot tell the reference date: name the file <YYYY-MM-DD>.parquet|csv or give the date",
-                file=path, rule="file.reference_date",
-            ) from None
+        reference_date = reference_date_from_name(path)
     raw, detected = read_raw(path, encoding=encoding, separator=separator)
+    bad_lines = detected.get("bad_lines", [])
     check_file_rules(raw, None, path, reference_date)
     typed, type_failures = parse_columns(raw)
     check_file_rules(raw, typed, path, reference_date)
@@ -340,51 +599,83 @@ def ingest_register(
     broken = failures.to_numpy()
     bad_rows = broken.any(axis=1)
     rule_counts = {rule: int(n) for rule, n in zip(failures.columns, broken.sum(axis=0)) if n}
+    if bad_lines:
+        rule_counts["row.fields"] = len(bad_lines)
 
-    quarantined_share = bad_rows.mean() if len(bad_rows) else 0.0
+    input_rows = len(raw) + len(bad_lines)
+    quarantined = int(bad_rows.sum()) + len(bad_lines)
+    quarantined_share = quarantined / input_rows if input_rows else 0.0
     if quarantined_share > max_quarantine_share:
         worst = max(rule_counts.items(), key=lambda kv: kv[1])
-        column = worst[0].split(".")[0]
+        column = contract.RULE_BY_ID[worst[0]].column if worst[0] in contract.RULE_BY_ID else worst[0].split(".")[0]
         raise InputError(
-            f"{bad_rows.sum()} of {len(raw)} rows ({quarantined_share:.1%}) break row rules, more than the "
+            f"{quarantined} of {input_rows} rows ({quarantined_share:.1%}) break row rules, more than the "
             f"tolerated {max_quarantine_share:.0%}; most often {worst[0]} ({worst[1]} rows): "
             f"{_rule_message(worst[0])}",
-            file=path, column=column, rule="file.quarantine_share",
+            file=path, column=None if column == "row" else column, rule="file.quarantine_share",
         )
 
-    quarantine = _quarantine_table(raw, failures, bad_rows)
+    row_numbers = _row_numbers(len(raw), bad_lines)
+    quarantine = _quarantine_table(raw, failures, bad_rows, row_numbers, bad_lines)
     accepted = typed.loc[~bad_rows].reset_index(drop=True)
     accepted["age"] = accepted["age"].astype("int16")
     accepted["immigration_year"] = accepted["immigration_year"].astype("Int16")
     accepted["x"] = accepted["x"].astype("float64")
     accepted["y"] = accepted["y"].astype("float64")
     accepted, link_repairs = repair_links(accepted)
+    warning_counts = household_warnings(accepted)
 
     extra = [c for c in raw.columns if c not in contract.COLUMN_NAMES and c != contract.REFERENCE_DATE_COLUMN]
-    notes = []
+    notes = list(detected.get("notes", []))
     if extra:
         notes.append(f"ignored columns not in the contract: {', '.join(map(str, extra))}")
+    for rule_id, count in warning_counts.items():
+        rule = next(r for r in contract.WARNING_RULES if r.id == rule_id)
+        notes.append(f"{rule_id}: {count} household(s): {rule.message}; rows kept")
     result = IngestResult(
         file=path, reference_date=reference_date, accepted=accepted, quarantine=quarantine,
-        input_rows=len(raw), rule_counts=rule_counts, link_repairs=link_repairs, extra_columns=extra,
+        input_rows=input_rows, rule_counts=rule_counts, link_repairs=link_repairs, extra_columns=extra,
         file_format=detected["format"], encoding=detected.get("encoding"), separator=detected.get("separator"),
-        notes=notes,
+        notes=notes, warnings=warning_counts,
     )
     assert result.input_rows == result.accepted_rows + result.quarantined_rows
     return result
 
 
+def _row_numbers(parsed_rows: int, bad_lines: list[dict]) -> np.ndarray:
+    """1-based data row number of each parsed row, counting the skipped (too many fields) lines too."""
+    positions = np.arange(1, parsed_rows + 1, dtype=np.int64)
+    if not bad_lines:
+        return positions
+    skipped = np.array([b["row"] for b in bad_lines], dtype=np.int64)
+    # a parsed row moves down by the number of skipped rows before it
+    shifted = skipped - np.arange(len(skipped))
+    return positions + np.searchsorted(shifted, positions, side="right")
+
+
 def _rule_message(rule_id: str) -> str:
     if rule_id in contract.RULE_BY_ID:
         return contract.RULE_BY_ID[rule_id].message
+    if rule_id in contract.STRUCTURE_RULES:
+        return contract.STRUCTURE_RULES[rule_id]
     if rule_id.endswith(".type"):
         spec = contract.COLUMN_BY_NAME[rule_id.split(".")[0]]
         return f"value is not a valid {spec.kind}"
     return rule_id
 
 
-def _quarantine_table(raw: pd.DataFrame, failures: pd.DataFrame, bad_rows: np.ndarray) -> pd.DataFrame:
-    """Quarantined rows as delivered (text), with their row number, first rule and all rules broken."""
+def _quarantine_table(
+    raw: pd.DataFrame,
+    failures: pd.DataFrame,
+    bad_rows: np.ndarray,
+    row_numbers: np.ndarray,
+    bad_lines: list[dict] = (),
+) -> pd.DataFrame:
+    """Quarantined rows as delivered (text), with their row number, first rule and all rules broken.
+
+    Lines with more fields than the header (``row.fields``) come with their values as split, in header
+    order; the table is sorted by row number.
+    """
     columns = [c for c in contract.COLUMN_NAMES if c in raw.columns]
     selected = raw.loc[bad_rows, columns].reset_index(drop=True)
     for c in columns:
@@ -399,10 +690,28 @@ def _quarantine_table(raw: pd.DataFrame, failures: pd.DataFrame, bad_rows: np.nd
     names = np.asarray(failures.columns)
     all_rules = ["; ".join(names[row]) for row in broken]  # loops over bad rows only
     first = [rules.split("; ")[0] for rules in all_rules]
-    out.insert(0, "row_number", (np.flatnonzero(bad_rows) + 1).astype("int64"))
+    out.insert(0, "row_number", row_numbers[bad_rows].astype("int64"))
     out.insert(1, "rule", pd.Series(first, dtype="string"))
     out.insert(2, "message", pd.Series([_rule_message(r) for r in first], dtype="string"))
     out.insert(3, "all_rules", pd.Series(all_rules, dtype="string"))
+    if bad_lines:
+        structural = pd.DataFrame(
+            [
+                {
+                    "row_number": b["row"], "rule": "row.fields",
+                    "message": f"{contract.STRUCTURE_RULES['row.fields']}: {b['saw']} fields, header has "
+                               f"{b['expected']}",
+                    "all_rules": "row.fields",
+                    **{c: b["values"].get(c) for c in contract.COLUMN_NAMES},
+                }
+                for b in bad_lines  # loops over the skipped lines only
+            ],
+            columns=out.columns,
+        )
+        structural = structural.astype({c: "string" for c in out.columns if c != "row_number"})
+        structural["row_number"] = structural["row_number"].astype("int64")
+        out = pd.concat([out, structural], ignore_index=True)
+        out = out.sort_values("row_number", kind="stable").reset_index(drop=True)
     return out
 
 
@@ -413,6 +722,8 @@ def example_rows(result: IngestResult, per_rule: int = 3) -> dict[str, list[dict
     examples: dict[str, list[dict]] = {}
     for rule in sorted(result.rule_counts):
         column = rule.split(".")[0]
+        if rule in contract.RULE_BY_ID:
+            column = contract.RULE_BY_ID[rule].column
         column = column if column in q.columns else "x"
         hits = q[rules_per_row.map(lambda rules, r=rule: r in rules)].head(per_rule)
         examples[rule] = [

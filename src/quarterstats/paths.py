@@ -19,7 +19,7 @@ from pathlib import Path
 
 WORKDIR_ENV = "QUARTERSTATS_WORKDIR"
 DATE_PATTERN = re.compile(r"^(\d{4}-\d{2}-\d{2})$")
-REGISTER_SUFFIXES = (".parquet", ".csv")
+REGISTER_SUFFIXES = (".parquet", ".csv", ".csv.gz")
 BOUNDARY_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".parquet")
 
 
@@ -133,19 +133,20 @@ class ProjectPaths:
     def register_files(self) -> dict[date, Path]:
         """Register extracts found in ``data/raw/register``, keyed by reference date.
 
-        A file is ``<YYYY-MM-DD>.parquet`` or ``<YYYY-MM-DD>.csv``; where both exist, Parquet wins.
+        A file is ``<YYYY-MM-DD>.parquet``, ``.csv`` or ``.csv.gz``; where several exist, Parquet wins.
         """
         found: dict[date, Path] = {}
         if not self.raw_register.is_dir():
             return found
         for path in sorted(self.raw_register.iterdir()):
-            if path.suffix.lower() not in REGISTER_SUFFIXES or not DATE_PATTERN.match(path.stem):
+            stem, _, suffix = path.name.partition(".")
+            if f".{suffix.lower()}" not in REGISTER_SUFFIXES or not DATE_PATTERN.match(stem):
                 continue
             try:
-                day = date.fromisoformat(path.stem)
+                day = date.fromisoformat(stem)
             except ValueError:
                 continue
-            if day not in found or path.suffix.lower() == ".parquet":
+            if day not in found or suffix.lower() == "parquet":
                 found[day] = path
         return dict(sorted(found.items()))
 
@@ -158,7 +159,7 @@ class ProjectPaths:
         if day not in files:
             raise FileNotFoundError(
                 f"no register extract for reference date {day.isoformat()} in {self.raw_register} "
-                f"(expected {day.isoformat()}.parquet or {day.isoformat()}.csv)"
+                f"(expected {day.isoformat()}.parquet, .csv or .csv.gz)"
             )
         return files[day]
 

@@ -4,17 +4,22 @@ Uses a shapely 2 ``STRtree`` over the district polygons and one bulk ``query(poi
 predicate="intersects")``. A point on a shared border, or inside a tolerated overlap sliver, matches more
 than one district; it is given to exactly one — the first in the boundary file's order — and counted as
 ``ambiguous``. Points in no district are returned separately (``outside``) so the caller can quarantine and
-report them; nobody is dropped silently and nobody is counted twice.
+report them; nobody is dropped silently and nobody is counted twice. When too many lie outside, the
+extract and the boundaries do not belong together: :func:`check_outside_share` stops the stage.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+
+from quarterstats.contract import MAX_OUTSIDE_SHARE
+from quarterstats.errors import InputError
 
 
 @dataclass
@@ -59,3 +64,33 @@ def join_persons(persons: pd.DataFrame, districts: gpd.GeoDataFrame) -> tuple[pd
     joined["district_id"] = pd.array(ids[assignment.district_index[inside]], dtype="string")
     outside = persons.loc[~inside].copy()
     return joined.reset_index(drop=True), outside.reset_index(drop=True), assignment.ambiguous
+
+
+def check_outside_share(
+    outside: int,
+    total: int,
+    *,
+    file: str | Path | None = None,
+    boundaries_file: str | Path | None = None,
+    max_share: float = MAX_OUTSIDE_SHARE,
+) -> None:
+    """Raise :class:`InputError` (rule ``location.outside_share``) when too many persons lie outside.
+
+    ``outside / total > max_share`` (default :data:`quarterstats.contract.MAX_OUTSIDE_SHARE`, 10 %)
+    means the extract and the boundaries do not belong together — the extract of another city, or
+    boundaries (or coordinates) in a wrong CRS — and district figures would be meaningless, so the
+    persons stage stops before it writes anything. A few persons outside (geocoding slips, addresses
+    on the city limit) stay a row-level matter: quarantined as ``location.outside_districts``.
+    ``total`` is the number of accepted persons that were joined; with none, there is nothing to judge.
+    """
+    if total <= 0:
+        return
+    share = outside / total
+    if share > max_share:
+        against = f" (boundaries: {boundaries_file})" if boundaries_file else ""
+        raise InputError(
+            f"{outside:,} of {total:,} accepted persons ({share:.1%}) lie outside every district{against}, "
+            f"more than the tolerated {max_share:.0%}: an extract of another city, or coordinates or "
+            "boundaries in a wrong CRS?",
+            file=file, column="x", rule="location.outside_share",
+        )

@@ -21,7 +21,7 @@ from quarterstats.boundaries import load_boundaries
 from quarterstats.errors import InputError
 from quarterstats.ingest import ingest_register
 from quarterstats.paths import ProjectPaths
-from quarterstats.spatial import join_persons
+from quarterstats.spatial import check_outside_share, join_persons
 
 
 @dataclass
@@ -130,6 +130,8 @@ def persons_stage(paths: ProjectPaths, reference_date: date | str) -> StageResul
     accepted = pd.read_parquet(paths.register_accepted(day))
     districts = read_districts(paths)
     joined, outside, ambiguous = join_persons(accepted, districts)
+    check_outside_share(len(outside), len(accepted), file=paths.register_file(day),
+                        boundaries_file=paths.boundary_file())
     derived = derive_migration(joined, day, MigrationParameters())
     persons = pd.concat([joined, derived], axis=1)
     persons = persons.sort_values("person_id", kind="stable").reset_index(drop=True)
