@@ -1,7 +1,10 @@
 """Join persons to districts by their address coordinates (point in polygon).
 
-Uses a shapely 2 ``STRtree`` over the district polygons and one bulk ``query(points,
-predicate="intersects")``. A point on a shared border, or inside a tolerated overlap sliver, matches more
+A loop over the districts (not the persons): each district tests only the points inside its bounding box
+(found by binary search on the x-sorted coordinates) with the vectorised, prepared
+``shapely.intersects_xy`` — no point objects are built, which is what makes the bulk
+``STRtree.query(points)`` slow at a million persons (there the points, not the polygons, get prepared).
+A point on a shared border, or inside a tolerated overlap sliver, matches more
 than one district; it is given to exactly one — the first in the boundary file's order — and counted as
 ``ambiguous``. Points in no district are returned separately (``outside``) so the caller can quarantine and
 report them; nobody is dropped silently and nobody is counted twice. When too many lie outside, the
@@ -33,25 +36,31 @@ class DistrictAssignment:
 
 
 def assign_districts(x: np.ndarray, y: np.ndarray, districts: gpd.GeoDataFrame) -> DistrictAssignment:
-    """Index of the district containing each point (x, y in the districts' CRS), -1 for none."""
+    """Index of the district containing each point (x, y in the districts' CRS), -1 for none.
+
+    "Containing" includes the boundary (``intersects``); a point matched by several districts goes to the
+    first in file order and is counted in ``ambiguous`` (once per extra match).
+    """
     x = np.asarray(x, dtype="float64")
     y = np.asarray(y, dtype="float64")
-    points = shapely.points(x, y)
-    polygons = districts.geometry.values
-    shapely.prepare(polygons)
-    tree = shapely.STRtree(polygons)
-    point_idx, poly_idx = tree.query(points, predicate="intersects")
     result = np.full(len(x), -1, dtype=np.int64)
-    if len(point_idx):
-        # for each point keep the smallest polygon index (first district in file order)
-        order = np.lexsort((poly_idx, point_idx))
-        point_idx, poly_idx = point_idx[order], poly_idx[order]
-        first = np.ones(len(point_idx), dtype=bool)
-        first[1:] = point_idx[1:] != point_idx[:-1]
-        result[point_idx[first]] = poly_idx[first]
-        ambiguous = int(len(point_idx) - first.sum())
-    else:
-        ambiguous = 0
+    matches = np.zeros(len(x), dtype=np.int32)
+    order = np.argsort(x, kind="stable")
+    xs = x[order]
+    for i, polygon in enumerate(districts.geometry.values):  # loops over districts only
+        if polygon is None or polygon.is_empty:
+            continue
+        minx, miny, maxx, maxy = polygon.bounds
+        lo, hi = np.searchsorted(xs, minx, side="left"), np.searchsorted(xs, maxx, side="right")
+        candidates = order[lo:hi]
+        candidates = candidates[(y[candidates] >= miny) & (y[candidates] <= maxy)]
+        if not len(candidates):
+            continue
+        shapely.prepare(polygon)
+        hit = candidates[shapely.intersects_xy(polygon, x[candidates], y[candidates])]
+        matches[hit] += 1
+        result[hit] = np.where(result[hit] < 0, i, result[hit])
+    ambiguous = int((matches[matches > 1] - 1).sum())
     return DistrictAssignment(result, ambiguous)
 
 
@@ -60,9 +69,10 @@ def join_persons(persons: pd.DataFrame, districts: gpd.GeoDataFrame) -> tuple[pd
     assignment = assign_districts(persons["x"].to_numpy(), persons["y"].to_numpy(), districts)
     inside = ~assignment.outside
     ids = districts["district_id"].astype("string").to_numpy()
-    joined = persons.loc[inside].copy()
-    joined["district_id"] = pd.array(ids[assignment.district_index[inside]], dtype="string")
-    outside = persons.loc[~inside].copy()
+    joined = persons.loc[inside].assign(
+        district_id=pd.array(ids[assignment.district_index[inside]], dtype="string")
+    )
+    outside = persons.loc[~inside]
     return joined.reset_index(drop=True), outside.reset_index(drop=True), assignment.ambiguous
 
 

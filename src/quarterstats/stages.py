@@ -134,7 +134,7 @@ def persons_stage(paths: ProjectPaths, reference_date: date | str) -> StageResul
                         boundaries_file=paths.boundary_file())
     derived = derive_migration(joined, day, MigrationParameters())
     persons = pd.concat([joined, derived], axis=1)
-    persons = persons.sort_values("person_id", kind="stable").reset_index(drop=True)
+    # Row order stays the extract's own (deterministic); sorting 20+ columns by person_id cost seconds.
     atomic.write_parquet(persons, paths.persons(day))
     outside_table = outside.assign(rule="location.outside_districts",
                                    message="address coordinates lie in no district")
@@ -210,7 +210,9 @@ def indicators_stage(paths: ProjectPaths, reference_date: date | str) -> StageRe
         }
     )
     previous = previous_date(paths, day)
-    previous_persons = _read_if_exists(paths.persons(previous)) if previous else None
+    previous_persons = (
+        _read_if_exists(paths.persons(previous), columns=["person_id", "district_id"]) if previous else None
+    )
     auxiliary = read_auxiliary(paths, day)
     table = compute_indicators(
         persons, district_frame, day, previous_persons=previous_persons, auxiliary=auxiliary
@@ -263,8 +265,8 @@ def time_series_stage(paths: ProjectPaths) -> StageResult:
     return StageResult(metadata, {}, [paths.indicator_time_series, paths.segregation_time_series])
 
 
-def _read_if_exists(path: Path) -> pd.DataFrame | None:
-    return pd.read_parquet(path) if path.is_file() else None
+def _read_if_exists(path: Path, columns: list[str] | None = None) -> pd.DataFrame | None:
+    return pd.read_parquet(path, columns=columns) if path.is_file() else None
 
 
 # -------------------------------------------------------------------------------- publication
