@@ -126,3 +126,16 @@ def test_cell_key_mode(table_and_persons):
     share = result.published.set_index(["district_id", "indicator"])
     a = share.loc[("A", "foreign_share")]
     assert a["value"] == pytest.approx(100 * a["numerator"] / a["denominator"])
+
+
+def test_density_is_not_a_count_ratio(table_and_persons):
+    """The density's denominator is an area (1 km² here), not a count: it is published everywhere."""
+    table, _ = table_and_persons
+    pub = protect_indicators(table, DisclosureConfig()).published
+    density = pub[pub["indicator"] == "density"]
+    assert density["value"].notna().all() and (density["flag"] == "").all()
+    # the mean age of tiny D (25 residents) is published, but not where fewer than 10 would be averaged
+    tiny = compute_indicators(random_persons(sizes=(1200, 800, 400, 6)), districts_frame(), DAY)
+    mean_age = protect_indicators(tiny, DisclosureConfig()).published.set_index(["district_id", "indicator"])
+    assert pd.isna(mean_age.loc[("D", "mean_age"), "value"]) and mean_age.loc[("D", "mean_age"), "flag"] == SUPPRESSED
+    assert pd.notna(mean_age.loc[("A", "mean_age"), "value"])

@@ -276,9 +276,14 @@ def protect_indicators(
         else:
             numerator = rows["numerator"].to_numpy(dtype=float)
             denominator = rows["denominator"].to_numpy(dtype=float)
-            small_num = (numerator >= 1) & (numerator < config.min_count)
-            small_den = denominator < config.min_denominator
-            hide = np.nan_to_num(small_num, nan=False).astype(bool) | np.nan_to_num(small_den, nan=False).astype(bool)
+            hide = np.zeros(len(rows), dtype=bool)
+            # The catalogue says where numerator and denominator are counts of persons or households
+            # (a minimum denominator is set); a density's area or a score's z-values are not.
+            min_den = ind.min_denominator if ind else None
+            if min_den is not None and kind in ("ratio", "rate", "mean", "index"):
+                small_num = (numerator >= 1) & (numerator < config.min_count)
+                small_den = denominator < max(min_den, config.min_denominator)
+                hide = np.nan_to_num(small_num, nan=False).astype(bool) | np.nan_to_num(small_den, nan=False).astype(bool)
             if indicator_id.startswith("location_quotient_"):
                 group = indicator_id.removeprefix("location_quotient_")
                 group_key = {"foreign": "foreign", "with_mh": "with_mh"}.get(
