@@ -227,6 +227,26 @@ def _not_before_birth(column: str) -> Predicate:
     return check
 
 
+def _unique_person_id(df: pd.DataFrame, ctx: RuleContext) -> pd.Series:
+    """True where ``person_id`` occurs once in the file (or is empty: judged by ``person_id.required``).
+
+    Fast path for Arrow-backed text: when the number of distinct non-empty ids equals the number of
+    non-empty ids (one Arrow hash pass), no id is duplicated and every row satisfies the rule; only
+    otherwise are the duplicated rows marked with pandas' ``duplicated(keep=False)``.
+    """
+    ids = df["person_id"]
+    if getattr(ids.dtype, "storage", None) == "pyarrow":
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        values = pa.array(ids.array)  # zero-copy for Arrow-backed strings (Array or ChunkedArray)
+        present = len(values) - values.null_count
+        distinct = len(pc.unique(values)) - (1 if values.null_count else 0)
+        if distinct == present:
+            return pd.Series(True, index=df.index)
+    return ~ids.duplicated(keep=False) | ids.isna()
+
+
 def _coordinates_in_utm32(df: pd.DataFrame, ctx: RuleContext) -> pd.Series:
     x, y = df["x"], df["y"]
     ok = x.between(*UTM32_X_RANGE) & y.between(*UTM32_Y_RANGE)
@@ -235,8 +255,7 @@ def _coordinates_in_utm32(df: pd.DataFrame, ctx: RuleContext) -> pd.Series:
 
 ROW_RULES: tuple[Rule, ...] = (
     Rule("person_id.required", "person_id", "person_id is empty", _not_null("person_id")),
-    Rule("person_id.unique", "person_id", "person_id occurs more than once in the file",
-         lambda df, ctx: ~df["person_id"].duplicated(keep=False) | df["person_id"].isna()),
+    Rule("person_id.unique", "person_id", "person_id occurs more than once in the file", _unique_person_id),
     Rule("age.required", "age", "age is empty", _not_null("age")),
     Rule("age.range", "age", f"age must be a whole number from 0 to {MAX_AGE}", _in_range("age", 0, MAX_AGE)),
     Rule("sex.required", "sex", "sex is empty", _not_null("sex")),

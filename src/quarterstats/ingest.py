@@ -361,7 +361,9 @@ def _parse_strings(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     if not (pd.api.types.is_string_dtype(raw.dtype) or raw.dtype == object):
         raw = raw.astype("string")  # e.g. numeric ids in a Parquet file
     values = raw.astype("string").str.strip()
-    values = values.mask(values == "")
+    empty = values == ""
+    if empty.any():  # masking copies the column: only when there is something to mask
+        values = values.mask(empty)
     return values, pd.Series(False, index=raw.index)
 
 
@@ -457,11 +459,20 @@ def parse_columns(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 # ------------------------------------------------------------------------------------ file rules
-def check_file_rules(raw: pd.DataFrame, typed: pd.DataFrame | None, path: Path, reference_date: date) -> None:
+def check_file_rules(
+    raw: pd.DataFrame,
+    typed: pd.DataFrame | None,
+    path: Path,
+    reference_date: date,
+    *,
+    duplicated: np.ndarray | None = None,
+) -> None:
     """Raise :class:`InputError` when the file as a whole breaks the contract.
 
     Called twice: on the raw frame (``typed`` None: columns, rows, empty columns, reference_date
-    column) and on the typed frame (duplicates, extract of a later date).
+    column) and on the typed frame (duplicates, extract of a later date). ``duplicated`` may give the
+    rows whose non-empty ``person_id`` occurs more than once (the row rule ``person_id.unique``'s
+    failures, the same mask), so that it is not computed twice.
     """
     if typed is None:
         missing = [c for c in contract.REQUIRED_COLUMNS if c not in raw.columns]
@@ -492,7 +503,10 @@ def check_file_rules(raw: pd.DataFrame, typed: pd.DataFrame | None, path: Path, 
                 )
         return
     ids = typed["person_id"]
-    duplicated = ids.duplicated(keep=False) & ids.notna()
+    if duplicated is None:
+        duplicated = ids.duplicated(keep=False) & ids.notna()
+    else:
+        duplicated = pd.Series(np.asarray(duplicated, dtype=bool), index=typed.index)
     if duplicated.mean() > contract.DUPLICATE_TOLERANCE:
         raise InputError(
             f"{int(duplicated.sum())} of {len(typed)} rows ({duplicated.mean():.2%}) share a person_id "
@@ -564,9 +578,18 @@ def household_warnings(accepted: pd.DataFrame) -> dict[str, int]:
 
     ``household_id.minors_only``: number of households whose members are all under 18.
     """
-    in_household = accepted["household_id"].notna()
-    oldest = accepted.loc[in_household].groupby("household_id", sort=False)["age"].max()
-    minors_only = int((oldest < 18).sum())
+    # integer household codes (one Arrow hash pass; empty ids get no code): a household is minors-only
+    # when none of its members is 18 or older, i.e. its oldest member is under 18
+    codes = pc.dictionary_encode(_arrow_strings(accepted["household_id"]))
+    in_household = codes.indices.is_valid().to_numpy(zero_copy_only=False)
+    index = pc.fill_null(codes.indices, 0).to_numpy(zero_copy_only=False)
+    age = accepted["age"].to_numpy(dtype=float, na_value=np.nan)
+    known = in_household & ~np.isnan(age)  # a missing age is skipped, as by a group maximum
+    has_known = np.zeros(len(codes.dictionary), dtype=bool)
+    has_known[index[known]] = True
+    has_adult = np.zeros(len(codes.dictionary), dtype=bool)
+    has_adult[index[known & (age >= 18)]] = True
+    minors_only = int((has_known & ~has_adult).sum())
     return {"household_id.minors_only": minors_only} if minors_only else {}
 
 
@@ -587,9 +610,11 @@ def ingest_register(
     bad_lines = detected.get("bad_lines", [])
     check_file_rules(raw, None, path, reference_date)
     typed, type_failures = parse_columns(raw)
-    check_file_rules(raw, typed, path, reference_date)
-
+    # the row rules first (they never raise), so that the file rule reuses person_id.unique's mask
     rule_failures = contract.evaluate_rules(typed, reference_date)
+    check_file_rules(raw, typed, path, reference_date,
+                     duplicated=rule_failures["person_id.unique"].to_numpy(dtype=bool))
+
     # A value that did not parse is reported as a type failure, not as "empty" too.
     for spec in contract.COLUMNS:
         required_rule = f"{spec.name}.required"
@@ -617,7 +642,7 @@ def ingest_register(
 
     row_numbers = _row_numbers(len(raw), bad_lines)
     quarantine = _quarantine_table(raw, failures, bad_rows, row_numbers, bad_lines)
-    accepted = typed.loc[~bad_rows].reset_index(drop=True)
+    accepted = (typed.loc[~bad_rows] if bad_rows.any() else typed).reset_index(drop=True)
     accepted["age"] = accepted["age"].astype("int16")
     accepted["immigration_year"] = accepted["immigration_year"].astype("Int16")
     accepted["x"] = accepted["x"].astype("float64")
