@@ -12,20 +12,14 @@ import pyarrow.parquet as pq
 import pytest
 import shapely
 
+from quarterstats import contract
+
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 REFERENCE_DATE = date(2020, 12, 31)
 ORIGIN = (410_000.0, 5_477_000.0)  # EPSG:25832, Kaiserslautern
 SIDE = 1_000.0
 
-REGISTER_SCHEMA = pa.schema(
-    [
-        ("person_id", pa.string()), ("household_id", pa.string()), ("age", pa.int16()), ("sex", pa.string()),
-        ("nationality_1", pa.string()), ("nationality_2", pa.string()), ("german_acquisition", pa.string()),
-        ("birth_country", pa.string()), ("immigration_year", pa.int16()), ("origin_country", pa.string()),
-        ("moved_in_city", pa.date32()), ("moved_in_address", pa.date32()), ("mother_id", pa.string()),
-        ("father_id", pa.string()), ("marital_status", pa.string()), ("x", pa.float64()), ("y", pa.float64()),
-    ]
-)
+REGISTER_SCHEMA = contract.arrow_schema()
 
 
 def shared_path(*parts: str) -> Path:

@@ -405,6 +405,17 @@ def pandera_schema(reference_date: date | None = None):
     )
 
 
+#: Arrow types of the preferred Parquet form of the extract (what the synthetic generator writes).
+ARROW_TYPES = {"string": "string", "integer": "int16", "number": "float64", "date": "date32"}
+
+
+def arrow_schema():
+    """The extract's columns as a ``pyarrow.Schema`` in the preferred Parquet types."""
+    import pyarrow as pa
+
+    return pa.schema([(c.name, getattr(pa, ARROW_TYPES[c.kind])()) for c in COLUMNS])
+
+
 def rules_markdown() -> str:
     """The rule tables of ``docs/contract.md`` (generated here so the prose cannot drift from the code)."""
     lines = ["| rule id | column | what breaks it | consequence |", "|---|---|---|---|"]

@@ -23,18 +23,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from quarterstats.contract import arrow_schema
+
 from . import codes as C
 from . import params as P
 from .state import State
 from .truth import EG_STATUS, MH_STATUS, register_view, truth_at
 
-REGISTER_SCHEMA = pa.schema([
-    ("person_id", pa.string()), ("household_id", pa.string()), ("age", pa.int16()), ("sex", pa.string()),
-    ("nationality_1", pa.string()), ("nationality_2", pa.string()), ("german_acquisition", pa.string()),
-    ("birth_country", pa.string()), ("immigration_year", pa.int16()), ("origin_country", pa.string()),
-    ("moved_in_city", pa.date32()), ("moved_in_address", pa.date32()), ("mother_id", pa.string()),
-    ("father_id", pa.string()), ("marital_status", pa.string()), ("x", pa.float64()), ("y", pa.float64()),
-])
+REGISTER_SCHEMA = arrow_schema()
 TRUTH_SCHEMA = pa.schema([
     ("person_id", pa.string()), ("origin_group", pa.string()), ("true_birth_country", pa.string()),
     ("true_german_acquisition", pa.string()), ("true_nationality_1", pa.string()),
