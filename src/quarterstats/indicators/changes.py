@@ -3,7 +3,7 @@
 ``change_previous`` = value(t) − value(previous date) and ``change_baseline`` = value(t) − value(first
 date), matched on (district_id, indicator): absolute differences, so for percent shares the change is in
 **percentage points** (catalogue: :attr:`quarterstats.catalogue.Indicator.change_unit`). Where a difference
-means nothing — classes (``milieu_type``, ``lisa_class``, ``milieu_excluded``) and ranked counts
+means nothing — classes (``milieu_type``, ``lisa_class_<group>``, ``milieu_excluded``) and ranked counts
 (``top_country_<k>``, whose country may differ between dates), i.e. ``comparable_over_time`` is False — the
 change is NaN. Milieu dynamics are the changes of the dimension scores (``milieu_<dimension>``) produced
 here like any other indicator; note that scores are relative positions among the districts of each date.
