@@ -71,6 +71,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from pandas.arrays import ArrowStringArray
 
 from quarterstats.countries import origin_region
 
@@ -270,21 +271,27 @@ def _first_available(candidates: list[tuple[np.ndarray, np.ndarray]], fallback: 
     return result
 
 
-def _join_features(flags: dict[str, np.ndarray], n: int) -> np.ndarray:
-    """'|'-joined sorted names of the true flags: a bit code per row indexes a table of all 2^k labels."""
+def _join_features(flags: dict[str, np.ndarray], n: int) -> tuple[np.ndarray, list[str]]:
+    """'|'-joined sorted names of the true flags, as (code per row, labels): a bit code per row indexes
+    the table of all 2^k labels (``labels[code]`` is the row's text)."""
     names = sorted(flags)
     code = np.zeros(n, dtype=np.int64)
     for bit, name in enumerate(names):
         code |= flags[name].astype(np.int64) << bit
-    labels = np.array(["|".join(nm for bit, nm in enumerate(names) if c >> bit & 1) for c in range(2 ** len(names))],
-                      dtype=object)
-    return labels[code]
+    labels = ["|".join(nm for bit, nm in enumerate(names) if c >> bit & 1) for c in range(2 ** len(names))]
+    return code, labels
 
 
 def _from_codes(codes: np.ndarray, categories, index: pd.Index) -> pd.Series:
-    """A ``str`` Series from integer codes into ``categories`` (-1 = missing)."""
-    values = pd.Categorical.from_codes(codes, categories=pd.Index(list(categories), dtype=object))
-    return pd.Series(values, index=index).astype("str")
+    """A ``str`` Series from integer codes into ``categories`` (-1 = missing).
+
+    One Arrow ``take`` of the (few) category strings, wrapped without a copy as pandas' ``str`` dtype;
+    going through ``Categorical.astype("str")`` instead costs 0.3 s per column at 1M rows.
+    """
+    codes = np.asarray(codes, dtype=np.int64)
+    dictionary = pa.array([str(c) for c in categories], type=pa.large_string())
+    values = pc.take(dictionary, pa.array(codes, mask=codes < 0))
+    return pd.Series(ArrowStringArray(values, dtype=pd.StringDtype("pyarrow", na_value=np.nan)), index=index)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -431,7 +438,7 @@ def derive_migration(
         {
             "mh_status": _from_codes(arrays["mh_code"], MH_STATUS_ORDER, index),
             "has_mh": pd.Series(arrays["has_mh"], index=index, dtype=bool),
-            "mh_features": pd.Series(arrays["features"], index=index, dtype="str"),
+            "mh_features": _from_codes(*arrays["features"], index),
             "bezugsland": _from_codes(arrays["bezugsland"], countries, index),
             "origin_region": _from_codes(region_code, regions, index),
             "eg_status": _from_codes(arrays["eg_code"], EG_STATUS_ORDER, index),
