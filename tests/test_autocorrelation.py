@@ -121,6 +121,33 @@ def test_permutation_p_value_is_reproducible_and_leaves_global_rng_alone():
     assert 1 / 1000 <= first.p_sim <= 0.5
 
 
+@pytest.mark.parametrize("case", ["normal", "ties", "islands"])
+def test_vectorised_permutations_equal_esda_draw_for_draw(case):
+    """The permutation distribution is computed in one product; it must be esda's, draw for draw."""
+    from quarterstats.autocorrelation import _permuted_moran
+
+    frame = lattice(5, 5)
+    rng = np.random.default_rng(11)
+    if case == "ties":  # few distinct values: many permutations give exactly the observed I
+        y = rng.integers(0, 3, size=25).astype(float)
+    else:
+        y = rng.normal(size=25)
+    if case == "islands":  # a district far away has no neighbours
+        frame = frame.copy()
+        frame.loc[24, "geometry"] = box(50, 50, 51, 51)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        w = queen_weights(frame, "district_id")
+    assert (case == "islands") == bool(w.islands)
+    np.random.seed(5)
+    reference = esda.Moran(y, w, permutations=499)
+    ours = _permuted_moran(reference.z, w, 499, seed=5)
+    np.testing.assert_allclose(ours, reference.sim, rtol=0, atol=1e-14)
+    result = global_moran(y, w, permutations=499, seed=5)
+    assert result.p_sim == reference.p_sim
+    assert result.z_sim == pytest.approx(reference.z_sim, abs=1e-12)
+
+
 def test_clustered_pattern_is_significant_with_hh_and_ll():
     # left three columns high, right three low, small deterministic noise
     frame = lattice(6, 6)

@@ -229,9 +229,10 @@ def global_moran(values, w: W, permutations: int = 999, seed: int | None = 12345
     another transform is row-standardised on a copy). ``values``: a Series indexed by district id
     (aligned to ``w``; extra ids ignored) or an array in ``w.id_order``; missing values raise.
 
-    The permutation p-value is reproducible: ``esda.Moran`` has no ``seed`` argument (esda 2.9), so
-    numpy's global RNG is seeded with ``seed`` for the call and restored afterwards (see
-    :func:`_numpy_global_seed`). Islands stay in ``n`` and ``z' z`` but add nothing to ``z' W z``
+    I and the analytical moments come from ``esda.Moran``; the permutation p-value is computed here from
+    the same permutations esda would draw (:func:`_permuted_moran`), reproducibly: ``esda.Moran`` has no
+    ``seed`` argument (esda 2.9), so numpy's global RNG is seeded with ``seed`` for the draws and
+    restored afterwards (see :func:`_numpy_global_seed`). Islands stay in ``n`` and ``z' z`` but add nothing to ``z' W z``
     (esda's convention).
 
     Returns NaN statistics when I is undefined (fewer than 3 districts, no neighbour pairs, or all
@@ -247,20 +248,43 @@ def global_moran(values, w: W, permutations: int = 999, seed: int | None = 12345
         nan = float("nan")
         expected = -1.0 / (n - 1) if n > 1 else nan
         return MoranResult(nan, expected, nan, nan, nan, nan, n, n_islands, permutations, seed)
-    with _numpy_global_seed(seed), np.errstate(divide="ignore", invalid="ignore"):
-        moran = esda.Moran(y, w, transformation="r", permutations=permutations)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        moran = esda.Moran(y, w, transformation="r", permutations=0)  # I and the analytical moments
+    p_sim = z_sim = float("nan")
+    if permutations:
+        sim = _permuted_moran(moran.z, w, permutations, seed)
+        larger = int((sim >= moran.I).sum())
+        larger = min(larger, permutations - larger)
+        p_sim = (larger + 1.0) / (permutations + 1.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z_sim = float((moran.I - sim.sum() / permutations) / sim.std())
     return MoranResult(
         I=float(moran.I),
         expected_I=float(moran.EI),
         z=float(moran.z_norm),
         p_norm=float(moran.p_norm),
-        p_sim=float(moran.p_sim) if permutations else float("nan"),
-        z_sim=float(moran.z_sim) if permutations else float("nan"),
+        p_sim=p_sim,
+        z_sim=z_sim,
         n=n,
         n_islands=n_islands,
         permutations=permutations,
         seed=seed,
     )
+
+
+def _permuted_moran(z: np.ndarray, w: W, permutations: int, seed: int | None) -> np.ndarray:
+    """Moran's I of ``permutations`` random relabellings of ``z``: the reference distribution of p_sim.
+
+    Draws exactly the permutations ``esda.Moran`` draws (``np.random.permutation(z)`` in turn, under the
+    seeded global RNG, see :func:`_numpy_global_seed`) and applies the same formula
+    ``I_k = (n / S0) (z_k' W z_k) / (z' z)``, but as one sparse-dense product for all permutations at
+    once instead of one per permutation (esda's Python loop took 0.3 s for 11 groups × 999). The test
+    suite checks p_sim and z_sim against esda's own.
+    """
+    with _numpy_global_seed(seed):
+        permuted = np.stack([np.random.permutation(z) for _ in range(permutations)])  # loop over draws
+    lag = (w.sparse @ permuted.T).T
+    return z.size / w.s0 * (permuted * lag).sum(axis=1) / (z * z).sum()
 
 
 def local_moran_table(
