@@ -23,11 +23,12 @@ import warnings
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from quarterstats import autocorrelation, segregation
 from quarterstats.catalogue import ORIGIN_REGIONS, SEGREGATION_GROUPS
 
-from .common import LONG_COLUMNS
+from .common import LONG_COLUMNS, arrow_strings, flag, lookup
 
 #: LISA classes as numbers in the long table (the catalogue's ``lisa_class_*`` formula lists them).
 LISA_CODES = {"HH": 1, "LL": 2, "HL": 3, "LH": 4, "not_significant": 0, "island": -1}
@@ -38,25 +39,33 @@ SEGREGATION_COLUMNS = ["index", "group", "value", "p_value"]
 
 
 def group_counts(persons: pd.DataFrame, district_ids: pd.Index) -> pd.DataFrame:
-    """Residents per district (rows, in the given order): ``total``, each segregation group, ``no_mh``."""
-    district = pd.Categorical(persons["district_id"].astype("string"), categories=district_ids)
-    codes = np.asarray(district.codes)
+    """Residents per district (rows, in the given order): ``total``, each segregation group, ``no_mh``.
+
+    Persons whose district is not in ``district_ids`` are not counted. One bincount per group over
+    integer codes (district ids and origin regions are looked up once, in Arrow).
+    """
     n = len(district_ids)
+    codes = lookup(arrow_strings(persons["district_id"]), pa.array([str(i) for i in district_ids]))
+    codes = np.where(codes < 0, n, codes)  # unknown district: an extra bin, dropped below
+    region_codes = [code for code, _, _ in ORIGIN_REGIONS]
+    region = lookup(arrow_strings(persons["origin_region"]), pa.array(region_codes))
+    region = np.where(region < 0, len(region_codes), region)  # no region: an extra column, dropped below
 
     def tally(mask: np.ndarray | None = None) -> np.ndarray:
-        selected = codes if mask is None else codes[mask]
-        return np.bincount(selected[selected >= 0], minlength=n)
+        return np.bincount(codes if mask is None else codes[mask], minlength=n + 1)[:n]
 
     has_mh = persons["has_mh"].to_numpy(dtype=bool)
-    region = persons["origin_region"].astype("string").fillna("").to_numpy(dtype=object)
     columns = {
         "total": tally(),
-        "foreign": tally((persons["mh_status"].astype("string") == "foreign").to_numpy(dtype=bool)),
+        "foreign": tally(flag(persons["mh_status"], "foreign")),
         "with_mh": tally(has_mh),
         "no_mh": tally(~has_mh),
     }
-    for code, _, _ in ORIGIN_REGIONS:
-        columns[f"region_{code}"] = tally(has_mh & (region == code))
+    with_mh_regions = np.bincount(  # districts × origin regions of residents with MH, in one pass
+        (codes * (len(region_codes) + 1) + region)[has_mh], minlength=(n + 1) * (len(region_codes) + 1)
+    ).reshape(n + 1, -1)
+    for k, code in enumerate(region_codes):
+        columns[f"region_{code}"] = with_mh_regions[:n, k]
     return pd.DataFrame(columns, index=district_ids)
 
 
