@@ -7,7 +7,7 @@ import pandas as pd
 
 from conftest import ORIGIN, SIDE, cell_centre, grid_districts, shared_path
 from quarterstats.boundaries import load_boundaries
-from quarterstats.spatial import assign_districts, join_persons
+from quarterstats.spatial import assign_districts, assign_districts_exactly, join_persons
 
 
 def test_points_go_to_their_square():
@@ -55,6 +55,53 @@ def test_real_boundaries_assign_each_random_point_at_most_once():
     assert (hits.any(axis=1) == inside).all()
     assert hits[np.arange(len(x))[inside], result.district_index[inside]].all()
     assert 0.4 < inside.mean() < 0.8
+
+
+def _hard_points(districts, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Random points over the extent, plus every boundary vertex and points on boundary segments."""
+    import shapely
+
+    rng = np.random.default_rng(seed)
+    xmin, ymin, xmax, ymax = districts.total_bounds
+    pad = 0.05 * (xmax - xmin)
+    x = rng.uniform(xmin - pad, xmax + pad, n)
+    y = rng.uniform(ymin - pad, ymax + pad, n)
+    vertices = shapely.get_coordinates(districts.geometry.boundary.values)
+    along = vertices[:-1] + rng.uniform(0, 1, (len(vertices) - 1, 1)) * np.diff(vertices, axis=0)
+    x = np.concatenate([x, vertices[:, 0], along[:, 0]])
+    y = np.concatenate([y, vertices[:, 1], along[:, 1]])
+    return x, y
+
+
+def test_grid_gives_the_exact_assignment_on_real_boundaries():
+    districts, _ = load_boundaries(shared_path("data", "kaiserslautern", "ortsbezirke_wgs84.geojson"))
+    x, y = _hard_points(districts, 200_000, seed=3)
+    fast = assign_districts(x, y, districts)
+    exact = assign_districts_exactly(x, y, list(districts.geometry.values))
+    np.testing.assert_array_equal(fast.district_index, exact.district_index)
+    assert fast.ambiguous == exact.ambiguous > 0  # vertices on shared borders are ambiguous
+
+
+def test_grid_gives_the_exact_assignment_with_overlaps_holes_and_tiny_districts():
+    import geopandas as gpd
+    import shapely
+    from shapely.geometry import box
+
+    base = grid_districts()
+    geoms = list(base.geometry.values)
+    geoms[1] = geoms[1].union(box(ORIGIN[0] + SIDE - 7.3, ORIGIN[1], ORIGIN[0] + SIDE, ORIGIN[1] + SIDE))  # overlaps A
+    geoms[3] = geoms[3].difference(shapely.Point(cell_centre(1, 1)).buffer(SIDE / 5))  # a hole ...
+    tiny = shapely.Point(cell_centre(1, 1)).buffer(3.0)  # ... holding a district of 3 m radius, after D
+    frame = gpd.GeoDataFrame({"district_id": ["A", "B", "C", "D", "E"]}, geometry=[*geoms, tiny], crs=base.crs)
+    x, y = _hard_points(frame, 100_000, seed=4)
+    cx, cy = cell_centre(1, 1)
+    x = np.concatenate([x, cx + np.random.default_rng(5).uniform(-4, 4, 5_000)])
+    y = np.concatenate([y, cy + np.random.default_rng(6).uniform(-4, 4, 5_000)])
+    fast = assign_districts(x, y, frame)
+    exact = assign_districts_exactly(x, y, list(frame.geometry.values))
+    np.testing.assert_array_equal(fast.district_index, exact.district_index)
+    assert fast.ambiguous == exact.ambiguous
+    assert (fast.district_index == 4).sum() > 100 and (fast.district_index == -1).sum() > 100
 
 
 def test_outside_share_up_to_the_tolerance_passes_and_beyond_it_stops():

@@ -1,9 +1,11 @@
 """Join persons to districts by their address coordinates (point in polygon).
 
-A loop over the districts (not the persons): each district tests only the points inside its bounding box
-(found by binary search on the x-sorted coordinates) with the vectorised, prepared
-``shapely.intersects_xy`` — no point objects are built, which is what makes the bulk
-``STRtree.query(points)`` slow at a million persons (there the points, not the polygons, get prepared).
+Most points are decided by a grid: a cell inside exactly one district gives it that district, a cell
+touching none leaves it outside. Only points in cells on a border are tested exactly, in a loop over
+the districts (not the persons): each district tests the points inside its bounding box (binary search
+on the x-sorted coordinates) with the vectorised, prepared ``shapely.intersects_xy`` — no point objects
+are built, which is what makes the bulk ``STRtree.query(points)`` slow at a million persons (there the
+points, not the polygons, get prepared).
 A point on a shared border, or inside a tolerated overlap sliver, matches more
 than one district; it is given to exactly one — the first in the boundary file's order — and counted as
 ``ambiguous``. Points in no district are returned separately (``outside``) so the caller can quarantine and
@@ -35,19 +37,108 @@ class DistrictAssignment:
         return self.district_index < 0
 
 
+#: Target number of grid cells over the districts' extent (cell side = sqrt(extent area / this), at
+#: least :data:`MIN_CELL_SIDE` metres): about 50 m cells for Kaiserslautern, 110 m for Berlin.
+GRID_CELLS = 100_000
+MIN_CELL_SIDE = 25.0
+#: Cells are classified by a box this much larger on every side (metres), so a point that floating-point
+#: rounding puts into a neighbouring cell is still covered by its cell's classification.
+CELL_MARGIN = 0.001
+
+_NO_DISTRICT = -2  # cell touches no district: its points are outside
+_EXACT = -1  # cell touches a border (or nothing was decided): its points are tested exactly
+
+
 def assign_districts(x: np.ndarray, y: np.ndarray, districts: gpd.GeoDataFrame) -> DistrictAssignment:
     """Index of the district containing each point (x, y in the districts' CRS), -1 for none.
 
     "Containing" includes the boundary (``intersects``); a point matched by several districts goes to the
     first in file order and is counted in ``ambiguous`` (once per extra match).
+
+    Two passes, with the same result as testing every point exactly (:func:`assign_districts_exactly`;
+    a test compares both): a regular grid over the districts' extent is classified once per call —
+    a cell lying in the interior of exactly one district and touching no other gives that district to
+    all its points; a cell touching no district leaves its points outside — and only the points in the
+    remaining cells (those on a border, a few percent) are tested exactly.
     """
+    x = np.asarray(x, dtype="float64")
+    y = np.asarray(y, dtype="float64")
+    polygons = [g if g is not None and not g.is_empty else None for g in districts.geometry.values]
+    result = np.full(len(x), -1, dtype=np.int64)
+    if not len(x) or all(p is None for p in polygons):
+        return DistrictAssignment(result, 0)
+    grid = _DistrictGrid(polygons)
+    cell_owner = grid.classify_points(x, y)
+    decided = cell_owner != _EXACT
+    result[decided] = np.where(cell_owner[decided] == _NO_DISTRICT, -1, cell_owner[decided])
+    rest = np.flatnonzero(~decided)
+    exact = assign_districts_exactly(x[rest], y[rest], polygons)
+    result[rest] = exact.district_index
+    return DistrictAssignment(result, exact.ambiguous)
+
+
+class _DistrictGrid:
+    """A regular grid over the districts' extent; each cell: the one district whose interior holds it
+    (and no other district touches it), :data:`_NO_DISTRICT`, or :data:`_EXACT`."""
+
+    def __init__(self, polygons: list) -> None:
+        bounds = np.array([p.bounds for p in polygons if p is not None])
+        self.x0, self.y0 = bounds[:, 0].min(), bounds[:, 1].min()
+        width, height = bounds[:, 2].max() - self.x0, bounds[:, 3].max() - self.y0
+        self.side = max(MIN_CELL_SIDE, float(np.sqrt(max(width * height, 1.0) / GRID_CELLS)))
+        self.nx = int(width // self.side) + 1
+        self.ny = int(height // self.side) + 1
+        touching = np.zeros(self.nx * self.ny, dtype=np.int32)
+        owner = np.full(self.nx * self.ny, _EXACT, dtype=np.int64)
+        inside_count = np.zeros(self.nx * self.ny, dtype=np.int32)
+        for i, polygon in enumerate(polygons):  # loops over districts only
+            if polygon is None:
+                continue
+            cells, boxes = self._cells_in(polygon.bounds)
+            shapely.prepare(polygon)
+            touches = shapely.intersects(polygon, boxes)
+            inside = shapely.contains_properly(polygon, boxes)
+            touching[cells[touches]] += 1
+            inside_count[cells[inside]] += 1
+            owner[cells[inside]] = i
+        self.owner = np.where(touching == 0, _NO_DISTRICT, np.where((touching == 1) & (inside_count == 1), owner, _EXACT))
+
+    def _cells_in(self, bounds) -> tuple[np.ndarray, np.ndarray]:
+        """Cell numbers and their (slightly enlarged) boxes overlapping ``bounds``."""
+        minx, miny, maxx, maxy = bounds
+        ix = np.arange(max(int((minx - self.x0) // self.side) - 1, 0), min(int((maxx - self.x0) // self.side) + 2, self.nx))
+        iy = np.arange(max(int((miny - self.y0) // self.side) - 1, 0), min(int((maxy - self.y0) // self.side) + 2, self.ny))
+        gx, gy = np.meshgrid(ix, iy, indexing="ij")
+        gx, gy = gx.ravel(), gy.ravel()
+        left, bottom = self.x0 + gx * self.side, self.y0 + gy * self.side
+        boxes = shapely.box(left - CELL_MARGIN, bottom - CELL_MARGIN,
+                            left + self.side + CELL_MARGIN, bottom + self.side + CELL_MARGIN)
+        return gy * self.nx + gx, boxes
+
+    def classify_points(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """The cell decision for each point; points beyond the grid (or not finite) are outside."""
+        with np.errstate(invalid="ignore"):
+            fx, fy = np.floor((x - self.x0) / self.side), np.floor((y - self.y0) / self.side)
+        # within the grid, or on its far edge (rounding): those go to the exact test
+        on_grid = (fx >= -1) & (fy >= -1) & (fx <= self.nx) & (fy <= self.ny)
+        inner = on_grid & (fx >= 0) & (fy >= 0) & (fx < self.nx) & (fy < self.ny)
+        decision = np.full(len(x), _NO_DISTRICT, dtype=np.int64)
+        decision[on_grid & ~inner] = _EXACT
+        cell = (fy[inner] * self.nx + fx[inner]).astype(np.int64)
+        decision[inner] = self.owner[cell]
+        return decision
+
+
+def assign_districts_exactly(x: np.ndarray, y: np.ndarray, polygons) -> DistrictAssignment:
+    """The reference assignment: every point tested exactly against each district whose bounding box
+    holds it (binary search on the x-sorted points, then prepared ``shapely.intersects_xy``)."""
     x = np.asarray(x, dtype="float64")
     y = np.asarray(y, dtype="float64")
     result = np.full(len(x), -1, dtype=np.int64)
     matches = np.zeros(len(x), dtype=np.int32)
     order = np.argsort(x, kind="stable")
     xs = x[order]
-    for i, polygon in enumerate(districts.geometry.values):  # loops over districts only
+    for i, polygon in enumerate(polygons):  # loops over districts only
         if polygon is None or polygon.is_empty:
             continue
         minx, miny, maxx, maxy = polygon.bounds
