@@ -33,15 +33,16 @@ What it does (details and measured figures: ``docs/performance.md``):
    * ``naive``: what an analyst would write — ``pd.read_parquet`` + ``gpd.read_file`` (districts) +
      ``gpd.points_from_xy`` + ``gpd.sjoin(points, districts, predicate="within")`` + counts per district
      (``groupby("district_id").size()``) and two crosstabs (by sex, by foreign yes/no);
-   * ``core``: the pipeline's library calls in the order of ``quarterstats.stages`` (no Dagster, no
-     intermediate files): ``ingest_register`` -> ``load_boundaries`` (+ natural sort; once per run,
-     reported apart, not in the per-date total) -> ``join_persons`` -> ``derive_migration`` -> assemble
-     the persons table (concat + sort by person_id) -> read the previous date's persons table ->
-     ``compute_indicators`` (with previous persons and auxiliary district figures) -> segregation
-     (``segregation_indicators`` + ``sort_long``) -> ``add_changes`` against the previous date's
-     indicator table. The previous date's persons and indicator tables are prepared beforehand by the
-     same calls (untimed). The stages' own file writes/reads between the steps are timed afterwards as
-     ``io`` (informational, not in the core total).
+   * ``core``: exactly the code of ``quarterstats.stages`` (no Dagster, no intermediate files):
+     ``ingest_register`` -> ``load_boundaries`` (+ natural sort; once per run, reported apart, not in
+     the per-date total) -> ``stages.build_persons`` (steps ``join``, ``migration``, ``assemble``) ->
+     ``stages.read_previous_persons`` -> ``stages.build_indicator_tables`` (steps ``indicators`` with
+     previous persons and auxiliary district figures, ``segregation``, ``changes`` against the previous
+     date's indicator table). The stage functions take the benchmark's timer, so what is measured cannot
+     drift from what the pipeline runs. The previous date's persons and indicator tables are prepared
+     beforehand by the same calls (untimed). The stages' own file writes/reads between the steps are
+     timed afterwards as ``io`` (informational, not in the core total). Like the pipeline's processes,
+     the core process uses the system allocator for Arrow (``quarterstats.memory``).
 
    Per-step peak RSS: ``/proc/self/clear_refs`` is reset before each step and ``VmHWM`` read after it,
    so a step's peak is the process's high-water mark during that step (Linux). Wall times are the best
@@ -757,22 +758,15 @@ def _worker(kind: str, folder: Path, profile: Path | None) -> dict:
 
         from quarterstats import atomic
         from quarterstats.boundaries import load_boundaries
-        from quarterstats.indicators import add_changes, compute_indicators, natural_key, sort_long
+        from quarterstats.indicators import natural_key
         from quarterstats.ingest import ingest_register
-        from quarterstats.migration import MigrationParameters, derive_migration
         from quarterstats.paths import ProjectPaths
-        from quarterstats.spatial import join_persons
-        from quarterstats.stages import read_auxiliary
-
-        try:  # the segregation family is part of the indicators stage since it exists
-            from quarterstats.indicators.segregation import segregation_indicators
-        except ImportError as exc:
-            segregation_indicators = None
-            out["missing_api"] = f"quarterstats.indicators.segregation.segregation_indicators: {exc}"
+        from quarterstats.stages import build_indicator_tables, build_persons, read_auxiliary, read_previous_persons
 
         paths = ProjectPaths(folder)
         out["import_seconds"] = time.perf_counter() - t_import
         out["code_fingerprint"] = code_fingerprint()
+        out["arrow_memory_pool"] = __import__("pyarrow").default_memory_pool().backend_name
         day = PREVIOUS_DATE if kind == "prepare_previous" else REFERENCE_DATE
         extract = paths.register_file(day)
         timer = StepTimer()
@@ -795,15 +789,8 @@ def _worker(kind: str, folder: Path, profile: Path | None) -> dict:
 
         districts, report = timer.run("boundaries", boundaries)
 
-        # --- persons_stage
-        joined, outside, ambiguous = timer.run("join", join_persons, result.accepted, districts)
-        derived = timer.run("migration", derive_migration, joined, day, MigrationParameters())
-
-        def assemble():
-            persons = pd.concat([joined, derived], axis=1)
-            return persons.sort_values("person_id", kind="stable").reset_index(drop=True)
-
-        persons = timer.run("assemble", assemble)
+        # --- persons_stage: the stage's own composition, each step timed (join, migration, assemble)
+        persons, outside, ambiguous = build_persons(result.accepted, districts, day, timed=timer.run)
         out.update(
             rows=result.input_rows, accepted=result.accepted_rows, quarantined=result.quarantined_rows,
             outside=len(outside), ambiguous=ambiguous, persons=len(persons), districts=len(districts),
@@ -813,27 +800,16 @@ def _worker(kind: str, folder: Path, profile: Path | None) -> dict:
             share_minors=round(float((persons["age"] < 18).mean()), 4),
         )
 
-        # --- indicators_stage
-        district_frame = pd.DataFrame({
-            "district_id": districts["district_id"].astype("string"),
-            "name": districts["name"].astype("string"),
-            "area_km2": districts.geometry.area.to_numpy() / 1e6,
-        })
+        # --- indicators_stage: as the stage reads the previous date and composes the tables
         auxiliary = read_auxiliary(paths, day)
         previous_persons = previous_table = None
         if kind == "core":
-            previous_persons = timer.run("read_previous", pd.read_parquet, paths.persons(PREVIOUS_DATE))
+            previous_persons = timer.run("read_previous", read_previous_persons, paths, day)
             previous_table = pd.read_parquet(paths.indicators(PREVIOUS_DATE))  # small
-        table = timer.run("indicators", compute_indicators, persons, district_frame, day,
-                          previous_persons=previous_persons, auxiliary=auxiliary)
-        city = None
-        if segregation_indicators is not None:
-            def segregation():
-                local, city = segregation_indicators(persons, districts)
-                return sort_long(pd.concat([table, local], ignore_index=True)), city
-
-            table, city = timer.run("segregation", segregation)
-        table = timer.run("changes", add_changes, table, previous_table, previous_table)
+        table, city = build_indicator_tables(
+            persons, districts, day, previous_persons=previous_persons, auxiliary=auxiliary,
+            previous_table=previous_table, baseline_table=previous_table, timed=timer.run,
+        )
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(profile)
@@ -854,8 +830,7 @@ def _worker(kind: str, folder: Path, profile: Path | None) -> dict:
                 atomic.write_parquet(outside, scratch / "outside.parquet")
                 pd.read_parquet(scratch / "persons.parquet")
                 atomic.write_parquet(table, scratch / "indicators.parquet")
-                if city is not None:
-                    atomic.write_parquet(city, scratch / "segregation.parquet")
+                atomic.write_parquet(city, scratch / "segregation.parquet")
                 shutil.rmtree(scratch)
 
             timer.run("io", pipeline_io)
