@@ -153,8 +153,11 @@ class DistrictCoder:
     def tally(self, codes: np.ndarray, mask: np.ndarray | None = None,
               weights: np.ndarray | None = None) -> np.ndarray:
         """Per-district sums of ``weights`` (or counts) over rows where ``mask``; last entry: city total."""
+        if mask is not None and weights is None:  # a count: select, then count (no float weights)
+            bins = np.bincount(codes[np.asarray(mask, dtype=bool)], minlength=self.n + 1).astype(np.float64)
+            return np.append(bins[: self.n], bins.sum())
         if mask is not None:
-            weights = mask if weights is None else np.where(mask, weights, 0.0)
+            weights = np.where(mask, weights, 0.0)
         bins = np.bincount(codes, weights=weights, minlength=self.n + 1).astype(np.float64)
         return np.append(bins[: self.n], bins.sum())
 
@@ -231,7 +234,13 @@ class PersonFrame:
     def categories(self, column: str) -> tuple[np.ndarray, pd.Index]:
         """Cached factorisation of a categorical column: (codes with -1 for missing, distinct values)."""
         if column not in self._categories:
-            codes, uniques = pd.factorize(self.persons[column])
+            series = self.persons[column]
+            if pd.api.types.is_string_dtype(series.dtype) and not isinstance(series.dtype, pd.CategoricalDtype):
+                encoded = arrow_strings(series).dictionary_encode()  # one Arrow hash pass, no pandas wrapping
+                codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+                uniques = encoded.dictionary.to_pylist()
+            else:
+                codes, uniques = pd.factorize(series)
             values = pd.Index(np.asarray(uniques, dtype=object))
             self._categories[column] = (np.asarray(codes), values, {v: i for i, v in enumerate(values)})
         return self._categories[column][:2]
