@@ -21,7 +21,10 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
+from pandas.arrays import ArrowStringArray
 
 from quarterstats.contract import MAX_OUTSIDE_SHARE
 from quarterstats.errors import InputError
@@ -79,7 +82,12 @@ def assign_districts(x: np.ndarray, y: np.ndarray, districts: gpd.GeoDataFrame) 
 
 class _DistrictGrid:
     """A regular grid over the districts' extent; each cell: the one district whose interior holds it
-    (and no other district touches it), :data:`_NO_DISTRICT`, or :data:`_EXACT`."""
+    (and no other district touches it), :data:`_NO_DISTRICT`, or :data:`_EXACT`.
+
+    Without building cell geometries: the cells a district's boundary passes through (or comes within
+    :data:`CELL_MARGIN` of) are its border cells (:meth:`_border_cells`). Any other cell lies wholly
+    inside or wholly outside the district, which its centre decides (``shapely.intersects_xy``).
+    """
 
     def __init__(self, polygons: list) -> None:
         bounds = np.array([p.bounds for p in polygons if p is not None])
@@ -89,31 +97,48 @@ class _DistrictGrid:
         self.nx = int(width // self.side) + 1
         self.ny = int(height // self.side) + 1
         touching = np.zeros(self.nx * self.ny, dtype=np.int32)
-        owner = np.full(self.nx * self.ny, _EXACT, dtype=np.int64)
         inside_count = np.zeros(self.nx * self.ny, dtype=np.int32)
+        owner = np.full(self.nx * self.ny, _EXACT, dtype=np.int64)
         for i, polygon in enumerate(polygons):  # loops over districts only
             if polygon is None:
                 continue
-            cells, boxes = self._cells_in(polygon.bounds)
-            shapely.prepare(polygon)
-            touches = shapely.intersects(polygon, boxes)
-            inside = shapely.contains_properly(polygon, boxes)
-            touching[cells[touches]] += 1
-            inside_count[cells[inside]] += 1
-            owner[cells[inside]] = i
-        self.owner = np.where(touching == 0, _NO_DISTRICT, np.where((touching == 1) & (inside_count == 1), owner, _EXACT))
+            ix, iy = self._index_range(polygon.bounds)
+            gx, gy = np.meshgrid(ix, iy)
+            cells = (gy * self.nx + gx).ravel()
+            centre_in = shapely.intersects_xy(polygon, self.x0 + (gx.ravel() + 0.5) * self.side,
+                                              self.y0 + (gy.ravel() + 0.5) * self.side)
+            border = np.isin(cells, self._border_cells(polygon))
+            touching[cells[border | centre_in]] += 1
+            inside = cells[~border & centre_in]
+            inside_count[inside] += 1
+            owner[inside] = i
+        self.owner = np.where(touching == 0, _NO_DISTRICT,
+                              np.where((touching == 1) & (inside_count == 1), owner, _EXACT))
 
-    def _cells_in(self, bounds) -> tuple[np.ndarray, np.ndarray]:
-        """Cell numbers and their (slightly enlarged) boxes overlapping ``bounds``."""
+    def _index_range(self, bounds) -> tuple[np.ndarray, np.ndarray]:
+        """Column and row numbers of the cells overlapping ``bounds``, one cell more on every side."""
         minx, miny, maxx, maxy = bounds
         ix = np.arange(max(int((minx - self.x0) // self.side) - 1, 0), min(int((maxx - self.x0) // self.side) + 2, self.nx))
         iy = np.arange(max(int((miny - self.y0) // self.side) - 1, 0), min(int((maxy - self.y0) // self.side) + 2, self.ny))
-        gx, gy = np.meshgrid(ix, iy, indexing="ij")
-        gx, gy = gx.ravel(), gy.ravel()
-        left, bottom = self.x0 + gx * self.side, self.y0 + gy * self.side
-        boxes = shapely.box(left - CELL_MARGIN, bottom - CELL_MARGIN,
-                            left + self.side + CELL_MARGIN, bottom + self.side + CELL_MARGIN)
-        return gy * self.nx + gx, boxes
+        return ix, iy
+
+    def _border_cells(self, polygon) -> np.ndarray:
+        """Numbers of the cells the polygon's boundary (outer rings and holes) passes through or comes
+        within :data:`CELL_MARGIN` of.
+
+        The boundary is split into straight pieces at most half a cell long; such a piece (widened by the
+        margin) meets only the cells of its bounding box, at most 2 × 2, which are all marked.
+        """
+        rings = shapely.get_parts(shapely.segmentize(polygon.boundary, self.side / 2))
+        coords, ring = shapely.get_coordinates(rings, return_index=True)
+        same_ring = ring[1:] == ring[:-1]
+        a, b = coords[:-1][same_ring], coords[1:][same_ring]  # the pieces' end points
+        lo = np.floor((np.minimum(a, b) - CELL_MARGIN - (self.x0, self.y0)) / self.side).astype(np.int64)
+        hi = np.floor((np.maximum(a, b) + CELL_MARGIN - (self.x0, self.y0)) / self.side).astype(np.int64)
+        cx = np.concatenate([lo[:, 0], lo[:, 0], hi[:, 0], hi[:, 0]])
+        cy = np.concatenate([lo[:, 1], hi[:, 1], lo[:, 1], hi[:, 1]])
+        keep = (cx >= 0) & (cx < self.nx) & (cy >= 0) & (cy < self.ny)
+        return np.unique(cy[keep] * self.nx + cx[keep])
 
     def classify_points(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """The cell decision for each point; points beyond the grid (or not finite) are outside."""
@@ -159,10 +184,9 @@ def join_persons(persons: pd.DataFrame, districts: gpd.GeoDataFrame) -> tuple[pd
     """Split persons into (with ``district_id``, outside every district, number of ambiguous points)."""
     assignment = assign_districts(persons["x"].to_numpy(), persons["y"].to_numpy(), districts)
     inside = ~assignment.outside
-    ids = districts["district_id"].astype("string").to_numpy()
-    joined = persons.loc[inside].assign(
-        district_id=pd.array(ids[assignment.district_index[inside]], dtype="string")
-    )
+    ids = pa.array([str(i) for i in districts["district_id"]], type=pa.large_string())
+    district_id = ArrowStringArray(pc.take(ids, pa.array(assignment.district_index[inside])))
+    joined = (persons.loc[inside] if not inside.all() else persons).assign(district_id=district_id)
     outside = persons.loc[~inside]
     return joined.reset_index(drop=True), outside.reset_index(drop=True), assignment.ambiguous
 
