@@ -135,6 +135,9 @@ REFERENCE_DATE_COLUMN = "reference_date"
 @dataclass(frozen=True)
 class RuleContext:
     reference_date: date
+    #: Rows whose non-empty ``person_id`` occurs more than once, when the caller already knows them (the
+    #: ingest finds them in the same hash pass that resolves the parent links); None: the rule finds them.
+    duplicated_person_id: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def reference_timestamp(self) -> pd.Timestamp:
@@ -234,6 +237,8 @@ def _unique_person_id(df: pd.DataFrame, ctx: RuleContext) -> pd.Series:
     non-empty ids (one Arrow hash pass), no id is duplicated and every row satisfies the rule; only
     otherwise are the duplicated rows marked with pandas' ``duplicated(keep=False)``.
     """
+    if ctx.duplicated_person_id is not None:
+        return pd.Series(~np.asarray(ctx.duplicated_person_id, dtype=bool), index=df.index)
     ids = df["person_id"]
     if getattr(ids.dtype, "storage", None) == "pyarrow":
         import pyarrow as pa
@@ -368,9 +373,14 @@ FILE_RULES: dict[str, str] = {
 }
 
 
-def evaluate_rules(frame: pd.DataFrame, reference_date: date) -> pd.DataFrame:
-    """Evaluate every row rule; a boolean frame (rows × rule ids), True where the row BREAKS the rule."""
-    ctx = RuleContext(reference_date)
+def evaluate_rules(
+    frame: pd.DataFrame, reference_date: date, *, duplicated_person_id: np.ndarray | None = None
+) -> pd.DataFrame:
+    """Evaluate every row rule; a boolean frame (rows × rule ids), True where the row BREAKS the rule.
+
+    ``duplicated_person_id``: the rows ``person_id.unique`` rejects, if already known (see
+    :class:`RuleContext`)."""
+    ctx = RuleContext(reference_date, duplicated_person_id)
     broken = {rule.id: ~rule.predicate(frame, ctx).to_numpy(dtype=bool) for rule in ROW_RULES}
     return pd.DataFrame(broken, index=frame.index)
 

@@ -524,7 +524,49 @@ def check_file_rules(
 
 
 # ------------------------------------------------------------------------------------ link rules
-def repair_links(accepted: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
+@dataclass
+class PersonLinks:
+    """Who is who in one extract, from one Arrow dictionary encoding of person_id, mother_id and father_id
+    (person ids first, so a code below the number of distinct person ids is somebody's person_id).
+
+    ``duplicated``: rows whose non-empty person_id occurs more than once (rule ``person_id.unique``);
+    ``mother_row``, ``father_row``: for each row, a row holding the linked person_id, -1 for no link or
+    an id nobody has (for a duplicated id, one of its rows: those rows are quarantined anyway).
+    """
+
+    duplicated: np.ndarray
+    mother_row: np.ndarray
+    father_row: np.ndarray
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> "PersonLinks":
+        n = len(frame)
+        combined = pa.concat_arrays([_arrow_strings(frame[c]) for c in ("person_id", "mother_id", "father_id")])
+        codes = pc.fill_null(combined.dictionary_encode().indices, -1).to_numpy(zero_copy_only=False)
+        codes = codes.astype(np.int64)
+        own = codes[:n]
+        present = own >= 0
+        counts = np.bincount(own[present], minlength=int(codes.max()) + 1 if len(codes) else 0)
+        duplicated = present & (counts[np.where(present, own, 0)] > 1)
+        row_of_code = np.full(len(counts), -1, dtype=np.int64)
+        row_of_code[own[present]] = np.flatnonzero(present)
+        parent_rows = np.where(codes[n:] >= 0, row_of_code[np.maximum(codes[n:], 0)], -1)
+        return cls(duplicated, parent_rows[:n], parent_rows[n:])
+
+    def positions_among(self, kept: np.ndarray) -> dict[str, np.ndarray]:
+        """Parent positions among the ``kept`` rows (renumbered 0..), for the kept rows; -1 where the
+        parent is not kept (or there is none)."""
+        new_position = np.cumsum(kept) - 1
+        positions = {}
+        for column, rows in (("mother_id", self.mother_row), ("father_id", self.father_row)):
+            rows = rows[kept]
+            positions[column] = np.where((rows >= 0) & kept[np.maximum(rows, 0)], new_position[np.maximum(rows, 0)], -1)
+        return positions
+
+
+def repair_links(
+    accepted: pd.DataFrame, positions: dict[str, np.ndarray] | None = None
+) -> tuple[pd.DataFrame, dict[str, int]]:
     """Remove parent links that point to nobody, to the person itself, or to someone too young.
 
     "Too young" (``<column>.age_gap``): the parent is not at least ``MIN_PARENT_AGE_GAP`` (12) years
@@ -532,20 +574,20 @@ def repair_links(accepted: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
     or longer): along a cycle the ages would have to rise by 12 years per link and come back to where
     they started, which is impossible, so at least one link of every cycle fails the rule. Links are
     judged on the file as delivered, in one pass, so the result does not depend on the row order.
+
+    ``positions``: the linked persons' row positions in ``accepted`` per link column (-1: nobody), if
+    already known (:meth:`PersonLinks.positions_among`); else found here.
     """
     frame = accepted.copy(deep=False)  # copy-on-write: the columns replaced below never touch ``accepted``
     counts: dict[str, int] = {}
-    person_ids = _arrow_strings(frame["person_id"])
     ages = frame["age"].to_numpy(dtype=np.int64)
     rows = np.arange(len(frame))
-    # position of each linked person in this extract, -1 where there is none: one Arrow hash join for
-    # both columns (mother links, then father links)
-    links = pa.concat_arrays([_arrow_strings(frame["mother_id"]), _arrow_strings(frame["father_id"])])
-    positions = pc.fill_null(pc.index_in(links, value_set=person_ids), -1).to_numpy(zero_copy_only=False)
-    presence = links.is_valid().to_numpy(zero_copy_only=False)
-    for i, column in enumerate(("mother_id", "father_id")):
-        position = positions[i * len(frame):(i + 1) * len(frame)]
-        present = presence[i * len(frame):(i + 1) * len(frame)]
+    if positions is None:  # position of each linked person in this extract, -1 where there is none
+        links = PersonLinks.of(frame)
+        positions = {"mother_id": links.mother_row, "father_id": links.father_row}
+    for column in ("mother_id", "father_id"):
+        position = positions[column]
+        present = frame[column].notna().to_numpy(dtype=bool)
         exists = position >= 0
         self_link = present & exists & (position == rows)
         dangling = present & ~exists
@@ -610,8 +652,9 @@ def ingest_register(
     bad_lines = detected.get("bad_lines", [])
     check_file_rules(raw, None, path, reference_date)
     typed, type_failures = parse_columns(raw)
+    links = PersonLinks.of(typed)  # one hash pass: duplicates and parent rows
     # the row rules first (they never raise), so that the file rule reuses person_id.unique's mask
-    rule_failures = contract.evaluate_rules(typed, reference_date)
+    rule_failures = contract.evaluate_rules(typed, reference_date, duplicated_person_id=links.duplicated)
     check_file_rules(raw, typed, path, reference_date,
                      duplicated=rule_failures["person_id.unique"].to_numpy(dtype=bool))
 
@@ -648,7 +691,7 @@ def ingest_register(
     accepted["immigration_year"] = accepted["immigration_year"].astype("Int16")
     accepted["x"] = accepted["x"].astype("float64")
     accepted["y"] = accepted["y"].astype("float64")
-    accepted, link_repairs = repair_links(accepted)
+    accepted, link_repairs = repair_links(accepted, links.positions_among(~bad_rows))
     warning_counts = household_warnings(accepted)
 
     extra = [c for c in raw.columns if c not in contract.COLUMN_NAMES and c != contract.REFERENCE_DATE_COLUMN]
