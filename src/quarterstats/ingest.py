@@ -38,6 +38,7 @@ import pyarrow.parquet as pq
 
 from quarterstats import contract
 from quarterstats.errors import InputError
+from quarterstats.links import PersonLinks, arrow_text
 
 CSV_ENCODINGS = ("utf-8", "cp1252")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
@@ -524,46 +525,6 @@ def check_file_rules(
 
 
 # ------------------------------------------------------------------------------------ link rules
-@dataclass
-class PersonLinks:
-    """Who is who in one extract, from one Arrow dictionary encoding of person_id, mother_id and father_id
-    (person ids first, so a code below the number of distinct person ids is somebody's person_id).
-
-    ``duplicated``: rows whose non-empty person_id occurs more than once (rule ``person_id.unique``);
-    ``mother_row``, ``father_row``: for each row, a row holding the linked person_id, -1 for no link or
-    an id nobody has (for a duplicated id, one of its rows: those rows are quarantined anyway).
-    """
-
-    duplicated: np.ndarray
-    mother_row: np.ndarray
-    father_row: np.ndarray
-
-    @classmethod
-    def of(cls, frame: pd.DataFrame) -> "PersonLinks":
-        n = len(frame)
-        combined = pa.concat_arrays([_arrow_strings(frame[c]) for c in ("person_id", "mother_id", "father_id")])
-        codes = pc.fill_null(combined.dictionary_encode().indices, -1).to_numpy(zero_copy_only=False)
-        codes = codes.astype(np.int64)
-        own = codes[:n]
-        present = own >= 0
-        counts = np.bincount(own[present], minlength=int(codes.max()) + 1 if len(codes) else 0)
-        duplicated = present & (counts[np.where(present, own, 0)] > 1)
-        row_of_code = np.full(len(counts), -1, dtype=np.int64)
-        row_of_code[own[present]] = np.flatnonzero(present)
-        parent_rows = np.where(codes[n:] >= 0, row_of_code[np.maximum(codes[n:], 0)], -1)
-        return cls(duplicated, parent_rows[:n], parent_rows[n:])
-
-    def positions_among(self, kept: np.ndarray) -> dict[str, np.ndarray]:
-        """Parent positions among the ``kept`` rows (renumbered 0..), for the kept rows; -1 where the
-        parent is not kept (or there is none)."""
-        new_position = np.cumsum(kept) - 1
-        positions = {}
-        for column, rows in (("mother_id", self.mother_row), ("father_id", self.father_row)):
-            rows = rows[kept]
-            positions[column] = np.where((rows >= 0) & kept[np.maximum(rows, 0)], new_position[np.maximum(rows, 0)], -1)
-        return positions
-
-
 def repair_links(
     accepted: pd.DataFrame, positions: dict[str, np.ndarray] | None = None
 ) -> tuple[pd.DataFrame, dict[str, int]]:
@@ -607,14 +568,6 @@ def repair_links(
     return frame, counts
 
 
-def _arrow_strings(values: pd.Series) -> pa.Array:
-    """A text column as one Arrow string array (zero-copy for Arrow-backed pandas strings)."""
-    array = pa.array(values.astype("string"))
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    return array if array.type == pa.large_string() else array.cast(pa.large_string())
-
-
 def household_warnings(accepted: pd.DataFrame) -> dict[str, int]:
     """Counts of :data:`quarterstats.contract.WARNING_RULES` findings (rows are kept).
 
@@ -622,7 +575,7 @@ def household_warnings(accepted: pd.DataFrame) -> dict[str, int]:
     """
     # integer household codes (one Arrow hash pass; empty ids get no code): a household is minors-only
     # when none of its members is 18 or older, i.e. its oldest member is under 18
-    codes = pc.dictionary_encode(_arrow_strings(accepted["household_id"]))
+    codes = pc.dictionary_encode(arrow_text(accepted["household_id"]))
     in_household = codes.indices.is_valid().to_numpy(zero_copy_only=False)
     index = pc.fill_null(codes.indices, 0).to_numpy(zero_copy_only=False)
     age = accepted["age"].to_numpy(dtype=float, na_value=np.nan)

@@ -74,6 +74,7 @@ import pyarrow.compute as pc
 from pandas.arrays import ArrowStringArray
 
 from quarterstats.countries import origin_region
+from quarterstats.links import PersonLinks, arrow_text
 
 MH_STATUS_ORDER: tuple[str, ...] = ("foreign", "german_personal_mh", "german_familial_mh", "german_no_mh")
 EG_STATUS_ORDER: tuple[str, ...] = ("immigrant", "descendant", "one_sided", "none", "not_determinable")
@@ -191,18 +192,6 @@ def parameters_table(params: MigrationParameters = MigrationParameters()) -> pd.
 # helpers (positional numpy arrays; no loops over persons)
 
 
-def _arrow_strings(series: pd.Series) -> pa.Array:
-    """The column as one Arrow large_string array (nulls kept); zero-copy for Arrow-backed ``str``."""
-    if not (pd.api.types.is_string_dtype(series.dtype) or series.dtype == object):
-        series = series.astype("str")
-    array = pa.array(series, from_pandas=True)
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    if array.type != pa.large_string():
-        array = array.cast(pa.large_string())
-    return array
-
-
 def _indices(encoded: pa.DictionaryArray) -> np.ndarray:
     """Dictionary indices as int64 with -1 for null."""
     return pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
@@ -210,7 +199,7 @@ def _indices(encoded: pa.DictionaryArray) -> np.ndarray:
 
 def _encode(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(codes, dictionary): ``dictionary[codes]`` is the column, code -1 = missing (one hash pass)."""
-    encoded = _arrow_strings(series).dictionary_encode()
+    encoded = arrow_text(series).dictionary_encode()
     return _indices(encoded), np.asarray(encoded.dictionary.to_pylist(), dtype=object)
 
 
@@ -237,23 +226,15 @@ def _check_columns(register: pd.DataFrame) -> None:
 
 def _link_positions(register: pd.DataFrame) -> dict[str, np.ndarray]:
     """Row position of each person's mother and father; -1 for no link, a link to a person missing from
-    the extract, or a link to oneself. One dictionary encoding of person_id + mother_id + father_id: the
-    first n entries are the persons, so an id's dictionary index is its row position iff ids are unique.
-    """
-    n = len(register)
-    combined = pa.concat_arrays([_arrow_strings(register[c]) for c in ("person_id", "mother_id", "father_id")])
-    codes = _indices(combined.dictionary_encode())
-    own = codes[:n]
-    if not np.array_equal(own, np.arange(n)):
-        duplicates = int(n - len(np.unique(own)))
+    the extract, or a link to oneself (one hash pass, :class:`quarterstats.links.PersonLinks`)."""
+    links = PersonLinks.of(register)
+    if links.duplicated.any():
+        duplicates = int(links.duplicated.sum() - len(np.unique(register["person_id"][links.duplicated])))
         raise ValueError(f"register has {duplicates} duplicate person_id values; "
                          "the migration derivation needs unique ids")
-    positions = {}
-    for k, parent in enumerate(_PARENTS, start=1):
-        pos = codes[k * n:(k + 1) * n].copy()
-        pos[(pos >= n) | (pos == own)] = -1
-        positions[parent] = pos
-    return positions
+    rows = np.arange(len(register))
+    return {parent: np.where(found == rows, -1, found)
+            for parent, found in zip(_PARENTS, (links.mother_row, links.father_row))}
 
 
 def _take(values: np.ndarray, positions: np.ndarray, fill) -> np.ndarray:

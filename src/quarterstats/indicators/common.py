@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from quarterstats.catalogue import Indicator, IndicatorParameters
+from quarterstats.links import arrow_text
 
 CITY_ID = "city"
 LONG_COLUMNS = ["district_id", "indicator", "value", "numerator", "denominator"]
@@ -88,19 +89,6 @@ def add_count_share(results: Results, id: str, counts: np.ndarray, base: np.ndar
     results[f"{id}_share"] = Values.ratio(counts, base, 100.0)
 
 
-def arrow_strings(series: pd.Series) -> pa.Array:
-    """A string-like column as a pyarrow string array (nulls for missing), without a Python-object copy
-    where the column is Arrow-backed (pandas "str" dtype). Categoricals are decoded."""
-    arr = pa.array(series, from_pandas=True)
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    if pa.types.is_dictionary(arr.type):
-        arr = arr.dictionary_decode()
-    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        arr = pc.cast(arr, pa.string())
-    return arr
-
-
 def lookup(values: pa.Array, value_set: pa.Array) -> np.ndarray:
     """Position of each value in ``value_set`` (first occurrence), -1 where absent or null (hash join in
     Arrow C++: one hash table build, vectorised probes)."""
@@ -147,7 +135,7 @@ class DistrictCoder:
 
     def codes(self, district_ids: pd.Series) -> np.ndarray:
         """Integer code per row: 0..D-1 for known districts, D for null/unknown ids."""
-        pos = lookup(arrow_strings(district_ids), self._value_set)
+        pos = lookup(arrow_text(district_ids), self._value_set)
         return np.where(pos < 0, self.n, pos).astype(np.int64)
 
     def tally(self, codes: np.ndarray, mask: np.ndarray | None = None,
@@ -236,7 +224,7 @@ class PersonFrame:
         if column not in self._categories:
             series = self.persons[column]
             if pd.api.types.is_string_dtype(series.dtype) and not isinstance(series.dtype, pd.CategoricalDtype):
-                encoded = arrow_strings(series).dictionary_encode()  # one Arrow hash pass, no pandas wrapping
+                encoded = arrow_text(series).dictionary_encode()  # one Arrow hash pass, no pandas wrapping
                 codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
                 uniques = encoded.dictionary.to_pylist()
             else:
@@ -259,12 +247,12 @@ class PersonFrame:
         and, when given, the previous date's person_ids (``previous``: position now, -1 = gone)."""
         minor_rows = np.flatnonzero(self.minor)
         probes = {
-            "mother": arrow_strings(self.persons["mother_id"].iloc[minor_rows]),
-            "father": arrow_strings(self.persons["father_id"].iloc[minor_rows]),
+            "mother": arrow_text(self.persons["mother_id"].iloc[minor_rows]),
+            "father": arrow_text(self.persons["father_id"].iloc[minor_rows]),
         }
         if previous is not None:
-            probes["previous"] = arrow_strings(previous["person_id"])
-        value_set = arrow_strings(self.persons["person_id"])
+            probes["previous"] = arrow_text(previous["person_id"])
+        value_set = arrow_text(self.persons["person_id"])
         probes = {k: (pc.cast(v, value_set.type) if v.type != value_set.type else v) for k, v in probes.items()}
         positions = lookup(pa.concat_arrays(list(probes.values())), value_set)
         links: dict[str, np.ndarray] = {"minor_rows": minor_rows}

@@ -1,0 +1,75 @@
+"""Person ids as Arrow text, and parent links resolved to row positions.
+
+Register extracts identify persons by string pseudonyms, and a minor's ``mother_id`` / ``father_id``
+name another row. Hashing a million strings is the expensive part of resolving those links, so it is
+done in one Arrow dictionary encoding of person ids, mother ids and father ids together
+(:class:`PersonLinks`), which gives at once which ids occur twice and which row each link points to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+
+def arrow_text(series: pd.Series) -> pa.LargeStringArray:
+    """A text-like column as one Arrow large_string array, nulls for missing values.
+
+    Zero-copy for pandas' Arrow-backed ``str``/``string`` columns; categoricals are decoded and other
+    dtypes (numbers as ids, objects) converted to text.
+    """
+    if isinstance(series.dtype, pd.CategoricalDtype) or not (
+        pd.api.types.is_string_dtype(series.dtype) or series.dtype == object
+    ):
+        series = series.astype("string")
+    array = pa.array(series, from_pandas=True)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
+    return array if array.type == pa.large_string() else array.cast(pa.large_string())
+
+
+@dataclass
+class PersonLinks:
+    """Who is who in one table of persons, from one dictionary encoding of person_id, mother_id and
+    father_id (person ids first, so a code below the number of distinct person ids is somebody's id).
+
+    ``duplicated``: rows whose non-empty person_id occurs more than once;
+    ``mother_row``, ``father_row``: for each row, a row holding the linked person_id, -1 for no link or
+    an id nobody has (for a duplicated id, one of its rows).
+    """
+
+    duplicated: np.ndarray
+    mother_row: np.ndarray
+    father_row: np.ndarray
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> "PersonLinks":
+        n = len(frame)
+        combined = pa.concat_arrays([arrow_text(frame[c]) for c in ("person_id", "mother_id", "father_id")])
+        codes = pc.fill_null(combined.dictionary_encode().indices, -1).to_numpy(zero_copy_only=False)
+        codes = codes.astype(np.int64)
+        own = codes[:n]
+        present = own >= 0
+        counts = np.bincount(own[present], minlength=int(codes.max()) + 1 if len(codes) else 0)
+        duplicated = present & (counts[np.where(present, own, 0)] > 1)
+        row_of_code = np.full(len(counts), -1, dtype=np.int64)
+        row_of_code[own[present]] = np.flatnonzero(present)
+        parent_rows = np.where(codes[n:] >= 0, row_of_code[np.maximum(codes[n:], 0)], -1)
+        return cls(duplicated, parent_rows[:n], parent_rows[n:])
+
+    def positions_among(self, kept: np.ndarray) -> dict[str, np.ndarray]:
+        """Parent positions among the ``kept`` rows (renumbered 0..), for the kept rows, keyed by link
+        column; -1 where the parent is not kept (or there is none)."""
+        new_position = np.cumsum(kept) - 1
+        positions = {}
+        for column, rows in (("mother_id", self.mother_row), ("father_id", self.father_row)):
+            rows = rows[kept]
+            found = (rows >= 0) & kept[np.maximum(rows, 0)]
+            positions[column] = np.where(found, new_position[np.maximum(rows, 0)], -1)
+        return positions

@@ -1,0 +1,47 @@
+"""Parent links resolved to rows in one hash pass; duplicates found in the same pass."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from quarterstats.links import PersonLinks, arrow_text
+
+
+def frame(rows):
+    return pd.DataFrame(rows, columns=["person_id", "mother_id", "father_id"]).astype("string")
+
+
+def test_links_point_to_rows_and_duplicates_are_marked():
+    links = PersonLinks.of(frame([
+        ("m", None, None),      # 0
+        ("f", None, None),      # 1
+        ("c", "m", "f"),        # 2
+        ("d", "m", "ghost"),    # 3: father nobody has
+        ("x", None, None),      # 4 \ x twice
+        ("x", None, None),      # 5 /
+        ("e", "x", None),       # 6: mother id duplicated
+        (None, "m", None),      # 7: no id of its own
+    ]))
+    assert links.duplicated.tolist() == [False, False, False, False, True, True, False, False]
+    assert links.mother_row.tolist()[:4] == [-1, -1, 0, 0]
+    assert links.father_row.tolist()[:4] == [-1, -1, 1, -1]
+    assert links.mother_row[6] in (4, 5) and links.mother_row[7] == 0
+
+
+def test_positions_among_kept_rows_renumber_and_drop_removed_parents():
+    links = PersonLinks.of(frame([("m", None, None), ("gone", None, None), ("f", None, None),
+                                  ("c", "m", "f"), ("k", "gone", "f")]))
+    kept = np.array([True, False, True, True, True])
+    positions = links.positions_among(kept)
+    # kept rows renumbered: m 0, f 1, c 2, k 3
+    assert positions["mother_id"].tolist() == [-1, -1, 0, -1]
+    assert positions["father_id"].tolist() == [-1, -1, 1, 1]
+
+
+def test_arrow_text_accepts_categoricals_numbers_and_chunked_text():
+    assert arrow_text(pd.Series(["a", None, "b"], dtype="category")).to_pylist() == ["a", None, "b"]
+    assert arrow_text(pd.Series([7, 8])).to_pylist() == ["7", "8"]
+    text = arrow_text(pd.Series(["a", "b"], dtype="str"))
+    assert text.type == pa.large_string() and text.to_pylist() == ["a", "b"]
