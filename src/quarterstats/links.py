@@ -51,17 +51,25 @@ class PersonLinks:
     @classmethod
     def of(cls, frame: pd.DataFrame) -> "PersonLinks":
         n = len(frame)
-        combined = pa.concat_arrays([arrow_text(frame[c]) for c in ("person_id", "mother_id", "father_id")])
+        ids = arrow_text(frame["person_id"])
+        links = [arrow_text(frame[c]) for c in ("mother_id", "father_id")]
+        # only the links that are there are hashed (most persons are adults without links)
+        linked = [np.flatnonzero(link.is_valid().to_numpy(zero_copy_only=False)) for link in links]
+        combined = pa.concat_arrays([ids] + [link.take(pa.array(rows)) for link, rows in zip(links, linked)])
         codes = pc.fill_null(combined.dictionary_encode().indices, -1).to_numpy(zero_copy_only=False)
-        codes = codes.astype(np.int64)
         own = codes[:n]
         present = own >= 0
         counts = np.bincount(own[present], minlength=int(codes.max()) + 1 if len(codes) else 0)
         duplicated = present & (counts[np.where(present, own, 0)] > 1)
         row_of_code = np.full(len(counts), -1, dtype=np.int64)
         row_of_code[own[present]] = np.flatnonzero(present)
-        parent_rows = np.where(codes[n:] >= 0, row_of_code[np.maximum(codes[n:], 0)], -1)
-        return cls(duplicated, parent_rows[:n], parent_rows[n:])
+        parent_rows, start = [], n
+        for rows in linked:
+            found = np.full(n, -1, dtype=np.int64)
+            found[rows] = row_of_code[codes[start:start + len(rows)]]
+            parent_rows.append(found)
+            start += len(rows)
+        return cls(duplicated, *parent_rows)
 
     def positions_among(self, kept: np.ndarray) -> dict[str, np.ndarray]:
         """Parent positions among the ``kept`` rows (renumbered 0..), for the kept rows, keyed by link
