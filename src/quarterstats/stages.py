@@ -272,6 +272,7 @@ def indicators_stage(paths: ProjectPaths, reference_date: date | str) -> StageRe
     """The long indicator table of one date (all families, changes against the previous and the first
     date) and the city-level segregation table."""
     day = _date(reference_date)
+    require_earlier_outputs(paths, day, [paths.persons, paths.indicators], [paths.indicators])
     persons = pd.read_parquet(paths.persons(day))
     districts = read_districts(paths)
     previous = previous_date(paths, day)
@@ -372,6 +373,7 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str) -> StageR
     )
 
     day = _date(reference_date)
+    require_earlier_outputs(paths, day, [paths.published], [paths.published])
     config = load_disclosure_config(paths.workdir)
     settings = publication_settings(paths)
     table = pd.read_parquet(paths.indicators(day))
@@ -504,6 +506,24 @@ TIME_SERIES_INDICATORS = (
 def previous_date(paths: ProjectPaths, day: date) -> date | None:
     earlier = [d for d in paths.reference_dates() if d < day]
     return earlier[-1] if earlier else None
+
+
+def require_earlier_outputs(paths: ProjectPaths, day: date, previous: list, baseline: list) -> None:
+    """Refuse to compute ``day`` while the previous or the first reference date (those with an extract)
+    lacks the outputs ``day`` reads (``previous`` / ``baseline``: path functions such as
+    ``paths.indicators``); otherwise flows and changes would silently depend on the order of runs."""
+    dates = paths.reference_dates()
+    earlier = previous_date(paths, day)
+    needed = [(earlier, f) for f in previous] if earlier else []
+    needed += [(dates[0], f) for f in baseline] if dates and dates[0] < day else []
+    missing = [(d, f(d)) for d, f in needed if not f(d).is_file()]
+    if missing:
+        first = min(d for d, _ in missing).isoformat()
+        raise InputError(
+            f"reference date {day.isoformat()} needs outputs of the earlier reference date {first}, which are "
+            f"missing ({', '.join(dict.fromkeys(_relative(p, paths) for _, p in missing))}): materialise "
+            f"{first} first (`quarterstats run` does; in Dagster, run the earlier partition before this one)"
+        )
 
 
 def read_auxiliary(paths: ProjectPaths, day: date) -> pd.DataFrame | None:
