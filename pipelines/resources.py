@@ -8,8 +8,9 @@ from quarterstats.paths import ProjectPaths, default_workdir
 
 
 class ProjectResource(dg.ConfigurableResource):
-    """Working directory with ``data/raw``, ``data/processed`` and ``reports`` (default: the checkout, or
-    ``$QUARTERSTATS_WORKDIR``)."""
+    """Working directory with ``data/raw``, ``data/processed`` and ``reports``, or with one such folder per
+    municipality in ``municipalities/<key>/`` (default: the checkout, or ``$QUARTERSTATS_WORKDIR``).
+    Assets take their municipality's folder with ``paths.for_municipality(key)``."""
 
     workdir: str = ""
 

@@ -7,6 +7,8 @@ from typing import Any
 
 import dagster as dg
 
+from pipelines.partitions import split_key
+from pipelines.resources import ProjectResource
 from quarterstats.errors import InputError
 from quarterstats.stages import StageResult
 
@@ -21,6 +23,20 @@ def run_stage(stage: Callable[..., StageResult], *args: Any) -> StageResult:
             metadata=exc.as_dict() if isinstance(exc, InputError) else {"message": str(exc)},
             allow_retries=False,
         ) from None
+
+
+def run_partition_stage(
+    stage: Callable[..., StageResult], context: dg.AssetExecutionContext, project: ProjectResource
+) -> StageResult:
+    """Run a stage for the asset's partition: ``stage(paths)`` for a per-municipality asset,
+    ``stage(paths, reference_date)`` for a per-date one, with the municipality's project folder."""
+
+    def call() -> StageResult:
+        municipality, reference_date = split_key(context.partition_key)
+        paths = project.paths.for_municipality(municipality)
+        return stage(paths) if reference_date is None else stage(paths, reference_date)
+
+    return run_stage(call)
 
 
 def materialize_result(result: StageResult, *, asset_key: str | None = None) -> dg.MaterializeResult:

@@ -1,7 +1,9 @@
 """Materialise the whole pipeline from the command line (``quarterstats run``).
 
-Runs through Dagster (same assets, checks and run history as ``dagster dev``) in process: first the
-unpartitioned assets, then every reference date in ascending order (dynamics need the previous date).
+Runs through Dagster (same assets, checks and run history as ``dagster dev``) in process, one
+municipality after the other (sorted by key): first its district boundaries, then every reference date
+in ascending order (dynamics need the previous date), then its time series and report index. For runs
+in parallel across partitions, use Dagster's run queue instead (docs/scaling.md).
 """
 
 from __future__ import annotations
@@ -15,12 +17,25 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.definitions import ASSETS, PARTITIONED_ASSETS, SUMMARY_ASSETS, UNPARTITIONED_ASSETS
-from pipelines.partitions import REFERENCE_DATE
+from pipelines.definitions import ASSETS, BOUNDARY_ASSETS, PER_DATE_ASSETS, SUMMARY_ASSETS
+from pipelines.partitions import MUNICIPALITY, REFERENCE_DATE, partition_key
 from pipelines.resources import ProjectResource
-from quarterstats.paths import ProjectPaths
+from quarterstats.errors import InputError
+from quarterstats.paths import DEFAULT_MUNICIPALITY, ProjectPaths
 
-DAGSTER_YAML = "telemetry:\n  enabled: false\n"
+#: Written into a new DAGSTER_HOME: no telemetry, and Dagster's run queue (used by `dagster dev` and the
+#: daemon, not by this in-process runner) runs one run per municipality at a time (docs/scaling.md).
+DAGSTER_YAML = """\
+telemetry:
+  enabled: false
+concurrency:
+  runs:
+    tag_concurrency_limits:
+      - key: quarterstats/municipality
+        value:
+          applyLimitPerUniqueValue: true
+        limit: 1
+"""
 # The runner prints its own progress and failure messages; Dagster's console log would add tracebacks.
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
@@ -28,14 +43,16 @@ QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 @dataclass
 class RunOutcome:
     ok: bool
+    #: the run's partitions: reference dates in the single layout, "<municipality>|<date>" otherwise
     dates: list[str] = field(default_factory=list)
     failed_step: str | None = None
     message: str | None = None
     seconds: float = 0.0
+    municipalities: list[str] = field(default_factory=list)
 
 
 def dagster_home(workdir: Path) -> Path:
-    """The project's DAGSTER_HOME (git-ignored), with telemetry switched off."""
+    """The project's DAGSTER_HOME (git-ignored); a new one gets DAGSTER_YAML."""
     home = Path(os.environ.get("DAGSTER_HOME") or workdir / ".dagster_home")
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
@@ -64,51 +81,114 @@ def _failure(result: dg.ExecuteInProcessResult) -> tuple[str | None, str | None]
     return None, None
 
 
+def processed(paths: ProjectPaths, day: date) -> bool:
+    """Whether a date's outputs that later dates read exist (persons, indicators, published table)."""
+    return all(p.is_file() for p in (paths.persons(day), paths.indicators(day), paths.published(day)))
+
+
+def with_unprocessed_predecessors(paths: ProjectPaths, requested: Sequence[date]) -> list[date]:
+    """The requested dates plus every earlier date they need that has no outputs yet.
+
+    A date reads the outputs of its previous date (flows, changes against the previous date) and of
+    the first date (changes against the baseline); the stages refuse to run without them. So
+    ``--date 2024-12-31`` on a fresh folder runs 2016 ... 2024; on a folder where 2023 is done, only 2024.
+    """
+    available = paths.reference_dates()
+    todo = set(requested)
+    for index in range(len(available) - 1, 0, -1):  # from the latest down, so needs propagate
+        day = available[index]
+        if day not in todo:
+            continue
+        for needed in (available[index - 1], available[0]):
+            if needed not in todo and not processed(paths, needed):
+                todo.add(needed)
+    return sorted(todo)
+
+
 def materialize_all(
     workdir: str | Path | None = None,
     dates: Sequence[date] | None = None,
     progress: Callable[[str], None] = print,
+    municipalities: Sequence[str] | None = None,
 ) -> RunOutcome:
+    """Materialise every (or the given) municipality, each: boundaries, its dates in order, summary.
+
+    In the single layout (the working directory is the only municipality, key ``"default"``) the
+    progress messages are those of a single city. Stops at the first failure.
+    """
     paths = ProjectPaths.from_workdir(workdir)
     dagster_home(paths.workdir)
     instance = dg.DagsterInstance.get()
-    available = paths.reference_dates()
-    todo = sorted(dates) if dates else available
-    missing = [d for d in todo if d not in available]
-    if missing:
-        return RunOutcome(False, message=f"no register extract for {', '.join(d.isoformat() for d in missing)} "
-                          f"in {paths.raw_register}")
-    if not todo:
-        return RunOutcome(False, message=f"no register extracts found in {paths.raw_register} "
-                          "(run `quarterstats generate` for the synthetic default)")
-    keys = [d.isoformat() for d in todo]
-    instance.add_dynamic_partitions(REFERENCE_DATE, [k for k in keys if not instance.has_dynamic_partition(REFERENCE_DATE, k)])
+    try:
+        available = paths.municipalities()
+        unknown = sorted(set(municipalities or []) - set(available))
+        if unknown:
+            return RunOutcome(False, message=f"unknown municipality {', '.join(map(repr, unknown))}: no folder "
+                              f"{paths.municipalities_root}/<key>/data/raw/register (municipalities here: "
+                              f"{', '.join(available[:10])}{' ...' if len(available) > 10 else ''})")
+        keys = sorted(set(municipalities)) if municipalities else available
+        plans = [(key, paths.for_municipality(key)) for key in keys]
+    except InputError as exc:
+        return RunOutcome(False, message=str(exc))
+    single = keys == [DEFAULT_MUNICIPALITY] and plans[0][1] == paths
+    todo: dict[str, list[date]] = {}
+    for key, where in plans:
+        found = where.reference_dates()
+        missing = [d for d in (dates or []) if d not in found]
+        if missing:
+            listed = ", ".join(d.isoformat() for d in sorted(missing))
+            return RunOutcome(False, message=f"no register extract for {listed} in {where.raw_register}")
+        if not found:
+            return RunOutcome(False, message=f"no register extracts found in {where.raw_register}"
+                              + (" (run `quarterstats generate` for the synthetic default)" if single else ""))
+        todo[key] = with_unprocessed_predecessors(where, dates) if dates else found
+    instance.add_dynamic_partitions(
+        MUNICIPALITY, [k for k in keys if not instance.has_dynamic_partition(MUNICIPALITY, k)]
+    )
+    # dates ascending, so that Dagster's partition order (insertion order) is date order
+    all_dates = sorted({d.isoformat() for days in todo.values() for d in days})
+    instance.add_dynamic_partitions(
+        REFERENCE_DATE, [d for d in all_dates if not instance.has_dynamic_partition(REFERENCE_DATE, d)]
+    )
     resources = {"project": ProjectResource(workdir=str(paths.workdir))}
     started = time.perf_counter()
+    planned = [d.isoformat() if single else f"{k}|{d.isoformat()}" for k in keys for d in todo[k]]
 
-    def step(selection, partition_key: str | None, label: str) -> RunOutcome | None:
+    def step(selection, partition: str, label: str) -> RunOutcome | None:
         t0 = time.perf_counter()
         result = dg.materialize(
-            ASSETS, selection=selection, partition_key=partition_key, instance=instance,
+            ASSETS, selection=selection, partition_key=partition, instance=instance,
             resources=resources, raise_on_error=False, run_config=QUIET_LOGS,
             tags={"quarterstats/source": "cli"},
         )
         failed_step, message = _failure(result)
         if not result.success or failed_step:
             progress(f"  ✗ {label}: {message}")
-            return RunOutcome(False, keys, failed_step, message, time.perf_counter() - started)
+            return RunOutcome(False, planned, failed_step, message, time.perf_counter() - started, keys)
         progress(f"  ✓ {label} ({time.perf_counter() - t0:.1f} s)")
         return None
 
-    progress(f"quarterstats: {len(keys)} reference date(s) in {paths.workdir}")
-    failed = step(UNPARTITIONED_ASSETS, None, "district boundaries")
-    if failed:
-        return failed
-    for key in keys:
-        failed = step(PARTITIONED_ASSETS, key, f"{key}: register → persons → migration → indicators → report")
+    if not single:
+        progress(f"quarterstats: {len(keys)} municipalities in {paths.municipalities_root}")
+    for key, where in plans:
+        days = [d.isoformat() for d in todo[key]]
+        if single:
+            progress(f"quarterstats: {len(days)} reference date(s) in {where.workdir}")
+        else:
+            progress(f"{key}: {len(days)} reference date(s) in {where.workdir}")
+        added = sorted(set(todo[key]) - set(dates or todo[key]))
+        if added:
+            progress(f"  (also {', '.join(d.isoformat() for d in added)}: the requested date(s) need their "
+                     "outputs, which are missing)")
+        failed = step(BOUNDARY_ASSETS, key, "district boundaries")
         if failed:
             return failed
-    failed = step(SUMMARY_ASSETS, None, "time series and index over all reference dates")
-    if failed:
-        return failed
-    return RunOutcome(True, keys, seconds=time.perf_counter() - started)
+        for day in days:
+            failed = step(PER_DATE_ASSETS, partition_key(key, day),
+                          f"{day}: register → persons → migration → indicators → report")
+            if failed:
+                return failed
+        failed = step(SUMMARY_ASSETS, key, "time series and index over all reference dates")
+        if failed:
+            return failed
+    return RunOutcome(True, planned, seconds=time.perf_counter() - started, municipalities=keys)

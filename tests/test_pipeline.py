@@ -76,21 +76,21 @@ def test_unusable_extract_stops_with_its_message_and_writes_nothing_downstream(s
     from pipelines.runner import materialize_all
 
     paths = ProjectPaths.from_workdir(small_project)
-    bad = paths.raw_register / "2021-12-31.csv"
+    bad = paths.raw_register / "2019-12-31.csv"  # before the good date: nothing earlier to run first
     bad.write_text("person_id;age\n1;2\n", encoding="utf-8")
     messages = []
-    outcome = materialize_all(small_project, dates=[date(2021, 12, 31)], progress=messages.append)
+    outcome = materialize_all(small_project, dates=[date(2019, 12, 31)], progress=messages.append)
     assert not outcome.ok
-    assert "2021-12-31.csv" in outcome.message and "file.columns" in outcome.message
+    assert "2019-12-31.csv" in outcome.message and "file.columns" in outcome.message
     assert "Traceback" not in outcome.message
-    assert not paths.persons(date(2021, 12, 31)).exists()
+    assert not paths.persons(date(2019, 12, 31)).exists()
 
 
 def test_blocking_contract_check_stops_downstream(small_project):
     from pipelines.runner import materialize_all
 
     paths = ProjectPaths.from_workdir(small_project)
-    day = date(2021, 12, 31)
+    day = date(2019, 12, 31)  # before the good date: nothing earlier to run first
     rows = [person(f"g{i:03d}", age=150) for i in range(3)] + [person(f"ok{i}") for i in range(20)]
     write_extract(rows, paths.raw_register / f"{day}.parquet")
     outcome = materialize_all(small_project, dates=[day], progress=lambda _: None)

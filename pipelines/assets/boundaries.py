@@ -2,12 +2,14 @@
 
 import dagster as dg
 
+from pipelines.partitions import municipality_partitions
 from pipelines.resources import ProjectResource
-from pipelines.results import materialize_result, run_stage
+from pipelines.results import materialize_result, run_partition_stage
 from quarterstats.stages import boundaries_stage
 
 
 @dg.asset(
+    partitions_def=municipality_partitions,
     group_name="ingest",
     kinds={"geoparquet"},
     check_specs=[
@@ -17,6 +19,6 @@ from quarterstats.stages import boundaries_stage
         )
     ],
 )
-def district_boundaries(project: ProjectResource) -> dg.MaterializeResult:
-    """District polygons in EPSG:25832 with ids, names and areas."""
-    return materialize_result(run_stage(boundaries_stage, project.paths))
+def district_boundaries(context: dg.AssetExecutionContext, project: ProjectResource) -> dg.MaterializeResult:
+    """District polygons in EPSG:25832 with ids, names and areas (per municipality)."""
+    return materialize_result(run_partition_stage(boundaries_stage, context, project))

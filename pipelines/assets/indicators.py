@@ -2,18 +2,18 @@
 
 import dagster as dg
 
-from pipelines.partitions import reference_date_partitions
+from pipelines.partitions import municipality_date_partitions
 from pipelines.resources import ProjectResource
-from pipelines.results import materialize_result, run_stage
+from pipelines.results import materialize_result, run_partition_stage
 from quarterstats.stages import indicators_stage
 
 
 @dg.asset(
-    partitions_def=reference_date_partitions,
+    partitions_def=municipality_date_partitions,
     deps=["persons", "district_boundaries"],
     group_name="indicators",
     kinds={"parquet"},
 )
 def indicators(context: dg.AssetExecutionContext, project: ProjectResource) -> dg.MaterializeResult:
     """Every catalogue indicator per district and for the city (district_id "city")."""
-    return materialize_result(run_stage(indicators_stage, project.paths, context.partition_key))
+    return materialize_result(run_partition_stage(indicators_stage, context, project))

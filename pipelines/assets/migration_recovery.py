@@ -2,18 +2,18 @@
 
 import dagster as dg
 
-from pipelines.partitions import reference_date_partitions
+from pipelines.partitions import municipality_date_partitions
 from pipelines.resources import ProjectResource
-from pipelines.results import materialize_result, run_stage
+from pipelines.results import materialize_result, run_partition_stage
 from quarterstats.stages import migration_recovery_stage
 
 
 @dg.asset(
-    partitions_def=reference_date_partitions,
+    partitions_def=municipality_date_partitions,
     deps=["persons"],
     group_name="derive",
     kinds={"parquet"},
 )
 def migration_recovery(context: dg.AssetExecutionContext, project: ProjectResource) -> dg.MaterializeResult:
     """Per true MH/EG category: persons recovered by the register rule, and missed by reason (gaps)."""
-    return materialize_result(run_stage(migration_recovery_stage, project.paths, context.partition_key))
+    return materialize_result(run_partition_stage(migration_recovery_stage, context, project))

@@ -2,14 +2,14 @@
 
 import dagster as dg
 
-from pipelines.partitions import reference_date_partitions
+from pipelines.partitions import municipality_date_partitions
 from pipelines.resources import ProjectResource
-from pipelines.results import materialize_result, run_stage
+from pipelines.results import materialize_result, run_partition_stage
 from quarterstats.stages import persons_stage
 
 
 @dg.asset(
-    partitions_def=reference_date_partitions,
+    partitions_def=municipality_date_partitions,
     deps=["register_extract", "district_boundaries"],
     group_name="derive",
     kinds={"parquet"},
@@ -22,4 +22,4 @@ from quarterstats.stages import persons_stage
 )
 def persons(context: dg.AssetExecutionContext, project: ProjectResource) -> dg.MaterializeResult:
     """Person-level table: district_id by point in polygon, migration background and immigration history."""
-    return materialize_result(run_stage(persons_stage, project.paths, context.partition_key))
+    return materialize_result(run_partition_stage(persons_stage, context, project))

@@ -2,14 +2,14 @@
 
 import dagster as dg
 
-from pipelines.partitions import reference_date_partitions
+from pipelines.partitions import municipality_date_partitions, municipality_partitions
 from pipelines.resources import ProjectResource
-from pipelines.results import materialize_result, run_stage
+from pipelines.results import materialize_result, run_partition_stage
 from quarterstats.stages import publication_index_stage, publication_stage
 
 
 @dg.asset(
-    partitions_def=reference_date_partitions,
+    partitions_def=municipality_date_partitions,
     deps=["indicators", "persons"],
     group_name="publish",
     kinds={"html", "excel", "csv"},
@@ -26,10 +26,16 @@ from quarterstats.stages import publication_index_stage, publication_stage
 )
 def publication(context: dg.AssetExecutionContext, project: ProjectResource) -> dg.MaterializeResult:
     """reports/<date>/: indikatoren.csv|parquet, tabellen.xlsx, alterspyramide.csv, figures, bericht.html."""
-    return materialize_result(run_stage(publication_stage, project.paths, context.partition_key))
+    return materialize_result(run_partition_stage(publication_stage, context, project))
 
 
-@dg.asset(deps=["publication", "indicator_time_series"], group_name="publish", kinds={"html", "excel"})
-def report_index(project: ProjectResource) -> dg.MaterializeResult:
-    """reports/index.html and the time series of the published values (zeitreihe.xlsx|csv|parquet)."""
-    return materialize_result(run_stage(publication_index_stage, project.paths))
+@dg.asset(
+    partitions_def=municipality_partitions,
+    deps=["publication", "indicator_time_series"],
+    group_name="publish",
+    kinds={"html", "excel"},
+)
+def report_index(context: dg.AssetExecutionContext, project: ProjectResource) -> dg.MaterializeResult:
+    """reports/index.html and the time series of the published values (zeitreihe.xlsx|csv|parquet), per
+    municipality over all its dates."""
+    return materialize_result(run_partition_stage(publication_index_stage, context, project))

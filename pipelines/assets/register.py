@@ -2,14 +2,14 @@
 
 import dagster as dg
 
-from pipelines.partitions import reference_date_partitions
+from pipelines.partitions import municipality_date_partitions
 from pipelines.resources import ProjectResource
-from pipelines.results import materialize_result, run_stage
+from pipelines.results import materialize_result, run_partition_stage
 from quarterstats.stages import ingest_stage
 
 
 @dg.asset(
-    partitions_def=reference_date_partitions,
+    partitions_def=municipality_date_partitions,
     group_name="ingest",
     kinds={"parquet"},
     check_specs=[
@@ -25,4 +25,4 @@ from quarterstats.stages import ingest_stage
 )
 def register_extract(context: dg.AssetExecutionContext, project: ProjectResource) -> dg.MaterializeResult:
     """Register extract of the reference date, validated against the contract; bad rows quarantined."""
-    return materialize_result(run_stage(ingest_stage, project.paths, context.partition_key))
+    return materialize_result(run_partition_stage(ingest_stage, context, project))

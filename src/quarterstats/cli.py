@@ -35,6 +35,14 @@ def _positive(text: str) -> int:
     return value
 
 
+def _municipality(text: str) -> str:
+    from quarterstats.paths import MUNICIPALITY_KEY_PATTERN
+
+    if not MUNICIPALITY_KEY_PATTERN.match(text):
+        raise argparse.ArgumentTypeError(f"not a municipality key (letters, digits, '_' and '-'): {text!r}")
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="quarterstats",
@@ -60,7 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="materialise the whole pipeline for every (or the given) reference date")
     run.add_argument("--workdir", type=Path, help="project folder with data/raw/ (default: this checkout)")
-    run.add_argument("--date", dest="dates", type=_date, action="append", help="only these reference date(s)")
+    run.add_argument("--date", dest="dates", type=_date, action="append",
+                     help="only these reference date(s), plus earlier ones they need that have no outputs yet")
+    run.add_argument("--municipality", dest="municipalities", type=_municipality, action="append",
+                     help="only this municipality (key of a folder municipalities/<key>/; repeatable; "
+                          "default: all, or the working directory itself)")
 
     con = sub.add_parser("contract", help="export the register-extract contract (Frictionless Table Schema)")
     con.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
@@ -116,10 +128,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pipelines.runner import materialize_all
 
     paths = ProjectPaths.from_workdir(args.workdir)
-    outcome = materialize_all(paths.workdir, args.dates, progress=lambda msg: print(msg, flush=True))
+    outcome = materialize_all(paths.workdir, args.dates, progress=lambda msg: print(msg, flush=True),
+                              municipalities=args.municipalities)
     if not outcome.ok:
         print(f"quarterstats run stopped: {outcome.message}", file=sys.stderr)
         return EXIT_UNUSABLE
+    if [paths.for_municipality(key) for key in outcome.municipalities] != [paths]:  # several municipalities
+        print(f"Finished {len(outcome.dates)} municipality × reference-date partition(s) of "
+              f"{len(outcome.municipalities)} municipalities in {outcome.seconds:.1f} s.")
+        print(f"  each in {paths.municipalities_root}/<key>/: data/processed/ (indicators, persons — never "
+              "published —, quarantine) and reports/")
+        return EXIT_OK
     print(f"Finished {len(outcome.dates)} reference date(s) in {outcome.seconds:.1f} s.")
     print(f"  indicators:    {paths.processed / 'indicators'}")
     print(f"  person level:  {paths.processed / 'persons'} (stays in data/, never published)")

@@ -7,6 +7,15 @@ may be published (aggregates after disclosure control only).
 
 The working directory is, in this order: the ``workdir`` argument, the environment variable
 ``QUARTERSTATS_WORKDIR``, the repository root (when running from a checkout), the current directory.
+
+Municipalities (registers are kept per municipality; a state or national run covers many):
+
+* single layout (default): the working directory itself is the only municipality, key ``"default"``;
+* several municipalities: ``<workdir>/municipalities/<key>/``, each a project folder with the layout
+  above (``data/raw/register``, ``data/raw/boundaries``, ``data/raw/auxiliary``, ``data/processed``,
+  ``reports``). A subfolder counts when it holds ``data/raw/register``; keys match
+  ``[A-Za-z0-9_-]+`` (e.g. an AGS such as ``07312000``, or a slug). A working directory with both
+  municipality folders and its own ``data/raw/register`` is ambiguous and raises an error.
 """
 
 from __future__ import annotations
@@ -17,10 +26,17 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from quarterstats.errors import InputError
+
 WORKDIR_ENV = "QUARTERSTATS_WORKDIR"
 DATE_PATTERN = re.compile(r"^(\d{4}-\d{2}-\d{2})$")
 REGISTER_SUFFIXES = (".parquet", ".csv", ".csv.gz")
 BOUNDARY_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".parquet")
+#: Key of the only municipality of the single layout (the working directory itself).
+DEFAULT_MUNICIPALITY = "default"
+#: Folder below the working directory holding one project folder per municipality.
+MUNICIPALITIES_FOLDER = "municipalities"
+MUNICIPALITY_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 def repository_root() -> Path | None:
@@ -48,6 +64,61 @@ class ProjectPaths:
     @classmethod
     def from_workdir(cls, workdir: str | Path | None = None) -> "ProjectPaths":
         return cls(Path(workdir).expanduser().resolve() if workdir else default_workdir())
+
+    # ---- municipalities ------------------------------------------------------------------------
+    @property
+    def municipalities_root(self) -> Path:
+        return self.workdir / MUNICIPALITIES_FOLDER
+
+    def _municipality_folders(self) -> list[Path]:
+        """Subfolders of ``municipalities/`` holding ``data/raw/register`` (sorted by name)."""
+        root = self.municipalities_root
+        if not root.is_dir():
+            return []
+        return sorted(p for p in root.iterdir() if _is_project_folder(p))
+
+    def _has_municipality_folders(self) -> bool:
+        root = self.municipalities_root
+        return root.is_dir() and any(_is_project_folder(p) for p in root.iterdir())
+
+    def _refuse_both_layouts(self, example: str) -> None:
+        if self.raw_register.is_dir():
+            raise InputError(
+                f"both municipality folders ({self.municipalities_root}/<key>/data/raw/register, e.g. "
+                f"{example!r}) and a register folder of the working directory itself ({self.raw_register}) "
+                f"exist; keep one layout: move {self.workdir / 'data'} (and reports/) into "
+                f"{self.municipalities_root}/<key>/, or remove the municipality folders",
+                file=self.workdir,
+            )
+
+    def municipalities(self) -> list[str]:
+        """Keys of the municipalities, sorted: ``["default"]`` in the single layout, else the names of the
+        folders ``municipalities/<key>/`` that hold ``data/raw/register``."""
+        folders = self._municipality_folders()
+        if not folders:
+            return [DEFAULT_MUNICIPALITY]
+        self._refuse_both_layouts(folders[0].name)
+        for folder in folders:
+            check_municipality_key(folder.name, folder=folder)
+        return [folder.name for folder in folders]
+
+    def for_municipality(self, key: str) -> "ProjectPaths":
+        """The project folder of one municipality: this one for ``"default"`` in the single layout, else
+        ``municipalities/<key>/`` (which must hold ``data/raw/register``)."""
+        check_municipality_key(key)
+        folder = self.municipalities_root / key
+        if _is_project_folder(folder):
+            self._refuse_both_layouts(key)
+            return ProjectPaths(folder)
+        if key == DEFAULT_MUNICIPALITY and not self._has_municipality_folders():
+            return self
+        known = self.municipalities()
+        listed = ", ".join(known[:10]) + (f", ... ({len(known)} in all)" if len(known) > 10 else "")
+        raise InputError(
+            f"unknown municipality {key!r}: no register folder {folder / 'data' / 'raw' / 'register'} "
+            f"(municipalities here: {listed})",
+            file=folder,
+        )
 
     # ---- raw inputs (never written by the pipeline) -------------------------------------------
     @property
@@ -184,6 +255,21 @@ class ProjectPaths:
     def truth_file(self, reference_date: date | str) -> Path | None:
         path = self.synthetic_truth / f"{_iso(reference_date)}.parquet"
         return path if path.is_file() else None
+
+
+def _is_project_folder(folder: Path) -> bool:
+    return (folder / "data" / "raw" / "register").is_dir()
+
+
+def check_municipality_key(key: str, *, folder: Path | None = None) -> str:
+    """A municipality key is ``[A-Za-z0-9_-]+`` (an AGS like ``07312000`` or a slug); else InputError."""
+    if not isinstance(key, str) or not MUNICIPALITY_KEY_PATTERN.match(key):
+        raise InputError(
+            f"not a valid municipality key: {key!r} (use letters, digits, '_' and '-' only, e.g. an AGS "
+            "like 07312000 or a slug like kaiserslautern)",
+            file=folder,
+        )
+    return key
 
 
 def _as_date(value: date | str) -> date:
