@@ -34,8 +34,8 @@ What it does (details and measured figures: ``docs/performance.md``):
      ``gpd.points_from_xy`` + ``gpd.sjoin(points, districts, predicate="within")`` + counts per district
      (``groupby("district_id").size()``) and two crosstabs (by sex, by foreign yes/no);
    * ``core``: exactly the code of ``quarterstats.stages`` (no Dagster, no intermediate files):
-     ``ingest_register`` -> ``load_boundaries`` (+ natural sort; once per run, reported apart, not in
-     the per-date total) -> ``stages.build_persons`` (steps ``join``, ``migration``, ``assemble``) ->
+     ``ingest_register`` -> ``stages.prepare_districts`` (load, validate, natural sort, queen contiguity; once per run,
+     reported apart, not in the per-date total) -> ``stages.build_persons`` (steps ``join``, ``migration``, ``assemble``) ->
      ``stages.read_previous_persons`` -> ``stages.build_indicator_tables`` (steps ``indicators`` with
      previous persons and auxiliary district figures, ``segregation``, ``changes`` against the previous
      date's indicator table). The stage functions take the benchmark's timer, so what is measured cannot
@@ -757,11 +757,11 @@ def _worker(kind: str, folder: Path, profile: Path | None) -> dict:
         import pandas as pd
 
         from quarterstats import atomic
-        from quarterstats.boundaries import load_boundaries
-        from quarterstats.indicators import natural_key
         from quarterstats.ingest import ingest_register
         from quarterstats.paths import ProjectPaths
-        from quarterstats.stages import build_indicator_tables, build_persons, read_auxiliary, read_previous_persons
+        from quarterstats.stages import (
+            build_indicator_tables, build_persons, prepare_districts, read_auxiliary, read_previous_persons,
+        )
 
         paths = ProjectPaths(folder)
         out["import_seconds"] = time.perf_counter() - t_import
@@ -780,14 +780,8 @@ def _worker(kind: str, folder: Path, profile: Path | None) -> dict:
         # --- ingest_stage (without its writes)
         result = timer.run("ingest", ingest_register, extract, day, max_quarantine_share=1.0)
 
-        # --- boundaries_stage (once per run)
-        def boundaries():  # as boundaries_stage: load, validate, natural order of district_id
-            districts, report = load_boundaries(boundary_file)
-            ids = districts["district_id"].astype(str).tolist()
-            order = sorted(range(len(ids)), key=lambda i: natural_key(ids[i]))  # loops over districts
-            return districts.iloc[order].reset_index(drop=True), report
-
-        districts, report = timer.run("boundaries", boundaries)
+        # --- boundaries_stage (once per run): load, validate, natural order, queen contiguity
+        districts, report, neighbours = timer.run("boundaries", prepare_districts, boundary_file)
 
         # --- persons_stage: the stage's own composition, each step timed (join, migration, assemble)
         persons, outside, ambiguous = build_persons(result.accepted, districts, day, timed=timer.run)
@@ -808,7 +802,7 @@ def _worker(kind: str, folder: Path, profile: Path | None) -> dict:
             previous_table = pd.read_parquet(paths.indicators(PREVIOUS_DATE))  # small
         table, city = build_indicator_tables(
             persons, districts, day, previous_persons=previous_persons, auxiliary=auxiliary,
-            previous_table=previous_table, baseline_table=previous_table, timed=timer.run,
+            previous_table=previous_table, baseline_table=previous_table, neighbours=neighbours, timed=timer.run,
         )
         if profiler is not None:
             profiler.disable()

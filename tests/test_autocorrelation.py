@@ -304,3 +304,24 @@ def test_sacramento_global_moran_equals_esda_and_dense_numpy(sacramento):
     dense = adjacency / adjacency.sum(axis=1, keepdims=True)
     assert result.I == pytest.approx(moran_by_formula(share.to_numpy(), dense), abs=1e-12)
     assert result.I > 0.3  # Hispanic share is spatially clustered
+
+
+def test_weights_of_a_subset_from_the_full_contiguity_equal_queen_on_the_subset():
+    """The pipeline computes queen contiguity once per run and restricts it to the districts with
+    residents of each date; that must equal building the weights on those districts directly."""
+    from quarterstats.autocorrelation import queen_neighbours, weights_from_neighbours
+
+    frame = lattice(6, 5)
+    rng = np.random.default_rng(8)
+    frame["pop"] = np.where(rng.uniform(size=len(frame)) < 0.3, 0, 100)
+    frame.loc[frame["district_id"].isin(["r0c1", "r1c0", "r1c1"]), "pop"] = 0  # r0c0 loses every neighbour
+    frame.loc[frame["district_id"] == "r0c0", "pop"] = 100
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        direct = queen_weights(frame, "district_id", population_column="pop")
+        populated = frame.loc[frame["pop"] > 0, "district_id"].tolist()
+        restricted = weights_from_neighbours(queen_neighbours(frame, "district_id"), populated)
+    assert restricted.id_order == direct.id_order
+    assert {k: sorted(v) for k, v in restricted.neighbors.items()} == {k: sorted(v) for k, v in direct.neighbors.items()}
+    assert "r0c0" in restricted.islands and sorted(restricted.islands) == sorted(direct.islands)
+    np.testing.assert_array_equal(restricted.sparse.toarray(), direct.sparse.toarray())

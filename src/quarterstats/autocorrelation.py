@@ -42,6 +42,8 @@ __all__ = [
     "LISA_LABELS_DE",
     "MoranResult",
     "queen_weights",
+    "queen_neighbours",
+    "weights_from_neighbours",
     "global_moran",
     "local_moran_table",
     "local_moran_classes",
@@ -206,11 +208,42 @@ def queen_weights(gdf, id_column: str, population_column: str | None = None) -> 
     if len(frame) == 0:
         raise ValueError("no districts left to build weights from (all without residents?)")
 
-    frame = frame.assign(**{id_column: ids.to_numpy()})
+    return weights_from_neighbours(queen_neighbours(frame, id_column), list(ids))
+
+
+def queen_neighbours(gdf, id_column: str) -> dict[str, list[str]]:
+    """Queen contiguity of all districts in ``gdf`` (shared vertex = neighbour) as ``{id: [ids]}``.
+
+    ``libpysal.weights.Queen.from_dataframe``; ids as strings, each neighbour list in the order of the
+    rows of ``gdf``. Contiguity of two districts does not depend on the others, so the weights of any
+    subset of districts are these lists restricted to the subset (:func:`weights_from_neighbours`):
+    the pipeline builds them once per run from the boundaries, not once per date.
+    """
+    ids = gdf[id_column].astype(str)
+    frame = gdf.assign(**{id_column: ids.to_numpy()})
     with warnings.catch_warnings():
-        # libpysal's own connectivity warning is replaced by the one below (with ids, once)
+        # libpysal's own connectivity warning is replaced by the one of weights_from_neighbours
         warnings.simplefilter("ignore", UserWarning)
         w = Queen.from_dataframe(frame, ids=id_column, use_index=False, silence_warnings=True)
+    order = {district: k for k, district in enumerate(ids)}
+    return {str(district): sorted((str(n) for n in w.neighbors.get(district, [])), key=order.__getitem__)
+            for district in ids}
+
+
+def weights_from_neighbours(neighbours: dict[str, list[str]], ids: list[str]) -> W:
+    """Row-standardised weights of the districts ``ids`` (in that order) from contiguity lists, keeping
+    only neighbours among ``ids``.
+
+    Islands (districts without neighbours, e.g. an exclave or a district whose only neighbours were
+    left out) are listed in ``w.islands`` and reported with a :class:`UserWarning` naming them.
+    """
+    ids = [str(i) for i in ids]
+    kept = set(ids)
+    unknown = [i for i in ids if i not in neighbours]
+    if unknown:
+        raise ValueError(f"no contiguity for district(s) {unknown}")
+    lists = {i: [n for n in neighbours[i] if n in kept] for i in ids}
+    w = W(lists, id_order=ids, silence_warnings=True)
     w.transform = "r"
     if w.islands:
         warnings.warn(

@@ -165,6 +165,11 @@ class ProjectPaths:
         return self.processed / "boundaries" / "districts.parquet"
 
     @property
+    def district_neighbours(self) -> Path:
+        """Queen contiguity of the districts (district_id, neighbour_id), computed once per run."""
+        return self.processed / "boundaries" / "neighbours.parquet"
+
+    @property
     def boundaries_report(self) -> Path:
         return self.processed / "boundaries" / "validation.json"
 

@@ -82,17 +82,28 @@ def ingest_stage(paths: ProjectPaths, reference_date: date | str) -> StageResult
 
 
 # --------------------------------------------------------------------------------- boundaries
-def boundaries_stage(paths: ProjectPaths) -> StageResult:
-    """Read, reproject to EPSG:25832 and validate the district boundaries."""
-    source = paths.boundary_file()
-    districts, report = load_boundaries(source)
+def prepare_districts(source: Path) -> tuple[gpd.GeoDataFrame, object, dict[str, list[str]]]:
+    """(districts in natural id order, validation report, queen contiguity) of a boundary file: what
+    every reference date uses, computed once per run."""
+    from quarterstats.autocorrelation import queen_neighbours
     from quarterstats.indicators import natural_key
 
+    districts, report = load_boundaries(source)
     ids = districts["district_id"].astype(str).tolist()
     districts = districts.iloc[sorted(range(len(ids)), key=lambda i: natural_key(ids[i]))].reset_index(drop=True)
+    return districts, report, queen_neighbours(districts, "district_id")
+
+
+def boundaries_stage(paths: ProjectPaths) -> StageResult:
+    """Read, reproject to EPSG:25832 and validate the district boundaries; their queen contiguity."""
+    source = paths.boundary_file()
+    districts, report, neighbours = prepare_districts(source)
     target = paths.boundaries
     with atomic.atomic_path(target) as tmp:
         districts.to_parquet(tmp, index=False)
+    pairs = [(district, n) for district, listed in neighbours.items() for n in listed]
+    atomic.write_parquet(pd.DataFrame(pairs, columns=["district_id", "neighbour_id"], dtype="str"),
+                         paths.district_neighbours)
     payload = report.as_dict()
     payload["file"] = _relative(source, paths)
     atomic.write_json(payload, paths.boundaries_report)
@@ -116,7 +127,22 @@ def boundaries_stage(paths: ProjectPaths) -> StageResult:
         "gap_total_m2": round(report.gap_total_m2, 3),
         "repaired_invalid": report.repaired_invalid,
     }
-    return StageResult(metadata, checks, [target])
+    return StageResult(metadata, checks, [target, paths.district_neighbours])
+
+
+def read_neighbours(paths: ProjectPaths, districts: gpd.GeoDataFrame) -> dict[str, list[str]] | None:
+    """The districts' queen contiguity written by the boundaries stage; None when it is missing (e.g. a
+    processed folder from before it was written) or belongs to other districts."""
+    if not paths.district_neighbours.is_file():
+        return None
+    pairs = pd.read_parquet(paths.district_neighbours)
+    ids = [str(i) for i in districts["district_id"]]
+    neighbours: dict[str, list[str]] = {i: [] for i in ids}
+    for district, neighbour in zip(pairs["district_id"], pairs["neighbour_id"]):  # loops over pairs
+        if district not in neighbours:
+            return None
+        neighbours[district].append(neighbour)
+    return neighbours
 
 
 def read_districts(paths: ProjectPaths) -> gpd.GeoDataFrame:
@@ -239,6 +265,7 @@ def build_indicator_tables(
     auxiliary: pd.DataFrame | None = None,
     previous_table: pd.DataFrame | None = None,
     baseline_table: pd.DataFrame | None = None,
+    neighbours: dict[str, list[str]] | None = None,
     timed: Callable = _untimed,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(the long indicator table with changes, the city-level segregation table) of one date.
@@ -260,7 +287,7 @@ def build_indicator_tables(
                   previous_persons=previous_persons, auxiliary=auxiliary)
 
     def segregation() -> tuple[pd.DataFrame, pd.DataFrame]:
-        local, city = segregation_indicators(persons, districts)
+        local, city = segregation_indicators(persons, districts, neighbours=neighbours)
         return sort_long(pd.concat([table, local], ignore_index=True)), city
 
     table, city = timed("segregation", segregation)
@@ -284,6 +311,7 @@ def indicators_stage(paths: ProjectPaths, reference_date: date | str) -> StageRe
         auxiliary=auxiliary,
         previous_table=_read_if_exists(paths.indicators(previous)) if previous else None,
         baseline_table=_read_if_exists(paths.indicators(baseline)) if baseline < day else None,
+        neighbours=read_neighbours(paths, districts),
     )
     atomic.write_parquet(table, paths.indicators(day))
     atomic.write_parquet(city, paths.segregation(day))

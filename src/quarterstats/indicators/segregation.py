@@ -75,20 +75,28 @@ def segregation_indicators(
     persons: pd.DataFrame,
     districts: gpd.GeoDataFrame,
     *,
+    neighbours: dict[str, list[str]] | None = None,
     permutations: int = MORAN_PERMUTATIONS,
     seed: int = MORAN_SEED,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(long rows per district: LQ and LISA per group; city table: index, group, value, p_value)."""
+    """(long rows per district: LQ and LISA per group; city table: index, group, value, p_value).
+
+    ``neighbours``: the districts' queen contiguity (:func:`quarterstats.autocorrelation.queen_neighbours`
+    of ``districts``), when already known — the pipeline computes it once per run with the boundaries;
+    None: computed here from the polygons.
+    """
     ids = pd.Index(districts["district_id"].astype("string"), name="district_id")
     counts = group_counts(persons, ids)
     populated = counts["total"].to_numpy() > 0
-    polygons = districts.assign(district_id=ids.to_numpy(), _pop=counts["total"].to_numpy())
+    if neighbours is None:
+        neighbours = autocorrelation.queen_neighbours(districts.assign(district_id=ids.to_numpy()), "district_id")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # islands are classed "island", not warned about
-        weights = autocorrelation.queen_weights(polygons, "district_id", population_column="_pop")
+        weights = autocorrelation.weights_from_neighbours(neighbours, [str(i) for i in ids[populated]])
 
     rows, city = [], []
     total = counts["total"]
+    populated_ids = ids[populated].to_numpy(dtype=object)
     for gid, _, _ in SEGREGATION_GROUPS:
         group = counts[gid]
         if group.sum() == 0:
@@ -104,22 +112,26 @@ def segregation_indicators(
         share = (x / t).rename(None)
         moran = autocorrelation.global_moran(share, weights, permutations=permutations, seed=seed)
         city.append(("moran_i", gid, moran.I, moran.p_sim))
-        lq = segregation.location_quotient(group, total)
-        lq = pd.Series(np.asarray(lq, dtype=float), index=ids)
+        lq = np.asarray(segregation.location_quotient(group, total), dtype=float)[populated]
         classes = autocorrelation.local_moran_classes(share, weights, permutations=permutations, seed=seed)
-        lisa = classes.reindex(ids).map(LISA_CODES).astype("float64")
-        for district_id in ids[populated]:
-            rows.append((district_id, f"location_quotient_{gid}", lq[district_id], float(group[district_id]),
-                         float(total[district_id])))
-        for district_id in ids[populated]:
-            rows.append((district_id, f"lisa_class_{gid}", lisa[district_id], np.nan, np.nan))
+        lisa = classes.reindex(ids[populated]).map(LISA_CODES).astype("float64").to_numpy()
+        n = int(populated.sum())
+        rows.append(pd.DataFrame({  # the location quotients, then the LISA classes, of the populated districts
+            "district_id": np.concatenate([populated_ids, populated_ids]),
+            "indicator": [f"location_quotient_{gid}"] * n + [f"lisa_class_{gid}"] * n,
+            "value": np.concatenate([lq, lisa]),
+            "numerator": np.concatenate([x.to_numpy(dtype=float), np.full(n, np.nan)]),
+            "denominator": np.concatenate([t.to_numpy(dtype=float), np.full(n, np.nan)]),
+        }))
     multigroup = counts.loc[populated, ["no_mh"] + [f"region_{c}" for c, _, _ in ORIGIN_REGIONS]]
     multigroup = multigroup.loc[:, multigroup.sum() > 0]
     city += [
         ("seg_multigroup_theil", MULTIGROUP, segregation.multigroup_theil(multigroup.to_numpy()), np.nan),
         ("seg_multigroup_dissimilarity", MULTIGROUP, segregation.multigroup_dissimilarity(multigroup.to_numpy()), np.nan),
     ]
-    long = pd.DataFrame(rows, columns=LONG_COLUMNS)
+    long = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=LONG_COLUMNS)
+    long = long[LONG_COLUMNS].astype({"value": "float64", "numerator": "float64", "denominator": "float64"})
     long["district_id"] = long["district_id"].astype("string")
+    long["indicator"] = long["indicator"].astype("str")
     table = pd.DataFrame(city, columns=SEGREGATION_COLUMNS).astype({"value": "float64", "p_value": "float64"})
     return long, table
