@@ -49,6 +49,19 @@ class RunOutcome:
     message: str | None = None
     seconds: float = 0.0
     municipalities: list[str] = field(default_factory=list)
+    #: seconds per Dagster step (asset), summed over all runs: where the time went
+    step_seconds: dict[str, float] = field(default_factory=dict)
+
+    def time_report(self) -> list[str]:
+        """Lines saying where the run's time went: each step's share, then what Dagster itself took."""
+        if not self.step_seconds or self.seconds <= 0:
+            return []
+        lines = ["Time per step (all reference dates):"]
+        for name, seconds in sorted(self.step_seconds.items(), key=lambda kv: -kv[1]):
+            lines.append(f"  {name:<24} {seconds:7.1f} s  {seconds / self.seconds:6.1%}")
+        rest = self.seconds - sum(self.step_seconds.values())
+        lines.append(f"  {'Dagster (runs, events)':<24} {rest:7.1f} s  {rest / self.seconds:6.1%}")
+        return lines
 
 
 def dagster_home(workdir: Path) -> Path:
@@ -153,6 +166,7 @@ def materialize_all(
     resources = {"project": ProjectResource(workdir=str(paths.workdir))}
     started = time.perf_counter()
     planned = [d.isoformat() if single else f"{k}|{d.isoformat()}" for k in keys for d in todo[k]]
+    step_seconds: dict[str, float] = {}
 
     def step(selection, partition: str, label: str) -> RunOutcome | None:
         t0 = time.perf_counter()
@@ -161,6 +175,8 @@ def materialize_all(
             resources=resources, raise_on_error=False, run_config=QUIET_LOGS,
             tags={"quarterstats/source": "cli"},
         )
+        for name, seconds in _step_durations(result).items():
+            step_seconds[name] = step_seconds.get(name, 0.0) + seconds
         failed_step, message = _failure(result)
         if not result.success or failed_step:
             progress(f"  ✗ {label}: {message}")
@@ -191,4 +207,15 @@ def materialize_all(
         failed = step(SUMMARY_ASSETS, key, "time series and index over all reference dates")
         if failed:
             return failed
-    return RunOutcome(True, planned, seconds=time.perf_counter() - started, municipalities=keys)
+    return RunOutcome(True, planned, seconds=time.perf_counter() - started, municipalities=keys,
+                      step_seconds=step_seconds)
+
+
+def _step_durations(result: dg.ExecuteInProcessResult) -> dict[str, float]:
+    """Seconds of each successful step of a run (Dagster's own step timing; an asset's checks are part
+    of its step)."""
+    durations: dict[str, float] = {}
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.STEP_SUCCESS:
+            durations[event.step_key] = durations.get(event.step_key, 0.0) + event.event_specific_data.duration_ms / 1000
+    return durations

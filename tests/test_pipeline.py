@@ -44,6 +44,21 @@ def test_partition_materialises_with_hand_computed_residents(small_project):
     assert pop == {"A": 4.0, "B": 3.0, "C": 2.0, "D": 1.0, "city": 10.0}
     # every person-level output stays in data/
     assert not paths.reports.exists() or not any(p.suffix == ".parquet" and "persons" in p.name for p in paths.reports.rglob("*"))
+    # the districts' contiguity is written once with the boundaries and read back by every date
+    from quarterstats.autocorrelation import queen_neighbours
+    from quarterstats.stages import read_districts, read_neighbours
+
+    districts = read_districts(paths)
+    assert read_neighbours(paths, districts) == queen_neighbours(districts, "district_id")
+    assert read_neighbours(paths, districts)["A"] == ["B", "C", "D"]  # the 2 x 2 squares all touch
+    # where the time went: Dagster's duration of every asset's step, within the run's wall time
+    assert {"district_boundaries", "register_extract", "persons", "indicators", "publication",
+            "indicator_time_series", "report_index"} <= set(outcome.step_seconds)
+    assert all(s > 0 for s in outcome.step_seconds.values())
+    assert sum(outcome.step_seconds.values()) < outcome.seconds
+    report = outcome.time_report()
+    assert report[0].startswith("Time per step") and any("publication" in line for line in report)
+    assert report[-1].lstrip().startswith("Dagster")
 
 
 def test_rerun_gives_byte_identical_tables(small_project):

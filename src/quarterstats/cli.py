@@ -138,13 +138,15 @@ def cmd_run(args: argparse.Namespace) -> int:
               f"{len(outcome.municipalities)} municipalities in {outcome.seconds:.1f} s.")
         print(f"  each in {paths.municipalities_root}/<key>/: data/processed/ (indicators, persons — never "
               "published —, quarantine) and reports/")
-        return EXIT_OK
-    print(f"Finished {len(outcome.dates)} reference date(s) in {outcome.seconds:.1f} s.")
-    print(f"  indicators:    {paths.processed / 'indicators'}")
-    print(f"  person level:  {paths.processed / 'persons'} (stays in data/, never published)")
-    print(f"  quarantine:    {paths.processed / 'quarantine'}")
-    if paths.reports.is_dir() and any(paths.reports.iterdir()):
-        print(f"  reports:       {paths.reports}")
+    else:
+        print(f"Finished {len(outcome.dates)} reference date(s) in {outcome.seconds:.1f} s.")
+        print(f"  indicators:    {paths.processed / 'indicators'}")
+        print(f"  person level:  {paths.processed / 'persons'} (stays in data/, never published)")
+        print(f"  quarantine:    {paths.processed / 'quarantine'}")
+        if paths.reports.is_dir() and any(paths.reports.iterdir()):
+            print(f"  reports:       {paths.reports}")
+    for line in outcome.time_report():
+        print(line)
     return EXIT_OK
 
 
