@@ -762,6 +762,8 @@ def _worker(kind: str, folder: Path, profile: Path | None) -> dict:
         from quarterstats.stages import (
             build_indicator_tables, build_persons, prepare_districts, read_auxiliary, read_previous_persons,
         )
+        import quarterstats.autocorrelation  # noqa: F401  (imported lazily by the stages: esda, libpysal)
+        import quarterstats.indicators.segregation  # noqa: F401
 
         paths = ProjectPaths(folder)
         out["import_seconds"] = time.perf_counter() - t_import
