@@ -196,24 +196,6 @@ def make_geography(n_districts: int, seed: int):
     return frame, city, seeds
 
 
-def _first_district(x: np.ndarray, y: np.ndarray, polygons) -> np.ndarray:
-    """Index of the first polygon containing each point (-1: none): a loop over districts, each testing
-    only the points inside its bounding box (x-sorted search) with ``shapely.intersects_xy``."""
-    import shapely
-
-    result = np.full(len(x), -1, dtype=np.int64)
-    order = np.argsort(x, kind="stable")
-    xs = x[order]
-    for i, polygon in enumerate(polygons):  # loops over districts
-        minx, miny, maxx, maxy = polygon.bounds
-        lo, hi = np.searchsorted(xs, [minx, maxx], side="left"), np.searchsorted(xs, maxx, side="right")
-        candidates = order[lo[0]:hi]
-        candidates = candidates[(y[candidates] >= miny) & (y[candidates] <= maxy)]
-        hit = candidates[shapely.intersects_xy(polygon, x[candidates], y[candidates])]
-        result[hit] = np.where(result[hit] < 0, i, result[hit])
-    return result
-
-
 def _points_in(rng, polygon, k: int, *, centre, spread: float, uniform_share: float) -> np.ndarray:
     """``k`` points inside ``polygon``: a share uniform, the rest normal around ``centre`` (rejection)."""
     import shapely
@@ -624,8 +606,10 @@ def build_dataset(folder: Path, n: int, n_districts: int, seed: int, log) -> dic
     pq.write_table(to_arrow(previous), raw / "register" / f"{PREVIOUS_DATE.isoformat()}.parquet")
     t4 = time.perf_counter()
     # auxiliary figures per district, from the persons' locations
-    per_district = np.bincount(_first_district(current["x"], current["y"], districts.geometry.values) + 1,
-                               minlength=len(districts) + 1)[1:]
+    from quarterstats.spatial import assign_districts
+
+    district_index = assign_districts(current["x"], current["y"], districts).district_index
+    per_district = np.bincount(district_index + 1, minlength=len(districts) + 1)[1:]
     for day in (PREVIOUS_DATE, REFERENCE_DATE):
         auxiliary_frame(districts["district_id"], per_district, seed + day.year).to_csv(
             raw / "auxiliary" / f"{day.isoformat()}.csv", sep=";", index=False)

@@ -183,7 +183,6 @@ def submit_backfill(job: str, partitions: list[str], env: dict) -> None:
 
 # ------------------------------------------------------------------------------------ reading
 def read_runs(instance) -> list[Run]:
-    import dagster as dg
 
     runs = []
     for record in instance.get_run_records(ascending=True):
@@ -330,7 +329,7 @@ def print_timeline(runs: list[Run], width: int = 48) -> None:
     t0 = min(r.created for r in runs)
     t1 = max(r.end for r in done)
     scale = width / max(t1 - t0, 1e-9)
-    say(f"\nTimeline (seconds after the first submission; one row per run, █ = running, · = queued)")
+    say("\nTimeline (seconds after the first submission; one row per run, █ = running, · = queued)")
     say(f"{'municipality':<13}{'run':<12}{'queued':>7}{'start':>7}{'end':>7}  {'':<{width}}  step processes")
     for run in sorted(done, key=lambda r: r.start):
         q, s, e = run.created - t0, run.start - t0, run.end - t0

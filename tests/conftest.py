@@ -59,7 +59,7 @@ def person(pid: str, **overrides) -> dict:
 
 def clean_rows() -> list[dict]:
     """Ten persons: 4 in A, 3 in B, 2 in C, 1 in D; one family with a child in A."""
-    a, b, c, d = cell_centre(0, 0), cell_centre(1, 0), cell_centre(0, 1), cell_centre(1, 1)
+    b, c, d = cell_centre(1, 0), cell_centre(0, 1), cell_centre(1, 1)  # A is person()'s default
     return [
         person("p01"),
         person("p02", sex="m", household_id="Hfam", age=38, nationality_1="TUR", german_acquisition=None,

@@ -55,7 +55,7 @@ from conftest import (
     write_csv,
     write_extract,
 )
-from quarterstats import atomic, contract
+from quarterstats import atomic
 from quarterstats.boundaries import load_boundaries
 from quarterstats.errors import InputError
 from quarterstats.ingest import IngestResult, ingest_register

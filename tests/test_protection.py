@@ -8,11 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import grid_districts
 from quarterstats.catalogue import CATALOGUE
 from quarterstats.disclosure import DisclosureConfig
 from quarterstats.disclosure.indicators import (
-    CITY, NOT_AVAILABLE, PERSON_COUNTS, SUPPRESSED, audit, protect_indicators, published_changes,
+    NOT_AVAILABLE, PERSON_COUNTS, SUPPRESSED, audit, protect_indicators, published_changes,
 )
 from quarterstats.indicators import compute_indicators
 

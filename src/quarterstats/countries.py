@@ -35,7 +35,6 @@ from functools import lru_cache
 from importlib import resources
 from typing import Iterable
 
-import numpy as np
 import pandas as pd
 
 #: Region of codes that are not foreign origins (DEU, DDR).

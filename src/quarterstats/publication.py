@@ -21,8 +21,8 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from quarterstats import __version__, atomic
-from quarterstats.catalogue import CATALOGUE, CATALOGUE_VERSION, FAMILIES, Indicator, catalogue_table
+from quarterstats import atomic
+from quarterstats.catalogue import CATALOGUE, FAMILIES, Indicator, catalogue_table
 from quarterstats.disclosure import DisclosureConfig, secondary_suppression
 from quarterstats.disclosure.indicators import CITY, NOT_AVAILABLE, SUPPRESSED
 

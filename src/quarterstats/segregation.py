@@ -295,6 +295,16 @@ def location_quotient(group, total):
 # --------------------------------------------------------------------------------------------------
 
 
+def _multigroup_totals(counts_2d) -> tuple[np.ndarray, np.ndarray, float, float] | None:
+    """(counts units x groups, unit totals t_i, overall group shares pi_k, grand total T) of a multigroup
+    count table; None when nobody is counted."""
+    c = _as_count_matrix(counts_2d)
+    big_t = c.sum()
+    if big_t <= 0:
+        return None
+    return c, c.sum(axis=1), c.sum(axis=0) / big_t, big_t
+
+
 def multigroup_theil(counts_2d) -> float:
     """Multigroup information theory index H (Theil 1972; Reardon & Firebaugh 2002).
 
@@ -311,12 +321,10 @@ def multigroup_theil(counts_2d) -> float:
     ``counts_2d``: array or DataFrame, units x groups. Units with no one in any group are dropped.
     NaN when fewer than two groups have members (``E = 0``).
     """
-    c = _as_count_matrix(counts_2d)
-    big_t = c.sum()
-    if big_t <= 0:
+    totals = _multigroup_totals(counts_2d)
+    if totals is None:
         return float("nan")
-    t = c.sum(axis=1)
-    pi_k = c.sum(axis=0) / big_t
+    c, t, pi_k, big_t = totals
     big_e = -np.sum(xlogy(pi_k, pi_k))
     if big_e <= 0:
         return float("nan")
@@ -339,12 +347,10 @@ def multigroup_dissimilarity(counts_2d) -> float:
     ``counts_2d``: array or DataFrame, units x groups. Units with no one in any group are dropped.
     NaN when fewer than two groups have members (``I = 0``).
     """
-    c = _as_count_matrix(counts_2d)
-    big_t = c.sum()
-    if big_t <= 0:
+    totals = _multigroup_totals(counts_2d)
+    if totals is None:
         return float("nan")
-    t = c.sum(axis=1)
-    pi_k = c.sum(axis=0) / big_t
+    c, t, pi_k, big_t = totals
     interaction = np.sum(pi_k * (1.0 - pi_k))
     if interaction <= 0:
         return float("nan")
