@@ -223,3 +223,58 @@ def test_large_extract_repairs_links_like_the_rules_say(tmp_path):
     links = result.accepted.set_index("person_id")
     assert links["mother_id"].notna().sum() == n // 2 - 1
     assert pd.isna(links.loc["a00000", "mother_id"]) and links.loc["c00002", "mother_id"] == "a00002"
+
+
+def test_code_columns_are_normalised_once_per_distinct_value_in_any_storage(tmp_path):
+    """Code columns come as Categoricals whatever the file stores: text, Arrow dictionaries over several
+    row groups, or CSV; spellings that normalise alike share one code,
+    and the quarantine shows the value as delivered."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from conftest import REGISTER_SCHEMA
+
+    rows = clean_rows()
+    rows[1]["nationality_1"] = " tur"
+    rows[2]["nationality_1"] = "TUR "
+    rows[3]["sex"] = "W"
+    rows[4]["nationality_1"] = "qqq"  # unknown code: quarantined as delivered
+    plain = write_extract(rows, tmp_path / "plain" / f"{REFERENCE_DATE}.parquet")
+    table = pa.Table.from_pylist(rows, schema=REGISTER_SCHEMA)
+    table = table.set_column(table.schema.get_field_index("nationality_1"), "nationality_1",
+                             table.column("nationality_1").dictionary_encode())
+    dictionary = tmp_path / "dictionary" / f"{REFERENCE_DATE}.parquet"
+    dictionary.parent.mkdir()
+    pq.write_table(table, dictionary, row_group_size=3)  # several row groups, each its own dictionary
+    csv = write_csv(rows, tmp_path / "csv" / f"{REFERENCE_DATE}.csv")
+
+    results = {name: ingest_register(path, max_quarantine_share=1.0) for name, path in
+               (("plain", plain), ("dictionary", dictionary), ("csv", csv))}
+    for name, result in results.items():
+        accepted = result.accepted
+        for column in ("sex", "nationality_1", "nationality_2", "birth_country", "german_acquisition"):
+            assert isinstance(accepted[column].dtype, pd.CategoricalDtype), (name, column)
+        by_id = accepted.set_index("person_id")
+        assert by_id.loc[[rows[1]["person_id"], rows[2]["person_id"]], "nationality_1"].tolist() == ["TUR", "TUR"]
+        assert by_id.loc[rows[3]["person_id"], "sex"] == "w"
+        assert "TUR" in accepted["nationality_1"].cat.categories
+        assert list(accepted["nationality_1"].cat.categories).count("TUR") == 1
+        quarantined = result.quarantine.set_index("rule")
+        assert quarantined.loc["nationality_1.code", "nationality_1"] == "qqq"
+    pd.testing.assert_frame_equal(results["plain"].accepted, results["dictionary"].accepted)
+    pd.testing.assert_frame_equal(results["plain"].accepted.astype(str), results["csv"].accepted.astype(str))
+
+
+def test_arrow_dictionaries_of_several_row_groups_become_one_categorical():
+    import pyarrow as pa
+
+    from quarterstats.ingest import _categorical
+
+    chunks = [
+        pa.DictionaryArray.from_arrays(pa.array([0, None, None, 2], type=pa.int32()), pa.array(["DEU", "POL", "TUR"])),
+        pa.DictionaryArray.from_arrays(pa.array([1, 0], type=pa.int32()), pa.array(["SYR", "DEU"])),
+    ]
+    categorical = _categorical(pa.chunked_array(chunks))
+    assert [None if pd.isna(v) else v for v in categorical] == ["DEU", None, None, "TUR", "DEU", "SYR"]
+    assert sorted(categorical.categories) == ["DEU", "POL", "SYR", "TUR"]  # POL: in a dictionary, in no row
+    assert len(_categorical(pa.chunked_array([], type=pa.dictionary(pa.int32(), pa.string())))) == 0

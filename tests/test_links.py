@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from quarterstats.links import PersonLinks, arrow_text
+from quarterstats.links import PersonLinks, arrow_text, factorize_text
 
 
 def frame(rows):
@@ -45,3 +45,17 @@ def test_arrow_text_accepts_categoricals_numbers_and_chunked_text():
     assert arrow_text(pd.Series([7, 8])).to_pylist() == ["7", "8"]
     text = arrow_text(pd.Series(["a", "b"], dtype="str"))
     assert text.type == pa.large_string() and text.to_pylist() == ["a", "b"]
+
+
+def test_factorize_text_gives_the_same_codes_for_text_and_categoricals():
+    values = ["TUR", None, "DEU", "TUR", "SYR", None, "DEU"]
+    text = pd.Series(values, dtype="str")
+    # categories in another order, one of them used by no row (a code seen only in quarantined rows)
+    categorical = pd.Series(pd.Categorical(values, categories=["ZZZ", "SYR", "DEU", "TUR"]))
+    for series in (text, categorical):
+        codes, uniques = factorize_text(series)
+        assert uniques == ["TUR", "DEU", "SYR"]  # order of first appearance, only values present
+        assert codes.tolist() == [0, -1, 1, 0, 2, -1, 1]
+        assert codes.dtype == np.int64
+    empty_codes, empty_values = factorize_text(pd.Series(pd.Categorical([None, None], categories=["A"])))
+    assert empty_codes.tolist() == [-1, -1] and empty_values == []

@@ -86,7 +86,15 @@ class ColumnSpec:
     country_code: bool = False
 
     @property
+    def is_code(self) -> bool:
+        """A text column of codes from a short list (countries, enumerations): parsed as a pandas
+        Categorical, so that normalising and checking happen once per distinct value, not per row."""
+        return self.kind == "string" and (self.country_code or self.allowed is not None)
+
+    @property
     def pandas_dtype(self) -> str:
+        if self.is_code:
+            return "category"
         return {
             "string": "string",
             "integer": "Int64",
@@ -160,6 +168,9 @@ class Rule:
 def _known_country(values: pd.Series) -> pd.Series:
     from quarterstats.countries import is_known_code
 
+    if isinstance(values.dtype, pd.CategoricalDtype):  # judged once per distinct code; missing is fine
+        known = np.asarray(is_known_code(pd.Series(values.cat.categories, dtype="str")), dtype=bool)
+        return pd.Series(np.append(known, True)[values.cat.codes.to_numpy()], index=values.index)
     present = values.notna()
     ok = pd.Series(True, index=values.index)
     if present.any():

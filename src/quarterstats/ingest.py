@@ -195,10 +195,19 @@ def _refuse_spreadsheets(head: bytes, path: Path) -> None:
 
 
 def _read_parquet(path: Path) -> tuple[pd.DataFrame, dict]:
+    """A Parquet extract as a frame; the code columns (:attr:`~quarterstats.contract.ColumnSpec.is_code`)
+    stored as text are read as Arrow dictionaries and come as pandas Categoricals of the values as
+    delivered (a few distinct codes per column: converting 4 million strings each costs seconds)."""
     try:
+        names = list(pq.read_schema(path).names)
+        columns, notes = _normalise_header(names, path)
         with pq.ParquetFile(path) as parquet:
-            names = list(parquet.schema_arrow.names)
-            columns, notes = _normalise_header(names, path)
+            schema = parquet.schema_arrow
+            code_columns = [
+                original for original, name in zip(names, columns)
+                if name in _CODE_COLUMNS and _is_text(schema.field(original).type)
+            ]
+        with pq.ParquetFile(path, read_dictionary=code_columns) as parquet:
             table = parquet.read()
     except InputError:
         raise
@@ -209,11 +218,36 @@ def _read_parquet(path: Path) -> tuple[pd.DataFrame, dict]:
     # the columns are renamed, so pandas metadata (index, original names) no longer applies
     table = table.rename_columns(columns).replace_schema_metadata(None)
     try:
-        frame = table.to_pandas(date_as_object=False, types_mapper=_arrow_types_mapper)
+        plain = [name for name in columns if not pa.types.is_dictionary(table.schema.field(name).type)]
+        frame = table.select(plain).to_pandas(date_as_object=False, types_mapper=_arrow_types_mapper)
+        for position, name in enumerate(columns):
+            if name not in plain:
+                frame.insert(position, name, _categorical(table.column(name)))
     except (pa.ArrowException, ValueError, TypeError) as exc:
         raise InputError(f"has column types that cannot be read as a table: {exc}", file=path,
                          rule="file.readable") from None
     return frame, {"format": "parquet", "notes": notes, "bad_lines": []}
+
+
+_CODE_COLUMNS = frozenset(spec.name for spec in contract.COLUMNS if spec.is_code)
+
+
+def _is_text(arrow_type: pa.DataType) -> bool:
+    return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
+
+
+def _categorical(column: pa.ChunkedArray) -> pd.Categorical:
+    """An Arrow dictionary column (one dictionary per row group) as one pandas Categorical: the
+    dictionaries are unified and the indices concatenated; a null index is a missing value. (Parquet
+    cannot store a null inside a dictionary, and Arrow cannot unify such dictionaries.)"""
+    if column.num_chunks == 0:
+        return pd.Categorical.from_codes(np.zeros(0, dtype=np.int64), categories=pd.Index([], dtype="str"))
+    unified = column.unify_dictionaries()
+    dictionary = unified.chunk(0).dictionary
+    indices = pa.chunked_array([chunk.indices for chunk in unified.chunks], type=unified.type.index_type)
+    codes = pc.fill_null(indices.combine_chunks(), -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    categories = pd.Index(dictionary.to_pylist(), dtype="str")
+    return pd.Categorical.from_codes(codes, categories=categories, validate=False)
 
 
 def _normalise_header(names: list, path: Path) -> tuple[list[str], list[str]]:
@@ -368,6 +402,34 @@ def _parse_strings(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     return values, pd.Series(False, index=raw.index)
 
 
+def _parse_codes(raw: pd.Series, *, upper: bool) -> tuple[pd.Series, pd.Series]:
+    """A code column as a Categorical: surrounding spaces removed, empty as missing, upper case (country
+    codes) or lower case (enumerations), each done once per distinct value as delivered. Values that
+    become equal (``tur``, `` TUR``) share one category. Never a type failure: any text is a candidate
+    code, judged by the column's rule."""
+    delivered = _as_categorical(raw)
+    text = pd.Series(delivered.categories, dtype="string").str.strip()
+    text = text.str.upper() if upper else text.str.lower()
+    new_code, normalised = pd.factorize(text.mask(text == ""))
+    codes = np.append(new_code, -1)[delivered.codes]  # a missing value (code -1) stays missing
+    values = pd.Categorical.from_codes(codes, categories=pd.Index(normalised, dtype="str"), validate=False)
+    return pd.Series(values, index=raw.index), pd.Series(False, index=raw.index)
+
+
+def _as_categorical(raw: pd.Series) -> pd.Categorical:
+    """The column's values as text in a Categorical (one hash pass unless it is one already)."""
+    if isinstance(raw.dtype, pd.CategoricalDtype):
+        categorical = raw.array
+        if pd.api.types.is_string_dtype(categorical.categories.dtype):
+            return categorical
+        return categorical.rename_categories(categorical.categories.astype(str))
+    if not (pd.api.types.is_string_dtype(raw.dtype) or raw.dtype == object):
+        raw = raw.astype("string")  # e.g. numeric codes in a Parquet file
+    codes, uniques = pd.factorize(raw.astype("string"))
+    return pd.Categorical.from_codes(codes, categories=pd.Index(np.asarray(uniques, dtype=object), dtype="str"),
+                                     validate=False)
+
+
 def _whole(numbers: pd.Series) -> pd.Series:
     """True where a (Float64) value is a finite whole number of plausible magnitude."""
     filled = numbers.fillna(0).to_numpy(dtype=float)
@@ -439,21 +501,22 @@ _PARSERS = {
 def parse_columns(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Typed frame of the contract columns, and a boolean frame of ``<column>.type`` failures.
 
-    Codes are normalised before the rules see them: country codes to upper case (``tur`` -> ``TUR``),
-    the lower-case enumerations ``sex``, ``german_acquisition`` and ``marital_status`` to lower case
-    (``M`` -> ``m``, ``Ledig`` -> ``ledig``). The quarantine keeps the values as delivered.
+    Code columns (country codes and the enumerations ``sex``, ``german_acquisition``,
+    ``marital_status``) become pandas Categoricals and are normalised before the rules see them:
+    country codes to upper case (``tur`` -> ``TUR``), enumerations to lower case (``M`` -> ``m``,
+    ``Ledig`` -> ``ledig``), once per distinct value. The quarantine keeps the values as delivered.
     """
     typed, type_failures = {}, {}
     for spec in contract.COLUMNS:
-        if spec.name in raw.columns:
+        if spec.name in raw.columns and spec.is_code:
+            values, bad = _parse_codes(raw[spec.name], upper=spec.country_code)
+        elif spec.name in raw.columns:
             values, bad = _PARSERS[spec.kind](raw[spec.name])
         else:  # optional column absent
             values = pd.Series(pd.NA, index=raw.index, dtype=spec.pandas_dtype)
             bad = pd.Series(False, index=raw.index)
-        if spec.kind == "string" and spec.country_code:
-            values = values.str.upper()
-        elif spec.kind == "string" and spec.allowed:
-            values = values.str.lower()
+            if spec.is_code:
+                values = values.cat.set_categories(pd.Index([], dtype="str"))
         typed[spec.name] = values
         type_failures[f"{spec.name}.type"] = bad.to_numpy(dtype=bool)
     return pd.DataFrame(typed, index=raw.index), pd.DataFrame(type_failures, index=raw.index)

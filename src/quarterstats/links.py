@@ -4,6 +4,9 @@ Register extracts identify persons by string pseudonyms, and a minor's ``mother_
 name another row. Hashing a million strings is the expensive part of resolving those links, so it is
 done in one Arrow dictionary encoding of person ids, mother ids and father ids together
 (:class:`PersonLinks`), which gives at once which ids occur twice and which row each link points to.
+
+:func:`factorize_text` turns a text column into integer codes the same way for every caller, without
+hashing at all when the column is a Categorical already (the code columns of the register are).
 """
 
 from __future__ import annotations
@@ -32,6 +35,30 @@ def arrow_text(series: pd.Series) -> pa.LargeStringArray:
     if pa.types.is_dictionary(array.type):
         array = array.dictionary_decode()
     return array if array.type == pa.large_string() else array.cast(pa.large_string())
+
+
+def is_text_categorical(series: pd.Series) -> bool:
+    """A pandas Categorical whose categories are text."""
+    return isinstance(series.dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(series.cat.categories.dtype)
+
+
+def factorize_text(series: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """``(codes, values)`` of a text column: ``values[codes[i]]`` is row i's value, code -1 = missing.
+
+    ``values`` are the distinct values present, in order of first appearance (as Arrow's
+    ``dictionary_encode``). A Categorical gives the same result from its codes (categories no row uses
+    are left out) without hashing any text; other columns take one Arrow hash pass (:func:`arrow_text`).
+    """
+    if is_text_categorical(series):
+        codes = series.cat.codes.to_numpy()
+        seen = pd.unique(codes)  # the codes in order of first appearance (a hash of small integers)
+        order = seen[seen >= 0].astype(np.int64)
+        renumber = np.full(len(series.cat.categories) + 1, -1, dtype=np.int64)  # the last entry serves code -1
+        renumber[order] = np.arange(len(order))
+        return renumber[codes], [str(series.cat.categories[i]) for i in order]
+    encoded = arrow_text(series).dictionary_encode()
+    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, encoded.dictionary.to_pylist()
 
 
 @dataclass

@@ -74,7 +74,7 @@ import pyarrow.compute as pc
 from pandas.arrays import ArrowStringArray
 
 from quarterstats.countries import origin_region
-from quarterstats.links import PersonLinks, arrow_text
+from quarterstats.links import PersonLinks, factorize_text
 
 MH_STATUS_ORDER: tuple[str, ...] = ("foreign", "german_personal_mh", "german_familial_mh", "german_no_mh")
 EG_STATUS_ORDER: tuple[str, ...] = ("immigrant", "descendant", "one_sided", "none", "not_determinable")
@@ -192,15 +192,11 @@ def parameters_table(params: MigrationParameters = MigrationParameters()) -> pd.
 # helpers (positional numpy arrays; no loops over persons)
 
 
-def _indices(encoded: pa.DictionaryArray) -> np.ndarray:
-    """Dictionary indices as int64 with -1 for null."""
-    return pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-
-
 def _encode(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(codes, dictionary): ``dictionary[codes]`` is the column, code -1 = missing (one hash pass)."""
-    encoded = arrow_text(series).dictionary_encode()
-    return _indices(encoded), np.asarray(encoded.dictionary.to_pylist(), dtype=object)
+    """(codes, dictionary): ``dictionary[codes]`` is the column, code -1 = missing (one hash pass, or
+    none for a Categorical: :func:`quarterstats.links.factorize_text`)."""
+    codes, values = factorize_text(series)
+    return codes, np.asarray(values, dtype=object)
 
 
 def _lookup(table: np.ndarray, codes: np.ndarray, missing) -> np.ndarray:

@@ -21,10 +21,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 import shapely
-from pandas.arrays import ArrowStringArray
 
 from quarterstats.contract import MAX_OUTSIDE_SHARE
 from quarterstats.errors import InputError
@@ -184,8 +181,9 @@ def join_persons(persons: pd.DataFrame, districts: gpd.GeoDataFrame) -> tuple[pd
     """Split persons into (with ``district_id``, outside every district, number of ambiguous points)."""
     assignment = assign_districts(persons["x"].to_numpy(), persons["y"].to_numpy(), districts)
     inside = ~assignment.outside
-    ids = pa.array([str(i) for i in districts["district_id"]], type=pa.large_string())
-    district_id = ArrowStringArray(pc.take(ids, pa.array(assignment.district_index[inside])))
+    # a Categorical over all districts (in boundary order): a code per person, no 4-million-string column
+    ids = pd.Index([str(i) for i in districts["district_id"]], dtype="str")
+    district_id = pd.Categorical.from_codes(assignment.district_index[inside], categories=ids, validate=False)
     joined = (persons.loc[inside] if not inside.all() else persons).assign(district_id=district_id)
     outside = persons.loc[~inside]
     return joined.reset_index(drop=True), outside.reset_index(drop=True), assignment.ambiguous

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from quarterstats.catalogue import Indicator, IndicatorParameters
-from quarterstats.links import arrow_text
+from quarterstats.links import arrow_text, factorize_text, is_text_categorical
 
 CITY_ID = "city"
 LONG_COLUMNS = ["district_id", "indicator", "value", "numerator", "denominator"]
@@ -100,6 +100,15 @@ def lookup(values: pa.Array, value_set: pa.Array) -> np.ndarray:
     return np.asarray(pos.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
+def positions_in(series: pd.Series, value_set: pa.Array) -> np.ndarray:
+    """:func:`lookup` of a text column: a Categorical is looked up once per category, then spread to
+    its rows by the codes; other columns are converted to Arrow text and looked up row by row."""
+    if is_text_categorical(series):
+        categories = pa.array([str(c) for c in series.cat.categories], type=pa.large_string())
+        return np.append(lookup(categories, value_set), -1)[series.cat.codes.to_numpy()]
+    return lookup(arrow_text(series), value_set)
+
+
 @dataclass
 class DistrictCoder:
     """District ids in natural order and the mapping of per-row district ids to integer codes."""
@@ -135,7 +144,7 @@ class DistrictCoder:
 
     def codes(self, district_ids: pd.Series) -> np.ndarray:
         """Integer code per row: 0..D-1 for known districts, D for null/unknown ids."""
-        pos = lookup(arrow_text(district_ids), self._value_set)
+        pos = positions_in(district_ids, self._value_set)
         return np.where(pos < 0, self.n, pos).astype(np.int64)
 
     def tally(self, codes: np.ndarray, mask: np.ndarray | None = None,
@@ -223,10 +232,8 @@ class PersonFrame:
         """Cached factorisation of a categorical column: (codes with -1 for missing, distinct values)."""
         if column not in self._categories:
             series = self.persons[column]
-            if pd.api.types.is_string_dtype(series.dtype) and not isinstance(series.dtype, pd.CategoricalDtype):
-                encoded = arrow_text(series).dictionary_encode()  # one Arrow hash pass, no pandas wrapping
-                codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-                uniques = encoded.dictionary.to_pylist()
+            if pd.api.types.is_string_dtype(series.dtype) or is_text_categorical(series):
+                codes, uniques = factorize_text(series)  # one Arrow hash pass, none for a Categorical
             else:
                 codes, uniques = pd.factorize(series)
             values = pd.Index(np.asarray(uniques, dtype=object))

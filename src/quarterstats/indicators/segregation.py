@@ -28,9 +28,8 @@ import pyarrow as pa
 from quarterstats import autocorrelation, segregation
 from quarterstats.catalogue import ORIGIN_REGIONS, SEGREGATION_GROUPS
 
-from quarterstats.links import arrow_text
 
-from .common import LONG_COLUMNS, flag, lookup
+from .common import LONG_COLUMNS, flag, positions_in
 
 #: LISA classes as numbers in the long table (the catalogue's ``lisa_class_*`` formula lists them).
 LISA_CODES = {"HH": 1, "LL": 2, "HL": 3, "LH": 4, "not_significant": 0, "island": -1}
@@ -47,10 +46,10 @@ def group_counts(persons: pd.DataFrame, district_ids: pd.Index) -> pd.DataFrame:
     integer codes (district ids and origin regions are looked up once, in Arrow).
     """
     n = len(district_ids)
-    codes = lookup(arrow_text(persons["district_id"]), pa.array([str(i) for i in district_ids]))
+    codes = positions_in(persons["district_id"], pa.array([str(i) for i in district_ids], type=pa.large_string()))
     codes = np.where(codes < 0, n, codes)  # unknown district: an extra bin, dropped below
     region_codes = [code for code, _, _ in ORIGIN_REGIONS]
-    region = lookup(arrow_text(persons["origin_region"]), pa.array(region_codes))
+    region = positions_in(persons["origin_region"], pa.array(region_codes, type=pa.large_string()))
     region = np.where(region < 0, len(region_codes), region)  # no region: an extra column, dropped below
 
     def tally(mask: np.ndarray | None = None) -> np.ndarray:
