@@ -19,8 +19,12 @@ def test_clean_parquet_is_accepted_whole(clean_extract):
     assert (result.input_rows, result.accepted_rows, result.quarantined_rows) == (10, 10, 0)
     assert result.rule_counts == {} and result.link_repairs == {}
     accepted = result.accepted
-    assert list(accepted.columns) == list(contract.COLUMN_NAMES)
+    assert list(accepted.columns) == list(contract.COLUMN_NAMES) + ["mother_row", "father_row"]
     assert accepted["age"].dtype == "int16"
+    # the links as resolved: p04's mother p03 is the row holding p03
+    child = accepted.index[accepted.person_id == "p04"].item()
+    assert accepted.loc[accepted.loc[child, "mother_row"], "person_id"] == "p03"
+    assert (accepted.loc[accepted["mother_id"].isna(), "mother_row"] == -1).all()
     assert accepted.loc[accepted.person_id == "p04", "mother_id"].item() == "p03"
     assert accepted["moved_in_address"].dtype == "datetime64[s]"
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from quarterstats.links import PersonLinks, arrow_text, factorize_text
+from quarterstats.links import PersonLinks, arrow_text, factorize_text, keep_rows, parent_rows
 
 
 def frame(rows):
@@ -59,3 +59,29 @@ def test_factorize_text_gives_the_same_codes_for_text_and_categoricals():
         assert codes.dtype == np.int64
     empty_codes, empty_values = factorize_text(pd.Series(pd.Categorical([None, None], categories=["A"])))
     assert empty_codes.tolist() == [-1, -1] and empty_values == []
+
+
+def with_rows(rows, mother_row, father_row):
+    return frame(rows).assign(mother_row=mother_row, father_row=father_row)
+
+
+def test_keep_rows_renumbers_the_carried_parent_rows():
+    table = with_rows([("m", None, None), ("out", None, None), ("f", None, None), ("c", "m", "f"),
+                       ("k", "out", "f")], [-1, -1, -1, 0, 1], [-1, -1, -1, 2, 2])
+    kept = keep_rows(table, np.array([True, False, True, True, True]))
+    assert kept["person_id"].tolist() == ["m", "f", "c", "k"] and kept.index.tolist() == [0, 1, 2, 3]
+    assert kept["mother_row"].tolist() == [-1, -1, 0, -1]  # k's mother is gone with the dropped row
+    assert kept["father_row"].tolist() == [-1, -1, 1, 1]
+    assert parent_rows(kept) is not None
+
+
+def test_parent_rows_are_used_only_when_they_fit_the_table():
+    rows = [("m", None, None), ("f", None, None), ("c", "m", "f")]
+    good = with_rows(rows, [-1, -1, 0], [-1, -1, 1])
+    assert {k: v.tolist() for k, v in parent_rows(good).items()} == {"mother_id": [-1, -1, 0],
+                                                                      "father_id": [-1, -1, 1]}
+    assert parent_rows(frame(rows)) is None  # not carried
+    assert parent_rows(with_rows(rows, [-1, -1, 1], [-1, -1, 1])) is None  # points at the wrong person
+    assert parent_rows(with_rows(rows, [-1, -1, 3], [-1, -1, 1])) is None  # beyond the table
+    assert parent_rows(with_rows(rows, [0, -1, 0], [-1, -1, 1])) is None  # a row but no link
+    assert parent_rows(good.iloc[[2, 0, 1]].reset_index(drop=True)) is None  # rows reordered

@@ -403,7 +403,10 @@ def test_output_columns_dtypes_and_index():
     assert out.index.equals(df.index)
     assert out["has_mh"].dtype == bool
     for column in ("mh_status", "mh_features", "bezugsland", "origin_region", "eg_status"):
-        assert out[column].dtype == "str", column
+        assert isinstance(out[column].dtype, pd.CategoricalDtype), column  # codes, no string per person
+        assert pd.api.types.is_string_dtype(out[column].cat.categories.dtype), column
+    assert list(out["mh_status"].cat.categories) == list(MH_STATUS_ORDER)
+    assert list(out["eg_status"].cat.categories) == list(EG_STATUS_ORDER)
     assert out["bezugsland"].isna().tolist() == [False, False, True]
     assert out["origin_region"].tolist()[:2] == ["eu", "eu"]
 
@@ -674,3 +677,25 @@ def test_vectorised_derivation_agrees_with_row_by_row_oracle(same_household):
     got = [(status, None if pd.isna(bezug) else bezug) for status, bezug in zip(derived["mh_status"], derived["bezugsland"])]
     assert got == expected
     assert len({status for status, _ in expected}) == 4  # every status occurs: the comparison is not vacuous
+
+
+def test_links_carried_from_the_ingest_give_the_same_derivation(monkeypatch):
+    """With ``mother_row``/``father_row`` (written by the ingest) the links are not hashed again; the
+    result is the same, and rows that do not fit the table are ignored (the ids are resolved instead)."""
+    from quarterstats.links import PersonLinks
+
+    df = extract({**CHILD, "mother_id": "m", "father_id": "f"}, ITA_MOTHER, HRV_FATHER,
+                 {"id": "q", "age": 3, "mother_id": "m"}, {"id": "r"})
+    links = PersonLinks.of(df)
+    carried = df.assign(mother_row=links.mother_row, father_row=links.father_row)
+    expected = derive_migration(df, REF)
+    assert expected.loc[0, "mh_status"] == "german_familial_mh"
+
+    def no_hashing(frame):
+        raise AssertionError("links hashed again although carried")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(PersonLinks, "of", no_hashing)
+        pd.testing.assert_frame_equal(derive_migration(carried, REF), expected)
+    wrong = carried.assign(mother_row=[4, -1, -1, 4, -1])  # points at r, who is nobody's mother
+    pd.testing.assert_frame_equal(derive_migration(wrong, REF), expected)

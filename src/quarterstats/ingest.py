@@ -12,7 +12,9 @@ Steps (each vectorised over the whole file):
 4. row rules (:data:`quarterstats.contract.ROW_RULES`); rows breaking any rule go to the quarantine with
    the first rule they broke (and all of them);
 5. parent-link rules on the accepted rows: broken links are removed and counted; households of minors
-   only are counted as a warning (:data:`quarterstats.contract.WARNING_RULES`).
+   only are counted as a warning (:data:`quarterstats.contract.WARNING_RULES`). The accepted rows carry
+   the resolved links as two derived columns, ``mother_row`` and ``father_row``
+   (:data:`quarterstats.links.PARENT_ROWS`), so later steps need not hash the ids again.
 
 Invariant: ``input_rows == accepted_rows + quarantined_rows`` (skipped CSV lines are quarantined rows).
 The catalogue of bad inputs and what each gets: ``docs/bad-inputs.md``.
@@ -38,7 +40,7 @@ import pyarrow.parquet as pq
 
 from quarterstats import contract
 from quarterstats.errors import InputError
-from quarterstats.links import PersonLinks, arrow_text
+from quarterstats.links import PARENT_ROWS, PersonLinks, arrow_text
 
 CSV_ENCODINGS = ("utf-8", "cp1252")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
@@ -707,7 +709,10 @@ def ingest_register(
     accepted["immigration_year"] = accepted["immigration_year"].astype("Int16")
     accepted["x"] = accepted["x"].astype("float64")
     accepted["y"] = accepted["y"].astype("float64")
-    accepted, link_repairs = repair_links(accepted, links.positions_among(~bad_rows))
+    positions = links.positions_among(~bad_rows)
+    accepted, link_repairs = repair_links(accepted, positions)
+    for link, column in PARENT_ROWS.items():  # the links as resolved, for the later steps (links.py)
+        accepted[column] = np.where(accepted[link].notna().to_numpy(), positions[link], -1).astype(np.int64)
     warning_counts = household_warnings(accepted)
 
     extra = [c for c in raw.columns if c not in contract.COLUMN_NAMES and c != contract.REFERENCE_DATE_COLUMN]

@@ -7,6 +7,11 @@ done in one Arrow dictionary encoding of person ids, mother ids and father ids t
 
 :func:`factorize_text` turns a text column into integer codes the same way for every caller, without
 hashing at all when the column is a Categorical already (the code columns of the register are).
+
+The ingest resolves the links once and keeps the result in two derived columns of the processed
+tables (:data:`PARENT_ROWS`: ``mother_row``, ``father_row``). :func:`keep_rows` keeps them true when
+rows are dropped (persons outside every district), and :func:`parent_rows` gives them to the
+migration derivation after checking them, so the ids are hashed once per extract, not once per step.
 """
 
 from __future__ import annotations
@@ -101,10 +106,54 @@ class PersonLinks:
     def positions_among(self, kept: np.ndarray) -> dict[str, np.ndarray]:
         """Parent positions among the ``kept`` rows (renumbered 0..), for the kept rows, keyed by link
         column; -1 where the parent is not kept (or there is none)."""
-        new_position = np.cumsum(kept) - 1
-        positions = {}
-        for column, rows in (("mother_id", self.mother_row), ("father_id", self.father_row)):
-            rows = rows[kept]
-            found = (rows >= 0) & kept[np.maximum(rows, 0)]
-            positions[column] = np.where(found, new_position[np.maximum(rows, 0)], -1)
-        return positions
+        return {column: renumber_rows(rows, kept)
+                for column, rows in (("mother_id", self.mother_row), ("father_id", self.father_row))}
+
+
+#: Derived columns of the processed register tables: for each link column, the row position of the
+#: linked parent in the same table (-1: no link, or the parent is not in the table).
+PARENT_ROWS: dict[str, str] = {"mother_id": "mother_row", "father_id": "father_row"}
+
+
+def renumber_rows(rows: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """Row positions pointing into a table, for the ``kept`` rows only and renumbered among them (the
+    table after ``frame[kept]``); -1 where the row pointed at is not kept (or was -1)."""
+    kept = np.asarray(kept, dtype=bool)
+    new_position = np.cumsum(kept) - 1
+    rows = np.asarray(rows)[kept]
+    target = np.maximum(rows, 0)
+    return np.where((rows >= 0) & kept[target], new_position[target], -1)
+
+
+def keep_rows(frame: pd.DataFrame, kept: np.ndarray) -> pd.DataFrame:
+    """``frame[kept]`` with a fresh index, and its :data:`PARENT_ROWS` columns renumbered to match."""
+    kept = np.asarray(kept, dtype=bool)
+    if kept.all():
+        return frame.reset_index(drop=True)
+    out = frame.loc[kept].reset_index(drop=True)
+    for column in PARENT_ROWS.values():
+        if column in frame.columns:
+            out[column] = renumber_rows(frame[column].to_numpy(), kept).astype(frame[column].dtype)
+    return out
+
+
+def parent_rows(frame: pd.DataFrame) -> dict[str, np.ndarray] | None:
+    """The :data:`PARENT_ROWS` of ``frame`` keyed by link column, or None when the frame does not carry
+    them or they do not fit it: every position must lie in the table, and the person there must have
+    the id the link names (one comparison of the linked ids, no hashing). None makes the caller
+    resolve the links itself."""
+    if not all(column in frame.columns for column in PARENT_ROWS.values()):
+        return None
+    n = len(frame)
+    ids = arrow_text(frame["person_id"])
+    found = {}
+    for link, column in PARENT_ROWS.items():
+        rows = frame[column].to_numpy(dtype=np.int64)
+        linked = np.flatnonzero(rows >= 0)
+        if len(linked) and rows[linked].max() >= n:
+            return None
+        named = arrow_text(frame[link]).take(pa.array(linked))
+        if pc.all(pc.equal(ids.take(pa.array(rows[linked])), named), skip_nulls=False).as_py() is not True:
+            return None
+        found[link] = rows
+    return found

@@ -69,12 +69,9 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
-from pandas.arrays import ArrowStringArray
 
 from quarterstats.countries import origin_region
-from quarterstats.links import PersonLinks, factorize_text
+from quarterstats.links import PersonLinks, factorize_text, parent_rows
 
 MH_STATUS_ORDER: tuple[str, ...] = ("foreign", "german_personal_mh", "german_familial_mh", "german_no_mh")
 EG_STATUS_ORDER: tuple[str, ...] = ("immigrant", "descendant", "one_sided", "none", "not_determinable")
@@ -222,13 +219,19 @@ def _check_columns(register: pd.DataFrame) -> None:
 
 def _link_positions(register: pd.DataFrame) -> dict[str, np.ndarray]:
     """Row position of each person's mother and father; -1 for no link, a link to a person missing from
-    the extract, or a link to oneself (one hash pass, :class:`quarterstats.links.PersonLinks`)."""
+    the extract, or a link to oneself. Taken from the ``mother_row``/``father_row`` the ingest wrote
+    when they fit the table (:func:`quarterstats.links.parent_rows`), else found in one hash pass
+    (:class:`quarterstats.links.PersonLinks`)."""
+    rows = np.arange(len(register))
+    carried = parent_rows(register)
+    if carried is not None:
+        return {parent: np.where(found == rows, -1, found)
+                for parent, found in zip(_PARENTS, (carried["mother_id"], carried["father_id"]))}
     links = PersonLinks.of(register)
     if links.duplicated.any():
         duplicates = int(links.duplicated.sum() - len(np.unique(register["person_id"][links.duplicated])))
         raise ValueError(f"register has {duplicates} duplicate person_id values; "
                          "the migration derivation needs unique ids")
-    rows = np.arange(len(register))
     return {parent: np.where(found == rows, -1, found)
             for parent, found in zip(_PARENTS, (links.mother_row, links.father_row))}
 
@@ -260,15 +263,10 @@ def _join_features(flags: dict[str, np.ndarray], n: int) -> tuple[np.ndarray, li
 
 
 def _from_codes(codes: np.ndarray, categories, index: pd.Index) -> pd.Series:
-    """A ``str`` Series from integer codes into ``categories`` (-1 = missing).
-
-    One Arrow ``take`` of the (few) category strings, wrapped without a copy as pandas' ``str`` dtype;
-    going through ``Categorical.astype("str")`` instead costs 0.3 s per column at 1M rows.
-    """
-    codes = np.asarray(codes, dtype=np.int64)
-    dictionary = pa.array([str(c) for c in categories], type=pa.large_string())
-    values = pc.take(dictionary, pa.array(codes, mask=codes < 0))
-    return pd.Series(ArrowStringArray(values, dtype=pd.StringDtype("pyarrow", na_value=np.nan)), index=index)
+    """A Categorical Series from integer codes into ``categories`` (-1 = missing): no string per row, and
+    later steps factorise it without hashing (:func:`quarterstats.links.factorize_text`)."""
+    categories = pd.Index([str(c) for c in categories], dtype="str")
+    return pd.Series(pd.Categorical.from_codes(np.asarray(codes), categories=categories, validate=False), index=index)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -402,7 +400,9 @@ def derive_migration(
     """MH status, features, Bezugsland, origin region and EG status per person (rules: module docstring).
 
     ``register``: register extract columns (:data:`REQUIRED_COLUMNS`; others ignored), unique
-    ``person_id``. Returns a DataFrame with ``register``'s index and :data:`OUTPUT_COLUMNS`.
+    ``person_id``. Returns a DataFrame with ``register``'s index and :data:`OUTPUT_COLUMNS`: ``has_mh``
+    bool, the others Categoricals of text (the full vocabulary as categories: a code per person, not a
+    string).
     Vectorised: parent links are resolved with one index lookup per parent column.
     """
     arrays = _derive_arrays(register, reference_date, params)

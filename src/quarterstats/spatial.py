@@ -25,6 +25,7 @@ import shapely
 
 from quarterstats.contract import MAX_OUTSIDE_SHARE
 from quarterstats.errors import InputError
+from quarterstats.links import PARENT_ROWS, keep_rows
 
 
 @dataclass
@@ -184,9 +185,9 @@ def join_persons(persons: pd.DataFrame, districts: gpd.GeoDataFrame) -> tuple[pd
     # a Categorical over all districts (in boundary order): a code per person, no 4-million-string column
     ids = pd.Index([str(i) for i in districts["district_id"]], dtype="str")
     district_id = pd.Categorical.from_codes(assignment.district_index[inside], categories=ids, validate=False)
-    joined = (persons.loc[inside] if not inside.all() else persons).assign(district_id=district_id)
-    outside = persons.loc[~inside]
-    return joined.reset_index(drop=True), outside.reset_index(drop=True), assignment.ambiguous
+    joined = keep_rows(persons, inside).assign(district_id=district_id)  # parent rows renumbered
+    outside = persons.loc[~inside].drop(columns=[c for c in PARENT_ROWS.values() if c in persons.columns])
+    return joined, outside.reset_index(drop=True), assignment.ambiguous
 
 
 def check_outside_share(

@@ -200,7 +200,8 @@ def persons_stage(paths: ProjectPaths, reference_date: date | str) -> StageResul
     input_rows = ingest_report["input_rows"]
     quarantined = ingest_report["quarantined_rows"]
     accounted = input_rows == len(persons) + len(outside) + quarantined
-    status_counts = persons["mh_status"].value_counts().sort_index()
+    status_counts = persons["mh_status"].value_counts()
+    status_counts = status_counts[status_counts > 0].rename(index=str).sort_index()  # no empty categories
     metadata = {
         "persons": len(persons),
         "outside_districts": len(outside),

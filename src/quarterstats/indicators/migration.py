@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from quarterstats.catalogue import ORIGIN_REGIONS, IndicatorParameters
+from quarterstats.links import factorize_text
 
 from .common import CITY_ID, DistrictCoder, PersonFrame, Results, Values, add_count_share, bool_array, flag
 
@@ -94,10 +95,13 @@ def country_matrix(frame: PersonFrame) -> tuple[np.ndarray, np.ndarray]:
     persons = frame.persons
     country = persons["bezugsland"]
     mask = bool_array(persons["has_mh"]) & country.notna().to_numpy() & ~flag(country, UNKNOWN_COUNTRY)
-    values = country[mask]
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        values = values.astype("str")  # alphabetical tie-breaking, not category order
-    codes_c, uniques = pd.factorize(values, sort=True)
+    codes_c, uniques = factorize_text(country[mask])
+    # countries in alphabetical order (tie-breaking of the ranks), whatever order they appeared in
+    alphabetical = np.argsort(np.asarray(uniques, dtype=object), kind="stable")
+    rank = np.empty(len(uniques), dtype=np.int64)
+    rank[alphabetical] = np.arange(len(uniques))
+    codes_c = rank[codes_c]
+    uniques = [uniques[i] for i in alphabetical]
     k = len(uniques)
     n = frame.coder.n
     if k == 0:
