@@ -243,6 +243,7 @@ def test_code_columns_are_normalised_once_per_distinct_value_in_any_storage(tmp_
     rows[2]["nationality_1"] = "TUR "
     rows[3]["sex"] = "W"
     rows[4]["nationality_1"] = "qqq"  # unknown code: quarantined as delivered
+    rows[5]["household_id"] = f" {rows[5]['household_id']} "  # spaces removed, case kept
     plain = write_extract(rows, tmp_path / "plain" / f"{REFERENCE_DATE}.parquet")
     table = pa.Table.from_pylist(rows, schema=REGISTER_SCHEMA)
     table = table.set_column(table.schema.get_field_index("nationality_1"), "nationality_1",
@@ -256,11 +257,13 @@ def test_code_columns_are_normalised_once_per_distinct_value_in_any_storage(tmp_
                (("plain", plain), ("dictionary", dictionary), ("csv", csv))}
     for name, result in results.items():
         accepted = result.accepted
-        for column in ("sex", "nationality_1", "nationality_2", "birth_country", "german_acquisition"):
+        for column in ("sex", "nationality_1", "nationality_2", "birth_country", "german_acquisition",
+                       "household_id"):
             assert isinstance(accepted[column].dtype, pd.CategoricalDtype), (name, column)
         by_id = accepted.set_index("person_id")
         assert by_id.loc[[rows[1]["person_id"], rows[2]["person_id"]], "nationality_1"].tolist() == ["TUR", "TUR"]
         assert by_id.loc[rows[3]["person_id"], "sex"] == "w"
+        assert by_id.loc[rows[5]["person_id"], "household_id"] == rows[5]["household_id"].strip()
         assert "TUR" in accepted["nationality_1"].cat.categories
         assert list(accepted["nationality_1"].cat.categories).count("TUR") == 1
         quarantined = result.quarantine.set_index("rule")

@@ -84,16 +84,22 @@ class ColumnSpec:
     minimum: float | None = None
     maximum: float | None = None
     country_code: bool = False
+    shared: bool = False  # one value for several rows (household ids): parsed as a Categorical
 
     @property
     def is_code(self) -> bool:
-        """A text column of codes from a short list (countries, enumerations): parsed as a pandas
-        Categorical, so that normalising and checking happen once per distinct value, not per row."""
+        """A text column of codes from a short list (countries, enumerations); case-normalised."""
         return self.kind == "string" and (self.country_code or self.allowed is not None)
 
     @property
+    def categorical(self) -> bool:
+        """Parsed as a pandas Categorical: code columns, so that normalising and checking happen once per
+        distinct value, and shared ids, so that grouping by them hashes the text once per extract."""
+        return self.kind == "string" and (self.is_code or self.shared)
+
+    @property
     def pandas_dtype(self) -> str:
-        if self.is_code:
+        if self.categorical:
             return "category"
         return {
             "string": "string",
@@ -107,7 +113,7 @@ COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("person_id", "string", True, False,
                "Statistical pseudonym, unique within a file; stable across reference dates where the office keeps it so."),
     ColumnSpec("household_id", "string", True, True,
-               "Generated household (KOSIS HHGen style); empty for persons in institutions."),
+               "Generated household (KOSIS HHGen style); empty for persons in institutions.", shared=True),
     ColumnSpec("age", "integer", True, False, "Completed years at the reference date.", minimum=0, maximum=MAX_AGE),
     ColumnSpec("sex", "string", True, False, "m, w, d (divers), x (no entry).", allowed=SEX_CODES),
     ColumnSpec("nationality_1", "string", True, False,

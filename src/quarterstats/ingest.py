@@ -40,7 +40,7 @@ import pyarrow.parquet as pq
 
 from quarterstats import contract
 from quarterstats.errors import InputError
-from quarterstats.links import PARENT_ROWS, PersonLinks, arrow_text
+from quarterstats.links import PARENT_ROWS, PersonLinks, factorize_text
 
 CSV_ENCODINGS = ("utf-8", "cp1252")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
@@ -197,9 +197,10 @@ def _refuse_spreadsheets(head: bytes, path: Path) -> None:
 
 
 def _read_parquet(path: Path) -> tuple[pd.DataFrame, dict]:
-    """A Parquet extract as a frame; the code columns (:attr:`~quarterstats.contract.ColumnSpec.is_code`)
-    stored as text are read as Arrow dictionaries and come as pandas Categoricals of the values as
-    delivered (a few distinct codes per column: converting 4 million strings each costs seconds)."""
+    """A Parquet extract as a frame; the categorical columns
+    (:attr:`~quarterstats.contract.ColumnSpec.categorical`: codes, household ids) stored as text are read
+    as Arrow dictionaries and come as pandas Categoricals of the values as delivered (converting 4 million
+    strings per column, and hashing them again in every later step, cost seconds)."""
     try:
         names = list(pq.read_schema(path).names)
         columns, notes = _normalise_header(names, path)
@@ -231,7 +232,7 @@ def _read_parquet(path: Path) -> tuple[pd.DataFrame, dict]:
     return frame, {"format": "parquet", "notes": notes, "bad_lines": []}
 
 
-_CODE_COLUMNS = frozenset(spec.name for spec in contract.COLUMNS if spec.is_code)
+_CODE_COLUMNS = frozenset(spec.name for spec in contract.COLUMNS if spec.categorical)
 
 
 def _is_text(arrow_type: pa.DataType) -> bool:
@@ -404,14 +405,17 @@ def _parse_strings(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     return values, pd.Series(False, index=raw.index)
 
 
-def _parse_codes(raw: pd.Series, *, upper: bool) -> tuple[pd.Series, pd.Series]:
-    """A code column as a Categorical: surrounding spaces removed, empty as missing, upper case (country
-    codes) or lower case (enumerations), each done once per distinct value as delivered. Values that
-    become equal (``tur``, `` TUR``) share one category. Never a type failure: any text is a candidate
-    code, judged by the column's rule."""
+def _parse_categorical(raw: pd.Series, *, case: str | None = None) -> tuple[pd.Series, pd.Series]:
+    """A categorical column as a Categorical: surrounding spaces removed, empty as missing, and for codes
+    ``case`` ``"upper"`` (country codes) or ``"lower"`` (enumerations), each done once per distinct
+    value as delivered. Values that become equal (``tur``, `` TUR``) share one category. Never a type
+    failure: any text is a candidate value, judged by the column's rules."""
     delivered = _as_categorical(raw)
     text = pd.Series(delivered.categories, dtype="string").str.strip()
-    text = text.str.upper() if upper else text.str.lower()
+    if case == "upper":
+        text = text.str.upper()
+    elif case == "lower":
+        text = text.str.lower()
     new_code, normalised = pd.factorize(text.mask(text == ""))
     codes = np.append(new_code, -1)[delivered.codes]  # a missing value (code -1) stays missing
     values = pd.Categorical.from_codes(codes, categories=pd.Index(normalised, dtype="str"), validate=False)
@@ -504,20 +508,22 @@ def parse_columns(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Typed frame of the contract columns, and a boolean frame of ``<column>.type`` failures.
 
     Code columns (country codes and the enumerations ``sex``, ``german_acquisition``,
-    ``marital_status``) become pandas Categoricals and are normalised before the rules see them:
+    ``marital_status``) and ``household_id`` become pandas Categoricals; codes are normalised before the
+    rules see them:
     country codes to upper case (``tur`` -> ``TUR``), enumerations to lower case (``M`` -> ``m``,
     ``Ledig`` -> ``ledig``), once per distinct value. The quarantine keeps the values as delivered.
     """
     typed, type_failures = {}, {}
     for spec in contract.COLUMNS:
-        if spec.name in raw.columns and spec.is_code:
-            values, bad = _parse_codes(raw[spec.name], upper=spec.country_code)
+        if spec.name in raw.columns and spec.categorical:
+            case = ("upper" if spec.country_code else "lower") if spec.is_code else None
+            values, bad = _parse_categorical(raw[spec.name], case=case)
         elif spec.name in raw.columns:
             values, bad = _PARSERS[spec.kind](raw[spec.name])
         else:  # optional column absent
             values = pd.Series(pd.NA, index=raw.index, dtype=spec.pandas_dtype)
             bad = pd.Series(False, index=raw.index)
-            if spec.is_code:
+            if spec.categorical:
                 values = values.cat.set_categories(pd.Index([], dtype="str"))
         typed[spec.name] = values
         type_failures[f"{spec.name}.type"] = bad.to_numpy(dtype=bool)
@@ -638,16 +644,16 @@ def household_warnings(accepted: pd.DataFrame) -> dict[str, int]:
 
     ``household_id.minors_only``: number of households whose members are all under 18.
     """
-    # integer household codes (one Arrow hash pass; empty ids get no code): a household is minors-only
+    # integer household codes (from the Categorical; empty ids get no code): a household is minors-only
     # when none of its members is 18 or older, i.e. its oldest member is under 18
-    codes = pc.dictionary_encode(arrow_text(accepted["household_id"]))
-    in_household = codes.indices.is_valid().to_numpy(zero_copy_only=False)
-    index = pc.fill_null(codes.indices, 0).to_numpy(zero_copy_only=False)
+    codes, households = factorize_text(accepted["household_id"])
+    in_household = codes >= 0
+    index = np.maximum(codes, 0)
     age = accepted["age"].to_numpy(dtype=float, na_value=np.nan)
     known = in_household & ~np.isnan(age)  # a missing age is skipped, as by a group maximum
-    has_known = np.zeros(len(codes.dictionary), dtype=bool)
+    has_known = np.zeros(len(households), dtype=bool)
     has_known[index[known]] = True
-    has_adult = np.zeros(len(codes.dictionary), dtype=bool)
+    has_adult = np.zeros(len(households), dtype=bool)
     has_adult[index[known & (age >= 18)]] = True
     minors_only = int((has_known & ~has_adult).sum())
     return {"household_id.minors_only": minors_only} if minors_only else {}

@@ -27,7 +27,8 @@ their own district. Formulas:
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
+
+from quarterstats.links import factorize_text
 
 from .common import PersonFrame, Results, Values, add_count_share, bool_array
 
@@ -38,8 +39,7 @@ def compute(frame: PersonFrame) -> Results:
     coder = frame.coder
     p = frame.params
     in_hh = persons["household_id"].notna().to_numpy()
-    hcode, _ = pd.factorize(persons["household_id"])  # -1 for persons in institutions
-    hcode = hcode.astype(np.int64)
+    hcode, _ = factorize_text(persons["household_id"])  # -1 for persons in institutions
     rows = np.flatnonzero(in_hh)
     h = hcode[rows]
     n_hh = int(h.max()) + 1 if h.size else 0
