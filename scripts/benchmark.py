@@ -27,7 +27,8 @@ What it does (details and measured figures: ``docs/performance.md``):
    reference date (one year earlier: the same persons minus births and in-movers of the year, with
    household moves, plus ≈7 % who left since) lets the indicators compute the flows as well.
 2. Measures each of the following in a fresh subprocess (peak memory is that process's; imports are
-   done and timed before the measurement starts):
+   done and timed before the measurement starts; just before each run every input file is read once,
+   so that all measurements start from a warm OS page cache, see ``warm_page_cache``):
 
    * ``floor``: ``pyarrow.parquet.read_table`` of the extract;
    * ``naive``: what an analyst would write — ``pd.read_parquet`` + ``gpd.read_file`` (districts) +
@@ -852,6 +853,21 @@ def _total(run: dict) -> float:
     return sum(s["seconds"] for s in run["steps"].values())
 
 
+def warm_page_cache(folder: Path) -> int:
+    """Read every input file once, so that each measurement starts with the files in the OS page cache.
+
+    On this kind of VM the kernel reclaims page cache eagerly; without this, whether a 4M extract came
+    from memory or from disk changed the floor alone from 0.2 s to 10 s between runs. Returns bytes read.
+    """
+    total = 0
+    for path in sorted((folder / "data").rglob("*")):
+        if path.is_file():
+            with open(path, "rb") as handle:
+                while chunk := handle.read(1 << 24):
+                    total += len(chunk)
+    return total
+
+
 def measure(folder: Path, repeat: int, log) -> dict:
     log("  preparing the previous date's persons table (not timed)")
     prep = run_worker("prepare_previous", folder)
@@ -859,6 +875,7 @@ def measure(folder: Path, repeat: int, log) -> dict:
     for kind, total in (("floor", _total), ("naive", _total), ("core", _core_total)):
         runs = []
         for i in range(repeat):
+            warm_page_cache(folder)
             run = run_worker(kind, folder)
             runs.append(run)
             log(f"  {kind:<6} run {i + 1}/{repeat}: {total(run):6.2f} s, peak {run['peak_rss_mb']:,.0f} MB")

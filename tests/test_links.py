@@ -54,11 +54,11 @@ def test_factorize_text_gives_the_same_codes_for_text_and_categoricals():
     categorical = pd.Series(pd.Categorical(values, categories=["ZZZ", "SYR", "DEU", "TUR"]))
     for series in (text, categorical):
         codes, uniques = factorize_text(series)
-        assert uniques == ["TUR", "DEU", "SYR"]  # order of first appearance, only values present
+        assert list(uniques) == ["TUR", "DEU", "SYR"]  # order of first appearance, only values present
         assert codes.tolist() == [0, -1, 1, 0, 2, -1, 1]
         assert codes.dtype == np.int64
     empty_codes, empty_values = factorize_text(pd.Series(pd.Categorical([None, None], categories=["A"])))
-    assert empty_codes.tolist() == [-1, -1] and empty_values == []
+    assert empty_codes.tolist() == [-1, -1] and list(empty_values) == []
 
 
 def with_rows(rows, mother_row, father_row):

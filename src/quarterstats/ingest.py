@@ -249,7 +249,7 @@ def _categorical(column: pa.ChunkedArray) -> pd.Categorical:
     dictionary = unified.chunk(0).dictionary
     indices = pa.chunked_array([chunk.indices for chunk in unified.chunks], type=unified.type.index_type)
     codes = pc.fill_null(indices.combine_chunks(), -1).to_numpy(zero_copy_only=False).astype(np.int64)
-    categories = pd.Index(dictionary.to_pylist(), dtype="str")
+    categories = pd.Index(dictionary.to_pandas(), dtype="str")  # Arrow-backed: no Python string per value
     return pd.Categorical.from_codes(codes, categories=categories, validate=False)
 
 
@@ -411,11 +411,15 @@ def _parse_categorical(raw: pd.Series, *, case: str | None = None) -> tuple[pd.S
     value as delivered. Values that become equal (``tur``, `` TUR``) share one category. Never a type
     failure: any text is a candidate value, judged by the column's rules."""
     delivered = _as_categorical(raw)
-    text = pd.Series(delivered.categories, dtype="string").str.strip()
+    text = pd.Series(delivered.categories, dtype="string").str.strip()  # (no missing: categories never are)
     if case == "upper":
         text = text.str.upper()
     elif case == "lower":
         text = text.str.lower()
+    delivered_text = pd.Series(delivered.categories, dtype="string")
+    if bool((text == delivered_text).all()) and not bool((text == "").any()):
+        # already normalised (the usual case): keep the categories as they are, no second hash pass
+        return pd.Series(delivered, index=raw.index, copy=False), pd.Series(False, index=raw.index)
     new_code, normalised = pd.factorize(text.mask(text == ""))
     codes = np.append(new_code, -1)[delivered.codes]  # a missing value (code -1) stays missing
     values = pd.Categorical.from_codes(codes, categories=pd.Index(normalised, dtype="str"), validate=False)
@@ -432,8 +436,7 @@ def _as_categorical(raw: pd.Series) -> pd.Categorical:
     if not (pd.api.types.is_string_dtype(raw.dtype) or raw.dtype == object):
         raw = raw.astype("string")  # e.g. numeric codes in a Parquet file
     codes, uniques = pd.factorize(raw.astype("string"))
-    return pd.Categorical.from_codes(codes, categories=pd.Index(np.asarray(uniques, dtype=object), dtype="str"),
-                                     validate=False)
+    return pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype="str"), validate=False)
 
 
 def _whole(numbers: pd.Series) -> pd.Series:

@@ -47,12 +47,13 @@ def is_text_categorical(series: pd.Series) -> bool:
     return isinstance(series.dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(series.cat.categories.dtype)
 
 
-def factorize_text(series: pd.Series) -> tuple[np.ndarray, list[str]]:
+def factorize_text(series: pd.Series) -> tuple[np.ndarray, pd.Index]:
     """``(codes, values)`` of a text column: ``values[codes[i]]`` is row i's value, code -1 = missing.
 
-    ``values`` are the distinct values present, in order of first appearance (as Arrow's
-    ``dictionary_encode``). A Categorical gives the same result from its codes (categories no row uses
-    are left out) without hashing any text; other columns take one Arrow hash pass (:func:`arrow_text`).
+    ``values`` (an Index of text) are the distinct values present, in order of first appearance (as
+    Arrow's ``dictionary_encode``). A Categorical gives the same result from its codes (categories no
+    row uses are left out) without hashing any text; other columns take one Arrow hash pass
+    (:func:`arrow_text`). No Python object per value: household ids have millions.
     """
     if is_text_categorical(series):
         codes = series.cat.codes.to_numpy()
@@ -60,10 +61,10 @@ def factorize_text(series: pd.Series) -> tuple[np.ndarray, list[str]]:
         order = seen[seen >= 0].astype(np.int64)
         renumber = np.full(len(series.cat.categories) + 1, -1, dtype=np.int64)  # the last entry serves code -1
         renumber[order] = np.arange(len(order))
-        return renumber[codes], [str(series.cat.categories[i]) for i in order]
+        return renumber[codes], series.cat.categories.take(order)
     encoded = arrow_text(series).dictionary_encode()
     codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-    return codes, encoded.dictionary.to_pylist()
+    return codes, pd.Index(encoded.dictionary.to_pandas(), dtype="str")
 
 
 @dataclass

@@ -322,7 +322,7 @@ def _derive_arrays(register: pd.DataFrame, reference_date: date, params: Migrati
 
     # ---- parent links
     links = _link_positions(register)
-    household, _ = _encode(register["household_id"])
+    household, _ = factorize_text(register["household_id"])  # codes only (millions of ids)
     same_household = {
         parent: (pos >= 0) & (household >= 0) & (_take(household, pos, -2) == household)
         for parent, pos in links.items()
@@ -509,7 +509,7 @@ def recovery_report(
     own_gap = {"mh": birth_gap | acq_gap, "eg": birth_gap}  # EG does not read the acquisition
 
     # Register links of each truth person (positions in the register) against the true parents.
-    household_code, _ = _encode(register["household_id"])
+    household_code, _ = factorize_text(register["household_id"])  # codes only (millions of ids)
     child_household = _take(household_code, reg_row, -1)
     truth_index = pd.Index(t_pid)
     parent_not_linked = {"mh": _truth_flag(truth, "gap_parent_link"), "eg": _truth_flag(truth, "gap_parent_link")}
