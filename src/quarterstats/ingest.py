@@ -206,11 +206,11 @@ def _read_parquet(path: Path) -> tuple[pd.DataFrame, dict]:
         columns, notes = _normalise_header(names, path)
         with pq.ParquetFile(path) as parquet:
             schema = parquet.schema_arrow
-            code_columns = [
+            dictionary_columns = [
                 original for original, name in zip(names, columns)
-                if name in _CODE_COLUMNS and _is_text(schema.field(original).type)
+                if name in _CATEGORICAL_COLUMNS and _is_text(schema.field(original).type)
             ]
-        with pq.ParquetFile(path, read_dictionary=code_columns) as parquet:
+        with pq.ParquetFile(path, read_dictionary=dictionary_columns) as parquet:
             table = parquet.read()
     except InputError:
         raise
@@ -232,7 +232,7 @@ def _read_parquet(path: Path) -> tuple[pd.DataFrame, dict]:
     return frame, {"format": "parquet", "notes": notes, "bad_lines": []}
 
 
-_CODE_COLUMNS = frozenset(spec.name for spec in contract.COLUMNS if spec.categorical)
+_CATEGORICAL_COLUMNS = frozenset(spec.name for spec in contract.COLUMNS if spec.categorical)
 
 
 def _is_text(arrow_type: pa.DataType) -> bool:
