@@ -126,3 +126,32 @@ def test_no_households_at_all():
     assert values(table, "households") == {"01": 0, "02": 0, "10": 0, "city": 0}
     assert values(table, "household_size_mean") == approx({"01": NAN, "02": NAN, "10": NAN, "city": NAN})
     assert values(table, "persons_in_institutions") == {"01": 1, "02": 1, "10": 0, "city": 2}
+
+
+def test_parent_rows_carried_from_the_ingest_give_the_same_table(table, monkeypatch):
+    """A persons table with ``mother_row``/``father_row`` (as the pipeline writes it) needs no id lookup
+    for the parent links and gives the same indicators; rows that do not fit are ignored."""
+    import pandas as pd
+
+    from quarterstats.links import PersonLinks
+
+    persons = frame(rows())
+    links = PersonLinks.of(persons)
+    carried = persons.assign(mother_row=links.mother_row, father_row=links.father_row)
+    pd.testing.assert_frame_equal(compute_indicators(carried, DISTRICTS, REF), table)
+    wrong = carried.assign(mother_row=carried["mother_row"].where(carried["mother_row"] < 0, 0))
+    pd.testing.assert_frame_equal(compute_indicators(wrong, DISTRICTS, REF), table)
+
+    from quarterstats.catalogue import IndicatorParameters
+    from quarterstats.indicators import common
+
+    expected = common.PersonFrame(persons, common.DistrictCoder.from_districts(DISTRICTS), REF,
+                                  IndicatorParameters()).links
+    frame_carried = common.PersonFrame(carried, common.DistrictCoder.from_districts(DISTRICTS), REF,
+                                       IndicatorParameters())
+
+    def no_lookup(*args, **kwargs):
+        raise AssertionError("parent links looked up although carried")
+
+    monkeypatch.setattr(common, "lookup", no_lookup)
+    assert {k: v.tolist() for k, v in frame_carried.links.items()} == {k: v.tolist() for k, v in expected.items()}

@@ -433,9 +433,7 @@ def _as_categorical(raw: pd.Series) -> pd.Categorical:
         if pd.api.types.is_string_dtype(categorical.categories.dtype):
             return categorical
         return categorical.rename_categories(categorical.categories.astype(str))
-    if not (pd.api.types.is_string_dtype(raw.dtype) or raw.dtype == object):
-        raw = raw.astype("string")  # e.g. numeric codes in a Parquet file
-    codes, uniques = pd.factorize(raw.astype("string"))
+    codes, uniques = pd.factorize(raw.astype("string"))  # numeric codes in a Parquet file become text too
     return pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype="str"), validate=False)
 
 

@@ -222,18 +222,17 @@ def _link_positions(register: pd.DataFrame) -> dict[str, np.ndarray]:
     the extract, or a link to oneself. Taken from the ``mother_row``/``father_row`` the ingest wrote
     when they fit the table (:func:`quarterstats.links.parent_rows`), else found in one hash pass
     (:class:`quarterstats.links.PersonLinks`)."""
+    found = parent_rows(register)
+    if found is None:
+        links = PersonLinks.of(register)
+        if links.duplicated.any():
+            duplicates = int(links.duplicated.sum() - len(np.unique(register["person_id"][links.duplicated])))
+            raise ValueError(f"register has {duplicates} duplicate person_id values; "
+                             "the migration derivation needs unique ids")
+        found = {"mother_id": links.mother_row, "father_id": links.father_row}
     rows = np.arange(len(register))
-    carried = parent_rows(register)
-    if carried is not None:
-        return {parent: np.where(found == rows, -1, found)
-                for parent, found in zip(_PARENTS, (carried["mother_id"], carried["father_id"]))}
-    links = PersonLinks.of(register)
-    if links.duplicated.any():
-        duplicates = int(links.duplicated.sum() - len(np.unique(register["person_id"][links.duplicated])))
-        raise ValueError(f"register has {duplicates} duplicate person_id values; "
-                         "the migration derivation needs unique ids")
-    return {parent: np.where(found == rows, -1, found)
-            for parent, found in zip(_PARENTS, (links.mother_row, links.father_row))}
+    return {parent: np.where(found[link] == rows, -1, found[link])
+            for parent, link in zip(_PARENTS, ("mother_id", "father_id"))}
 
 
 def _take(values: np.ndarray, positions: np.ndarray, fill) -> np.ndarray:

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from quarterstats.catalogue import Indicator, IndicatorParameters
-from quarterstats.links import arrow_text, factorize_text, is_text_categorical
+from quarterstats.links import arrow_text, factorize_text, is_text_categorical, parent_rows
 
 CITY_ID = "city"
 LONG_COLUMNS = ["district_id", "indicator", "value", "numerator", "denominator"]
@@ -249,24 +249,30 @@ class PersonFrame:
         return codes == hit
 
     def resolve_links(self, previous: pd.DataFrame | None = None) -> None:
-        """Resolve, in one Arrow hash join against this date's person_ids, the parent links of minors
-        (``mother``, ``father``: row positions for the minors, -1 = no link or parent not in the extract)
-        and, when given, the previous date's person_ids (``previous``: position now, -1 = gone)."""
+        """Resolve the parent links of minors (``mother``, ``father``: row positions for the minors, -1 =
+        no link or parent not in the extract) and, when given, the previous date's person_ids
+        (``previous``: position now, -1 = gone). Parent links come from the ``mother_row``/``father_row``
+        the ingest resolved, when they fit (:func:`quarterstats.links.parent_rows`); whatever is left is
+        looked up in one Arrow hash join against this date's person_ids."""
         minor_rows = np.flatnonzero(self.minor)
-        probes = {
-            "mother": arrow_text(self.persons["mother_id"].iloc[minor_rows]),
-            "father": arrow_text(self.persons["father_id"].iloc[minor_rows]),
-        }
+        links: dict[str, np.ndarray] = {"minor_rows": minor_rows}
+        probes: dict[str, pa.Array] = {}
+        carried = parent_rows(self.persons)
+        if carried is not None:
+            links["mother"] = carried["mother_id"][minor_rows]
+            links["father"] = carried["father_id"][minor_rows]
+        else:
+            probes["mother"] = arrow_text(self.persons["mother_id"].iloc[minor_rows])
+            probes["father"] = arrow_text(self.persons["father_id"].iloc[minor_rows])
         if previous is not None:
             probes["previous"] = arrow_text(previous["person_id"])
-        value_set = arrow_text(self.persons["person_id"])
-        probes = {k: (pc.cast(v, value_set.type) if v.type != value_set.type else v) for k, v in probes.items()}
-        positions = lookup(pa.concat_arrays(list(probes.values())), value_set)
-        links: dict[str, np.ndarray] = {"minor_rows": minor_rows}
-        start = 0
-        for key, arr in probes.items():
-            links[key] = positions[start : start + len(arr)]
-            start += len(arr)
+        if probes:
+            value_set = arrow_text(self.persons["person_id"])
+            positions = lookup(pa.concat_arrays(list(probes.values())), value_set)
+            start = 0
+            for key, arr in probes.items():
+                links[key] = positions[start : start + len(arr)]
+                start += len(arr)
         self._links = links
 
     @property
