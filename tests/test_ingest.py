@@ -285,3 +285,14 @@ def test_arrow_dictionaries_of_several_row_groups_become_one_categorical():
     assert [None if pd.isna(v) else v for v in categorical] == ["DEU", None, None, "TUR", "DEU", "SYR"]
     assert sorted(categorical.categories) == ["DEU", "POL", "SYR", "TUR"]  # POL: in a dictionary, in no row
     assert len(_categorical(pa.chunked_array([], type=pa.dictionary(pa.int32(), pa.string())))) == 0
+
+
+def test_rules_on_dates_before_birth_judge_years_before_1970_too(tmp_path):
+    # age 80 on 2020-12-31: born in 1940. Moving in during 1940 is possible, during 1939 is not; the
+    # dates lie before the Unix epoch, where the years come from negative day counts.
+    rows = [person("ok", age=80, moved_in_city=date(1940, 1, 1), moved_in_address=date(1969, 12, 31)),
+            person("bad", age=80, moved_in_city=date(1939, 12, 31), moved_in_address=date(1970, 1, 1))]
+    rows += [person(f"g{i:03d}") for i in range(100)]
+    result = ingest_register(write_extract(rows, tmp_path / f"{REFERENCE_DATE}.parquet"))
+    assert result.quarantine["person_id"].tolist() == ["bad"]
+    assert result.rule_counts == {"moved_in_city.before_birth": 1}

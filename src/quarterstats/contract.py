@@ -223,26 +223,35 @@ def earliest_birth_year(age: pd.Series, reference_date: date) -> pd.Series:
     return reference_date.year - age - (0 if last_day else 1)
 
 
-def _birth_year_lower_bound(df: pd.DataFrame, ctx: RuleContext) -> pd.Series:
-    """Earliest birth year where the age is valid; missing where it is not (judged by the age rules)."""
-    age = df["age"].astype("Int64")
-    valid_age = age.between(0, MAX_AGE).fillna(False)
-    return earliest_birth_year(age.where(valid_age), ctx.reference_date)
+def _birth_year_lower_bound(df: pd.DataFrame, ctx: RuleContext) -> np.ndarray:
+    """Earliest birth year where the age is valid, NaN where it is not (judged by the age rules);
+    plain floats, because masked Int64 arithmetic on millions of rows costs ten times as much."""
+    age = df["age"].to_numpy(dtype=float, na_value=np.nan)
+    valid_age = (age >= 0) & (age <= MAX_AGE)
+    return np.where(valid_age, earliest_birth_year(age, ctx.reference_date), np.nan)
+
+
+def _years(values: pd.Series) -> np.ndarray:
+    """The calendar year of each date as a float, NaN where the date is missing."""
+    if values.dtype.kind == "M":  # numpy datetime64 (the parsed extract): no per-row Timestamp
+        dates = values.to_numpy()
+        years = dates.astype("datetime64[Y]").astype(np.int64) + 1970
+        return np.where(np.isnat(dates), np.nan, years.astype(float))
+    return values.dt.year.to_numpy(dtype=float, na_value=np.nan)
 
 
 def _immigration_year_plausible(df: pd.DataFrame, ctx: RuleContext) -> pd.Series:
-    year = df["immigration_year"]
-    too_late = year > ctx.reference_date.year
+    year = df["immigration_year"].to_numpy(dtype=float, na_value=np.nan)
+    too_late = year > ctx.reference_date.year  # a missing year (NaN) compares False: no finding
     before_birth = year < _birth_year_lower_bound(df, ctx)
-    return ~(too_late | before_birth).fillna(False)
+    return pd.Series(~(too_late | before_birth), index=df.index)
 
 
 def _not_before_birth(column: str) -> Predicate:
     """The date's year is not before the earliest possible birth year (see :func:`earliest_birth_year`)."""
 
     def check(df: pd.DataFrame, ctx: RuleContext) -> pd.Series:
-        year = df[column].dt.year.astype("Int64")
-        return ~(year < _birth_year_lower_bound(df, ctx)).fillna(False)
+        return pd.Series(~(_years(df[column]) < _birth_year_lower_bound(df, ctx)), index=df.index)
 
     return check
 
