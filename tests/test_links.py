@@ -6,7 +6,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from quarterstats.links import PersonLinks, arrow_text, factorize_text, keep_rows, parent_rows
+from quarterstats.links import (
+    PersonLinks, arrow_text, categorical_from_codes, factorize_text, keep_rows, parent_rows, renumber_rows,
+)
 
 
 def frame(rows):
@@ -85,3 +87,21 @@ def test_parent_rows_are_used_only_when_they_fit_the_table():
     assert parent_rows(with_rows(rows, [-1, -1, 3], [-1, -1, 1])) is None  # beyond the table
     assert parent_rows(with_rows(rows, [0, -1, 0], [-1, -1, 1])) is None  # a row but no link
     assert parent_rows(good.iloc[[2, 0, 1]].reset_index(drop=True)) is None  # rows reordered
+
+
+def test_categorical_from_codes_equals_the_validated_constructor():
+    categories = pd.Index(["H2", "H1", "H3"], dtype="str")
+    codes = np.array([1, -1, 0, 2, 1])
+    fast = categorical_from_codes(codes, categories)
+    checked = pd.Categorical.from_codes(codes, categories=categories)
+    assert fast.equals(checked) and fast.dtype == checked.dtype
+    assert [fast[i] for i in (0, 2, 3, 4)] == ["H1", "H2", "H3", "H1"] and pd.isna(fast[1])
+
+
+def test_renumber_rows_with_a_shared_renumbering_gives_the_same_rows():
+    rows = np.array([2, -1, 0, 4, 3])
+    kept = np.array([True, True, False, True, True])
+    alone = renumber_rows(rows, kept)
+    shared = renumber_rows(rows, kept, np.cumsum(kept) - 1)
+    # kept rows 0, 1, 3, 4 become 0, 1, 2, 3; row 0 pointed at the dropped row 2, row 3 at row 4 -> 3
+    assert alone.tolist() == shared.tolist() == [-1, -1, 3, 2]

@@ -40,7 +40,7 @@ import pyarrow.parquet as pq
 
 from quarterstats import contract
 from quarterstats.errors import InputError
-from quarterstats.links import PARENT_ROWS, PersonLinks, factorize_text
+from quarterstats.links import PARENT_ROWS, PersonLinks, categorical_from_codes, factorize_text
 
 CSV_ENCODINGS = ("utf-8", "cp1252")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
@@ -250,7 +250,7 @@ def _categorical(column: pa.ChunkedArray) -> pd.Categorical:
     indices = pa.chunked_array([chunk.indices for chunk in unified.chunks], type=unified.type.index_type)
     codes = pc.fill_null(indices.combine_chunks(), -1).to_numpy(zero_copy_only=False).astype(np.int64)
     categories = pd.Index(dictionary.to_pandas(), dtype="str")  # Arrow-backed: no Python string per value
-    return pd.Categorical.from_codes(codes, categories=categories, validate=False)
+    return categorical_from_codes(codes, categories)
 
 
 def _normalise_header(names: list, path: Path) -> tuple[list[str], list[str]]:
@@ -422,7 +422,7 @@ def _parse_categorical(raw: pd.Series, *, case: str | None = None) -> tuple[pd.S
         return pd.Series(delivered, index=raw.index, copy=False), pd.Series(False, index=raw.index)
     new_code, normalised = pd.factorize(text.mask(text == ""))
     codes = np.append(new_code, -1)[delivered.codes]  # a missing value (code -1) stays missing
-    values = pd.Categorical.from_codes(codes, categories=pd.Index(normalised, dtype="str"), validate=False)
+    values = categorical_from_codes(codes, pd.Index(normalised, dtype="str"))
     return pd.Series(values, index=raw.index), pd.Series(False, index=raw.index)
 
 
@@ -434,7 +434,7 @@ def _as_categorical(raw: pd.Series) -> pd.Categorical:
             return categorical
         return categorical.rename_categories(categorical.categories.astype(str))
     codes, uniques = pd.factorize(raw.astype("string"))  # numeric codes in a Parquet file become text too
-    return pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype="str"), validate=False)
+    return categorical_from_codes(codes, pd.Index(uniques, dtype="str"))
 
 
 def _whole(numbers: pd.Series) -> pd.Series:
@@ -610,6 +610,9 @@ def repair_links(
 
     ``positions``: the linked persons' row positions in ``accepted`` per link column (-1: nobody), if
     already known (:meth:`PersonLinks.positions_among`); else found here.
+
+    The links as kept are added as the :data:`~quarterstats.links.PARENT_ROWS` columns (``mother_row``,
+    ``father_row``: the parent's row, -1 for none), so that later steps need not resolve them again.
     """
     frame = accepted.copy(deep=False)  # copy-on-write: the columns replaced below never touch ``accepted``
     counts: dict[str, int] = {}
@@ -619,8 +622,8 @@ def repair_links(
         links = PersonLinks.of(frame)
         positions = {"mother_id": links.mother_row, "father_id": links.father_row}
     for column in ("mother_id", "father_id"):
-        position = positions[column]
         present = frame[column].notna().to_numpy(dtype=bool)
+        position = np.where(present, positions[column], -1).astype(np.int64)
         exists = position >= 0
         self_link = present & exists & (position == rows)
         dangling = present & ~exists
@@ -637,6 +640,8 @@ def repair_links(
         remove = self_link | dangling | too_young
         if remove.any():
             frame[column] = frame[column].mask(remove)
+            position[remove] = -1
+        frame[PARENT_ROWS[column]] = position
     return frame, counts
 
 
@@ -691,7 +696,9 @@ def ingest_register(
     failures = pd.concat([type_failures, rule_failures], axis=1)
     # column by column: a rows × rules matrix of 1M × 50 booleans costs more than the rules themselves
     columns = {rule: failures[rule].to_numpy(dtype=bool) for rule in failures.columns}
-    bad_rows = np.logical_or.reduce(list(columns.values()))
+    bad_rows = np.zeros(len(raw), dtype=bool)
+    for broken in columns.values():  # in place: stacking 50 columns first would copy them all
+        bad_rows |= broken
     rule_counts = {rule: n for rule, broken in columns.items() if (n := int(np.count_nonzero(broken)))}
     if bad_lines:
         rule_counts["row.fields"] = len(bad_lines)
@@ -718,8 +725,6 @@ def ingest_register(
     accepted["y"] = accepted["y"].astype("float64")
     positions = links.positions_among(~bad_rows)
     accepted, link_repairs = repair_links(accepted, positions)
-    for link, column in PARENT_ROWS.items():  # the links as resolved, for the later steps (links.py)
-        accepted[column] = np.where(accepted[link].notna().to_numpy(), positions[link], -1).astype(np.int64)
     warning_counts = household_warnings(accepted)
 
     extra = [c for c in raw.columns if c not in contract.COLUMN_NAMES and c != contract.REFERENCE_DATE_COLUMN]

@@ -67,6 +67,19 @@ def factorize_text(series: pd.Series) -> tuple[np.ndarray, pd.Index]:
     return codes, pd.Index(encoded.dictionary.to_pandas(), dtype="str")
 
 
+def categorical_from_codes(codes: np.ndarray, categories: pd.Index) -> pd.Categorical:
+    """A Categorical of ``categories[codes]`` (code -1: missing) for categories that are distinct by
+    construction (a dictionary from Arrow or ``pd.factorize``).
+
+    pandas checks that categories are unique by hashing them all again (1.3 s for the 2 million
+    household ids of a 4-million extract); the dtype's fast path skips that check, which is safe here
+    and only here. Without that (private) constructor, the public one is used.
+    """
+    from_fastpath = getattr(pd.CategoricalDtype, "_from_fastpath", None)
+    dtype = from_fastpath(categories, False) if from_fastpath is not None else pd.CategoricalDtype(categories)
+    return pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
+
+
 @dataclass
 class PersonLinks:
     """Who is who in one table of persons, from one dictionary encoding of person_id, mother_id and
@@ -107,7 +120,9 @@ class PersonLinks:
     def positions_among(self, kept: np.ndarray) -> dict[str, np.ndarray]:
         """Parent positions among the ``kept`` rows (renumbered 0..), for the kept rows, keyed by link
         column; -1 where the parent is not kept (or there is none)."""
-        return {column: renumber_rows(rows, kept)
+        kept = np.asarray(kept, dtype=bool)
+        new_position = np.cumsum(kept) - 1
+        return {column: renumber_rows(rows, kept, new_position)
                 for column, rows in (("mother_id", self.mother_row), ("father_id", self.father_row))}
 
 
@@ -116,11 +131,13 @@ class PersonLinks:
 PARENT_ROWS: dict[str, str] = {"mother_id": "mother_row", "father_id": "father_row"}
 
 
-def renumber_rows(rows: np.ndarray, kept: np.ndarray) -> np.ndarray:
+def renumber_rows(rows: np.ndarray, kept: np.ndarray, new_position: np.ndarray | None = None) -> np.ndarray:
     """Row positions pointing into a table, for the ``kept`` rows only and renumbered among them (the
-    table after ``frame[kept]``); -1 where the row pointed at is not kept (or was -1)."""
+    table after ``frame[kept]``); -1 where the row pointed at is not kept (or was -1).
+    ``new_position``: ``cumsum(kept) - 1``, if the caller renumbers several columns."""
     kept = np.asarray(kept, dtype=bool)
-    new_position = np.cumsum(kept) - 1
+    if new_position is None:
+        new_position = np.cumsum(kept) - 1
     rows = np.asarray(rows)[kept]
     target = np.maximum(rows, 0)
     return np.where((rows >= 0) & kept[target], new_position[target], -1)
@@ -132,9 +149,11 @@ def keep_rows(frame: pd.DataFrame, kept: np.ndarray) -> pd.DataFrame:
     if kept.all():
         return frame.reset_index(drop=True)
     out = frame.loc[kept].reset_index(drop=True)
+    new_position = np.cumsum(kept) - 1
     for column in PARENT_ROWS.values():
         if column in frame.columns:
-            out[column] = renumber_rows(frame[column].to_numpy(), kept).astype(frame[column].dtype)
+            renumbered = renumber_rows(frame[column].to_numpy(), kept, new_position)
+            out[column] = renumbered.astype(frame[column].dtype)
     return out
 
 
