@@ -118,3 +118,37 @@ def test_outside_share_up_to_the_tolerance_passes_and_beyond_it_stops():
     assert "11 of 100" in err.value.message and "11.0%" in err.value.message
     assert "districts.gpkg" in err.value.message
     check_outside_share(50, 100, max_share=0.5)
+
+
+def test_grid_cells_grow_with_districts_only_for_many_points():
+    from quarterstats.spatial import GRID_CELLS, grid_cells
+
+    assert grid_cells(18, 4_000_000) == GRID_CELLS  # Kaiserslautern-sized: the base grid
+    assert grid_cells(450, 100_000) == GRID_CELLS  # few points: a finer grid would not pay off
+    assert grid_cells(450, 4_000_000) == 450_000  # 1,000 cells per district
+    assert grid_cells(450, 2_000_000) == 250_000  # at most one cell per 8 points
+
+
+def test_finer_grid_for_many_districts_gives_the_exact_assignment(monkeypatch):
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    import quarterstats.spatial as spatial
+
+    # 500 districts of 400 m x 400 m, and points crowded on their borders
+    rng = np.random.default_rng(8)
+    cols, rows, side = 25, 20, 400.0
+    geoms = [box(ORIGIN[0] + c * side, ORIGIN[1] + r * side, ORIGIN[0] + (c + 1) * side, ORIGIN[1] + (r + 1) * side)
+             for r in range(rows) for c in range(cols)]
+    frame = gpd.GeoDataFrame({"district_id": [f"d{i}" for i in range(len(geoms))]}, geometry=geoms, crs="EPSG:25832")
+    x, y = _hard_points(frame, 60_000, seed=9)
+    x = np.concatenate([x, ORIGIN[0] + np.round(rng.uniform(0, cols * side, 20_000) / side) * side])
+    y = np.concatenate([y, ORIGIN[1] + rng.uniform(0, rows * side, 20_000)])
+    # at this small size: a base grid of 10,000 cells (89 m), refined to one cell per point (31 m)
+    monkeypatch.setattr(spatial, "GRID_CELLS", 10_000)
+    monkeypatch.setattr(spatial, "POINTS_PER_CELL", 1)
+    assert spatial.grid_cells(len(frame), len(x)) == len(x)
+    fast = assign_districts(x, y, frame)
+    exact = assign_districts_exactly(x, y, list(frame.geometry.values))
+    np.testing.assert_array_equal(fast.district_index, exact.district_index)
+    assert fast.ambiguous == exact.ambiguous > 0

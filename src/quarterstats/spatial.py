@@ -38,9 +38,16 @@ class DistrictAssignment:
         return self.district_index < 0
 
 
-#: Target number of grid cells over the districts' extent (cell side = sqrt(extent area / this), at
-#: least :data:`MIN_CELL_SIDE` metres): about 50 m cells for Kaiserslautern, 110 m for Berlin.
+#: Target number of grid cells over the districts' extent (cell side = sqrt(extent area / cells), at
+#: least :data:`MIN_CELL_SIDE` metres): :data:`GRID_CELLS`, or more where there are many districts and
+#: many points: more districts mean more border and more points left to the exact test (at 450
+#: districts and 100,000 cells, 22 % of the points; with 450,000 cells, 11 %), and a finer grid costs
+#: time to build, which only pays off for millions of points. So: :data:`GRID_CELLS_PER_DISTRICT` per
+#: district, but at most one cell per :data:`POINTS_PER_CELL` points. About 50 m cells for
+#: Kaiserslautern (18 districts); for Berlin (450 districts, 3.8 million persons) about 60 m, not 110 m.
 GRID_CELLS = 100_000
+GRID_CELLS_PER_DISTRICT = 1_000
+POINTS_PER_CELL = 8
 MIN_CELL_SIDE = 25.0
 #: Cells are classified by a box this much larger on every side (metres), so a point that floating-point
 #: rounding puts into a neighbouring cell is still covered by its cell's classification.
@@ -68,7 +75,7 @@ def assign_districts(x: np.ndarray, y: np.ndarray, districts: gpd.GeoDataFrame) 
     result = np.full(len(x), -1, dtype=np.int64)
     if not len(x) or all(p is None for p in polygons):
         return DistrictAssignment(result, 0)
-    grid = _DistrictGrid(polygons)
+    grid = _DistrictGrid(polygons, cells=grid_cells(sum(p is not None for p in polygons), len(x)))
     cell_owner = grid.classify_points(x, y)
     decided = cell_owner != _EXACT
     result[decided] = np.where(cell_owner[decided] == _NO_DISTRICT, -1, cell_owner[decided])
@@ -76,6 +83,11 @@ def assign_districts(x: np.ndarray, y: np.ndarray, districts: gpd.GeoDataFrame) 
     exact = assign_districts_exactly(x[rest], y[rest], polygons)
     result[rest] = exact.district_index
     return DistrictAssignment(result, exact.ambiguous)
+
+
+def grid_cells(districts: int, points: int) -> int:
+    """Target number of grid cells for assigning ``points`` to ``districts`` (see :data:`GRID_CELLS`)."""
+    return max(GRID_CELLS, min(GRID_CELLS_PER_DISTRICT * districts, points // POINTS_PER_CELL))
 
 
 class _DistrictGrid:
@@ -87,11 +99,11 @@ class _DistrictGrid:
     inside or wholly outside the district, which its centre decides (``shapely.intersects_xy``).
     """
 
-    def __init__(self, polygons: list) -> None:
+    def __init__(self, polygons: list, cells: int = GRID_CELLS) -> None:
         bounds = np.array([p.bounds for p in polygons if p is not None])
         self.x0, self.y0 = bounds[:, 0].min(), bounds[:, 1].min()
         width, height = bounds[:, 2].max() - self.x0, bounds[:, 3].max() - self.y0
-        self.side = max(MIN_CELL_SIDE, float(np.sqrt(max(width * height, 1.0) / GRID_CELLS)))
+        self.side = max(MIN_CELL_SIDE, float(np.sqrt(max(width * height, 1.0) / cells)))
         self.nx = int(width // self.side) + 1
         self.ny = int(height // self.side) + 1
         touching = np.zeros(self.nx * self.ny, dtype=np.int32)
