@@ -325,3 +325,37 @@ def test_weights_of_a_subset_from_the_full_contiguity_equal_queen_on_the_subset(
     assert {k: sorted(v) for k, v in restricted.neighbors.items()} == {k: sorted(v) for k, v in direct.neighbors.items()}
     assert "r0c0" in restricted.islands and sorted(restricted.islands) == sorted(direct.islands)
     np.testing.assert_array_equal(restricted.sparse.toarray(), direct.sparse.toarray())
+
+
+@pytest.mark.filterwarnings("ignore:The alternative hypothesis:DeprecationWarning")
+def test_local_moran_at_450_districts_with_ties_and_an_island_matches_esda():
+    """The simulations are computed here (draws shared between calls): p-values equal esda's exactly,
+    also where many districts share a value (ties between simulated and observed I), and an island."""
+    frame = pd.concat([lattice(18, 25), gpd.GeoDataFrame(
+        {"district_id": ["isle"], "row": [99], "col": [99]}, geometry=[box(90, 90, 91, 91)])], ignore_index=True)
+    with pytest.warns(UserWarning, match="islands"):
+        w = queen_weights(frame, "district_id")
+    y = np.round(np.random.default_rng(3).random(451) * 4) / 4  # five distinct values: many ties
+    y[:60] += 1.0  # a cluster
+    for seed in (12345, 7):
+        table = local_moran_table(y, w, permutations=999, seed=seed)
+        lisa = esda.Moran_Local(y, w, permutations=999, seed=seed)
+        keep = table.index != "isle"
+        np.testing.assert_array_equal(table["p_sim"][keep], lisa.p_sim[keep])
+        assert table.loc["isle", "lisa_class"] == "island"
+    # the cached draws change nothing, and the caller's random state is left alone
+    state = np.random.get_state()[1].copy()
+    again = local_moran_table(y, w, permutations=999, seed=7)
+    pd.testing.assert_frame_equal(table, again)
+    assert (np.random.get_state()[1] == state).all()
+
+
+def test_relabellings_are_the_permutations_esda_moran_draws():
+    from quarterstats.autocorrelation import _relabellings
+
+    z = np.random.default_rng(1).normal(size=40)
+    rows = _relabellings(40, 25, 99)
+    np.random.seed(99)
+    expected = np.stack([np.random.permutation(z) for _ in range(25)])
+    np.testing.assert_array_equal(z[rows], expected)
+    assert _relabellings(40, 25, 99) is rows and not rows.flags.writeable  # made once, shared read-only

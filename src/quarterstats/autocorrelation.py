@@ -314,16 +314,95 @@ def _permuted_moran(z: np.ndarray, w: W, permutations: int, seed: int | None) ->
     once instead of one per permutation (esda's Python loop took 0.3 s for 11 groups × 999). The test
     suite checks p_sim and z_sim against esda's own.
     """
-    with _numpy_global_seed(seed):
-        permuted = np.stack([np.random.permutation(z) for _ in range(permutations)])  # loop over draws
+    permuted = z[_relabellings(z.size, permutations, seed)]
     lag = (w.sparse @ permuted.T).T
     return z.size / w.s0 * (permuted * lag).sum(axis=1) / (z * z).sum()
+
+
+def _relabellings(n: int, permutations: int, seed: int | None) -> np.ndarray:
+    """``permutations`` × ``n`` positions: row k is the k-th ``np.random.permutation`` esda.Moran
+    draws after ``np.random.seed(seed)``. A permutation of an array and of ``arange(n)`` take the
+    same random draws, so ``z[row]`` is esda's permuted ``z`` whatever the values; the draws depend
+    only on ``(n, permutations, seed)`` and are made once for all indicators of a date
+    (:func:`_cached_draws`)."""
+    def draw() -> np.ndarray:
+        with _numpy_global_seed(seed):
+            return np.stack([np.random.permutation(n) for _ in range(permutations)])  # loop over draws
+
+    return _cached_draws(("relabel", n, permutations, seed), draw)
+
+
+def _conditional_draws(max_cardinality: int, n: int, permutations: int, seed: int) -> np.ndarray:
+    """esda's draws for the conditional randomisation of local statistics (``esda.crand``): a
+    ``permutations`` × ``max_cardinality`` matrix of positions among the ``n - 1`` sites other than
+    the one tested, sampled without replacement per row by esda's own ``vec_permutations`` (which
+    seeds numpy's global RNG: restored afterwards). Made once per date, not once per indicator."""
+    def draw() -> np.ndarray:
+        with _numpy_global_seed(seed):
+            return esda.crand.vec_permutations(max_cardinality, n, permutations, seed)
+
+    return _cached_draws(("conditional", max_cardinality, n, permutations, seed), draw)
+
+
+_DRAWS: dict[tuple, np.ndarray] = {}
+_MAX_CACHED_DRAWS = 8  # a few MB each at 450 districts and 999 permutations
+
+
+def _cached_draws(key: tuple, draw) -> np.ndarray:
+    """The draws for ``key``, made by ``draw()`` the first time (read-only, shared); without a seed
+    (``key[-1] is None``) they are fresh random draws each time and never cached."""
+    if key[-1] is None:
+        return draw()
+    if key not in _DRAWS:
+        if len(_DRAWS) >= _MAX_CACHED_DRAWS:
+            _DRAWS.pop(next(iter(_DRAWS)))
+        draws = draw()
+        draws.setflags(write=False)
+        _DRAWS[key] = draws
+    return _DRAWS[key]
+
+
+def _local_moran_simulations(z: np.ndarray, w: W, permutations: int, seed: int) -> np.ndarray:
+    """Local Moran's I of each district (rows) under ``permutations`` conditional randomisations
+    (columns), exactly as ``esda.Moran_Local`` computes them (``esda.crand.crand`` with
+    ``_moran_local_crand``; Anselin 1995): district i keeps its value ``z_i``; its ``c_i`` neighbours
+    get the values of the sites named by the first ``c_i`` draws of each row of
+    :func:`_conditional_draws`, counted among the sites other than i; then
+    ``I_i = z_i (Σ_j w_ij z_rand_j) (n - 1) / z'z``. Same draws, same arithmetic, same order of
+    operations as esda (the tests compare p-values for equality), but the draws are shared between
+    the indicators of a date and the loop runs over districts without esda's per-site overhead."""
+    n = z.size
+    with warnings.catch_warnings():  # setting the (absent) diagonal of a CSR matrix: harmless at this size
+        warnings.simplefilter("ignore")
+        adjacency = w.sparse.tocsr(copy=True)
+        adjacency.setdiag(0)  # esda randomises the other sites only (queen weights have no self weight)
+        adjacency.eliminate_zeros()
+    start, weights = adjacency.indptr, adjacency.data.astype(z.dtype)
+    cardinality = np.diff(start)
+    scaling = (n - 1) / (z * z).sum()
+    draws = _conditional_draws(int(cardinality.max()), n, permutations, seed)
+    simulated = np.zeros((n, permutations))
+    for i in np.flatnonzero(cardinality):  # a loop over districts (islands: 0, as esda's island weight 0)
+        drawn = draws[:, : cardinality[i]]
+        others = z[drawn + (drawn >= i)]  # the draws count the sites other than i: skip i
+        simulated[i] = z[i] * (others @ weights[start[i] : start[i + 1]]) * scaling
+    return simulated
+
+
+def _folded_p_values(observed: np.ndarray, simulated: np.ndarray) -> np.ndarray:
+    """esda's and GeoDa's pseudo p-value per row: ``m`` simulations at least as large as observed,
+    ``m`` replaced by ``permutations - m`` when smaller, ``p = (m + 1) / (permutations + 1)``."""
+    permutations = simulated.shape[1]
+    larger = (simulated >= observed[:, None]).sum(axis=1)
+    larger = np.minimum(larger, permutations - larger)
+    return (larger + 1.0) / (permutations + 1.0)
 
 
 def local_moran_table(
     values, w: W, permutations: int = 999, seed: int | None = 12345, alpha: float = 0.05
 ) -> pd.DataFrame:
-    """Local Moran (LISA) per district (esda.Moran_Local, conditional permutation).
+    """Local Moran (LISA) per district: ``esda.Moran_Local``'s statistic and quadrants, and its
+    conditional permutation test with esda's draws and arithmetic (:func:`_local_moran_simulations`).
 
     Columns (index = district ids in ``w.id_order``): ``local_i`` (``I_i = (n - 1) z_i (W z)_i / z'z``),
     ``p_sim`` (folded pseudo p-value from ``permutations`` conditional permutations: with ``m`` of them
@@ -355,13 +434,12 @@ def local_moran_table(
         p_sim = np.full(y.size, np.nan)
         classes = np.full(y.size, "not_significant", dtype=object)
     else:
-        with _numpy_global_seed(seed), np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
-            # esda 2.9 announces a future switch of the conditional-randomisation alternative; Moran_Local
-            # cannot pass it yet and recomputes p_sim with the folded rule from the kept simulations
-            warnings.filterwarnings("ignore", message="The alternative hypothesis", category=DeprecationWarning)
-            lisa = esda.Moran_Local(y, w, transformation="r", permutations=permutations, seed=seed)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lisa = esda.Moran_Local(y, w, transformation="r", permutations=0)  # I_i and quadrants
+        if seed is None:  # as esda: a seed drawn from numpy's global RNG
+            seed = int(np.random.randint(12345, 12345000))
         local_i = np.asarray(lisa.Is, dtype="float64")
-        p_sim = np.asarray(lisa.p_sim, dtype="float64")
+        p_sim = _folded_p_values(local_i, _local_moran_simulations(lisa.z, w, permutations, seed))
         quadrant = np.asarray(lisa.q)
         classes = np.full(y.size, "not_significant", dtype=object)
         significant = p_sim < alpha
