@@ -231,13 +231,16 @@ def _birth_year_lower_bound(df: pd.DataFrame, ctx: RuleContext) -> np.ndarray:
     return np.where(valid_age, earliest_birth_year(age, ctx.reference_date), np.nan)
 
 
-def _years(values: pd.Series) -> np.ndarray:
-    """The calendar year of each date as a float, NaN where the date is missing."""
-    if values.dtype.kind == "M":  # numpy datetime64 (the parsed extract): no per-row Timestamp
-        dates = values.to_numpy()
-        years = dates.astype("datetime64[Y]").astype(np.int64) + 1970
-        return np.where(np.isnat(dates), np.nan, years.astype(float))
-    return values.dt.year.to_numpy(dtype=float, na_value=np.nan)
+def _birth_year_start(df: pd.DataFrame, ctx: RuleContext, unit: str) -> np.ndarray:
+    """1 January of the earliest birth year (:func:`earliest_birth_year`) as ``datetime64[unit]``, NaT
+    where the age is not valid: looked up in a table of the 0..MAX_AGE possible ages, because converting
+    millions of dates to calendar years costs ten times as much as comparing them."""
+    age = df["age"].to_numpy(dtype=float, na_value=np.nan)
+    valid_age = (age >= 0) & (age <= MAX_AGE)
+    years = earliest_birth_year(np.arange(MAX_AGE + 1), ctx.reference_date)
+    starts = (years - 1970).astype("datetime64[Y]").astype(f"datetime64[{unit}]")
+    starts = np.append(starts, np.datetime64("NaT", unit))  # the entry for an invalid age
+    return starts[np.where(valid_age, age, MAX_AGE + 1).astype(np.int64)]
 
 
 def _immigration_year_plausible(df: pd.DataFrame, ctx: RuleContext) -> pd.Series:
@@ -251,7 +254,14 @@ def _not_before_birth(column: str) -> Predicate:
     """The date's year is not before the earliest possible birth year (see :func:`earliest_birth_year`)."""
 
     def check(df: pd.DataFrame, ctx: RuleContext) -> pd.Series:
-        return pd.Series(~(_years(df[column]) < _birth_year_lower_bound(df, ctx)), index=df.index)
+        values = df[column]
+        if isinstance(values.dtype, np.dtype) and values.dtype.kind == "M":  # numpy datetime64, as parsed:
+            # the year is before Y exactly when the date is before 1 January Y
+            dates = values.to_numpy()
+            before = dates < _birth_year_start(df, ctx, np.datetime_data(dates.dtype)[0])  # NaT: False
+        else:
+            before = values.dt.year.to_numpy(dtype=float, na_value=np.nan) < _birth_year_lower_bound(df, ctx)
+        return pd.Series(~before, index=df.index)
 
     return check
 
