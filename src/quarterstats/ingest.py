@@ -248,7 +248,10 @@ def _categorical(column: pa.ChunkedArray) -> pd.Categorical:
     unified = column.unify_dictionaries()
     dictionary = unified.chunk(0).dictionary
     indices = pa.chunked_array([chunk.indices for chunk in unified.chunks], type=unified.type.index_type)
-    codes = pc.fill_null(indices.combine_chunks(), -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    indices = indices.combine_chunks()
+    if indices.null_count:
+        indices = pc.fill_null(indices, -1)
+    codes = indices.to_numpy(zero_copy_only=False)  # Arrow's (32-bit) indices: pandas narrows them further
     categories = pd.Index(dictionary.to_pandas(), dtype="str")  # Arrow-backed: no Python string per value
     return categorical_from_codes(codes, categories)
 
