@@ -370,7 +370,8 @@ def _local_moran_simulations(z: np.ndarray, w: W, permutations: int, seed: int) 
     :func:`_conditional_draws`, counted among the sites other than i; then
     ``I_i = z_i (Σ_j w_ij z_rand_j) (n - 1) / z'z``. Same draws, same arithmetic, same order of
     operations as esda (the tests compare p-values for equality), but the draws are shared between
-    the indicators of a date and the loop runs over districts without esda's per-site overhead."""
+    the indicators of a date and the districts are taken together by their number of neighbours
+    instead of one at a time."""
     n = z.size
     with warnings.catch_warnings():  # setting the (absent) diagonal of a CSR matrix: harmless at this size
         warnings.simplefilter("ignore")
@@ -381,12 +382,22 @@ def _local_moran_simulations(z: np.ndarray, w: W, permutations: int, seed: int) 
     cardinality = np.diff(start)
     scaling = (n - 1) / (z * z).sum()
     draws = _conditional_draws(int(cardinality.max()), n, permutations, seed)
-    simulated = np.zeros((n, permutations))
-    for i in np.flatnonzero(cardinality):  # a loop over districts (islands: 0, as esda's island weight 0)
-        drawn = draws[:, : cardinality[i]]
-        others = z[drawn + (drawn >= i)]  # the draws count the sites other than i: skip i
-        simulated[i] = z[i] * (others @ weights[start[i] : start[i + 1]]) * scaling
+    simulated = np.zeros((n, permutations))  # islands keep 0, as with esda's island weight 0
+    for c in np.unique(cardinality[cardinality > 0]):  # a loop over neighbour counts (a dozen at most)
+        drawn = draws[None, :, :c]
+        same = np.flatnonzero(cardinality == c)
+        for sites in np.array_split(same, -(-len(same) * permutations * c // _MAX_BATCH)):  # bounded memory
+            others = z[drawn + (drawn >= sites[:, None, None])]  # the draws count the sites other than i: skip i
+            site_weights = weights[start[sites][:, None] + np.arange(c)]
+            # one matrix-vector product per site, batched: the same BLAS call as esda's ``zrand @ weights_i``
+            lag = np.matmul(others, site_weights[:, :, None])[:, :, 0]
+            simulated[sites] = z[sites][:, None] * lag * scaling
     return simulated
+
+
+#: Values gathered at once by :func:`_local_moran_simulations`: about 1 MB, so a batch stays in the CPU
+#: cache (at 450 districts: 11 ms per indicator, against 24 ms with one batch per neighbour count).
+_MAX_BATCH = 131_072
 
 
 def _folded_p_values(observed: np.ndarray, simulated: np.ndarray) -> np.ndarray:
