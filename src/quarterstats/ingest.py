@@ -620,18 +620,18 @@ def repair_links(
     frame = accepted.copy(deep=False)  # copy-on-write: the columns replaced below never touch ``accepted``
     counts: dict[str, int] = {}
     ages = frame["age"].to_numpy(dtype=np.int64)
-    rows = np.arange(len(frame))
     if positions is None:  # position of each linked person in this extract, -1 where there is none
         links = PersonLinks.of(frame)
         positions = {"mother_id": links.mother_row, "father_id": links.father_row}
     for column in ("mother_id", "father_id"):
-        present = frame[column].notna().to_numpy(dtype=bool)
-        position = np.where(present, positions[column], -1).astype(np.int64)
-        exists = position >= 0
-        self_link = present & exists & (position == rows)
-        dangling = present & ~exists
-        parent_age = ages[np.where(exists, position, 0)]
-        too_young = present & exists & ~self_link & ((parent_age - ages) < contract.MIN_PARENT_AGE_GAP)
+        # judged on the rows with a link only (most persons are adults without one)
+        child = np.flatnonzero(frame[column].notna().to_numpy(dtype=bool))
+        parent = np.asarray(positions[column])[child]
+        exists = parent >= 0
+        self_link = exists & (parent == child)
+        dangling = ~exists
+        parent_age = ages[np.where(exists, parent, 0)]
+        too_young = exists & ~self_link & ((parent_age - ages[child]) < contract.MIN_PARENT_AGE_GAP)
         for rule_id, mask in (
             (f"{column}.self", self_link),
             (f"{column}.exists", dangling),
@@ -641,9 +641,12 @@ def repair_links(
             if n:
                 counts[rule_id] = n
         remove = self_link | dangling | too_young
+        position = np.full(len(frame), -1, dtype=np.int64)
+        position[child[~remove]] = parent[~remove]
         if remove.any():
-            frame[column] = frame[column].mask(remove)
-            position[remove] = -1
+            removed = np.zeros(len(frame), dtype=bool)
+            removed[child[remove]] = True
+            frame[column] = frame[column].mask(removed)
         frame[PARENT_ROWS[column]] = position
     return frame, counts
 

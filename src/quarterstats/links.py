@@ -139,8 +139,12 @@ def renumber_rows(rows: np.ndarray, kept: np.ndarray, new_position: np.ndarray |
     if new_position is None:
         new_position = np.cumsum(kept) - 1
     rows = np.asarray(rows)[kept]
-    target = np.maximum(rows, 0)
-    return np.where((rows >= 0) & kept[target], new_position[target], -1)
+    renumbered = np.full(len(rows), -1, dtype=np.int64)
+    linked = np.flatnonzero(rows >= 0)  # only these point somewhere (few: the minors' parents)
+    target = rows[linked]
+    still = kept[target]
+    renumbered[linked[still]] = new_position[target[still]]
+    return renumbered
 
 
 def keep_rows(frame: pd.DataFrame, kept: np.ndarray) -> pd.DataFrame:
