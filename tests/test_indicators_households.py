@@ -155,3 +155,28 @@ def test_parent_rows_carried_from_the_ingest_give_the_same_table(table, monkeypa
 
     monkeypatch.setattr(common, "lookup", no_lookup)
     assert {k: v.tolist() for k, v in frame_carried.links.items()} == {k: v.tolist() for k, v in expected.items()}
+
+
+def test_household_ids_as_a_categorical_with_unused_ids_give_the_same_table(table):
+    """As the pipeline reads them: household ids as a Categorical whose categories include households
+    nobody here belongs to (members all outside the city or quarantined) and are not in row order.
+    Those are not households: every household indicator is as with plain text ids."""
+    import pandas as pd
+
+    persons = frame(rows())
+    ids = persons["household_id"].astype(object)
+    unused = ["H0-gone", "H9-gone", "Hx-quarantined"]
+    categories = pd.Index(sorted(set(ids.dropna()) | set(unused), reverse=True), dtype="str")
+    categorical = persons.assign(household_id=pd.Categorical(ids, categories=categories))
+    assert set(unused) <= set(categorical["household_id"].cat.categories)
+    pd.testing.assert_frame_equal(compute_indicators(categorical, DISTRICTS, REF), table)
+
+
+def test_unused_household_ids_when_no_household_spans_two_districts():
+    import pandas as pd
+
+    persons = frame([person("x", "01", 30, household_id="H1"), person("y", "02", 80, household_id="H2")])
+    ids = persons["household_id"].astype(object)
+    persons["household_id"] = pd.Categorical(ids, categories=pd.Index(["H0", "H1", "H2"], dtype="str"))
+    table = compute_indicators(persons, DISTRICTS, REF)
+    assert values(table, "households") == {"01": 1, "02": 1, "10": 0, "city": 2}

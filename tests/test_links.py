@@ -105,3 +105,16 @@ def test_renumber_rows_with_a_shared_renumbering_gives_the_same_rows():
     shared = renumber_rows(rows, kept, np.cumsum(kept) - 1)
     # kept rows 0, 1, 3, 4 become 0, 1, 2, 3; row 0 pointed at the dropped row 2, row 3 at row 4 -> 3
     assert alone.tolist() == shared.tolist() == [-1, -1, 3, 2]
+
+
+def test_text_codes_tell_values_apart_without_ordering_them():
+    from quarterstats.links import text_codes
+
+    text = pd.Series(["H2", None, "H1", "H2", "H3"], dtype="str")
+    categorical = text.astype(pd.CategoricalDtype(pd.Index(["H9", "H3", "H2", "H1"], dtype="str")))
+    for series in (text, categorical):
+        codes = text_codes(series)
+        assert codes.dtype == np.int64 and codes[1] == -1
+        assert codes[0] == codes[3] and len({codes[0], codes[2], codes[4]}) == 3
+    # a Categorical keeps its own codes: the unused category H9 holds code 0, nobody has it
+    assert text_codes(categorical).tolist() == [2, -1, 3, 2, 1]

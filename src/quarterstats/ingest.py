@@ -40,7 +40,7 @@ import pyarrow.parquet as pq
 
 from quarterstats import contract
 from quarterstats.errors import InputError
-from quarterstats.links import PARENT_ROWS, PersonLinks, categorical_from_codes, factorize_text
+from quarterstats.links import PARENT_ROWS, PersonLinks, categorical_from_codes, text_codes
 
 CSV_ENCODINGS = ("utf-8", "cp1252")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
@@ -658,14 +658,15 @@ def household_warnings(accepted: pd.DataFrame) -> dict[str, int]:
     """
     # integer household codes (from the Categorical; empty ids get no code): a household is minors-only
     # when none of its members is 18 or older, i.e. its oldest member is under 18
-    codes, households = factorize_text(accepted["household_id"])
+    codes = text_codes(accepted["household_id"])  # a household id no row has gets no member: not counted
     in_household = codes >= 0
     index = np.maximum(codes, 0)
     age = accepted["age"].to_numpy(dtype=float, na_value=np.nan)
     known = in_household & ~np.isnan(age)  # a missing age is skipped, as by a group maximum
-    has_known = np.zeros(len(households), dtype=bool)
+    n_households = int(codes.max()) + 1 if len(codes) else 0
+    has_known = np.zeros(n_households, dtype=bool)
     has_known[index[known]] = True
-    has_adult = np.zeros(len(households), dtype=bool)
+    has_adult = np.zeros(n_households, dtype=bool)
     has_adult[index[known & (age >= 18)]] = True
     minors_only = int((has_known & ~has_adult).sum())
     return {"household_id.minors_only": minors_only} if minors_only else {}

@@ -67,6 +67,19 @@ def factorize_text(series: pd.Series) -> tuple[np.ndarray, pd.Index]:
     return codes, pd.Index(encoded.dictionary.to_pandas(), dtype="str")
 
 
+def text_codes(series: pd.Series) -> np.ndarray:
+    """int64 codes that tell the values of a text column apart (equal values, equal codes; -1 missing),
+    for callers that only compare or group (household ids): a Categorical's own codes, no hashing and
+    no pass to put them in order of appearance; other columns one Arrow hash pass (:func:`factorize_text`).
+
+    The codes need not be consecutive: a category no row uses keeps its code, so a count per code
+    can be 0 (use ``bincount(codes[codes >= 0], minlength=codes.max() + 1)`` and skip the empty ones).
+    """
+    if is_text_categorical(series):
+        return series.cat.codes.to_numpy().astype(np.int64)
+    return factorize_text(series)[0]
+
+
 def categorical_from_codes(codes: np.ndarray, categories: pd.Index) -> pd.Categorical:
     """A Categorical of ``categories[codes]`` (code -1: missing) for categories that are distinct by
     construction (a dictionary from Arrow or ``pd.factorize``).

@@ -71,7 +71,7 @@ import numpy as np
 import pandas as pd
 
 from quarterstats.countries import origin_region
-from quarterstats.links import PersonLinks, factorize_text, parent_rows
+from quarterstats.links import PersonLinks, factorize_text, parent_rows, text_codes
 
 MH_STATUS_ORDER: tuple[str, ...] = ("foreign", "german_personal_mh", "german_familial_mh", "german_no_mh")
 EG_STATUS_ORDER: tuple[str, ...] = ("immigrant", "descendant", "one_sided", "none", "not_determinable")
@@ -325,7 +325,7 @@ def _derive_arrays(register: pd.DataFrame, reference_date: date, params: Migrati
 
     # ---- parent links
     links = _link_positions(register)
-    household, _ = factorize_text(register["household_id"])  # codes only (millions of ids)
+    household = text_codes(register["household_id"])  # compared only: no order needed (millions of ids)
     same_household = {
         parent: (pos >= 0) & (household >= 0) & (_take(household, pos, -2) == household)
         for parent, pos in links.items()
@@ -512,7 +512,7 @@ def recovery_report(
     own_gap = {"mh": birth_gap | acq_gap, "eg": birth_gap}  # EG does not read the acquisition
 
     # Register links of each truth person (positions in the register) against the true parents.
-    household_code, _ = factorize_text(register["household_id"])  # codes only (millions of ids)
+    household_code = text_codes(register["household_id"])  # compared only (millions of ids)
     child_household = _take(household_code, reg_row, -1)
     truth_index = pd.Index(t_pid)
     parent_not_linked = {"mh": _truth_flag(truth, "gap_parent_link"), "eg": _truth_flag(truth, "gap_parent_link")}

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from quarterstats.links import factorize_text
+from quarterstats.links import text_codes
 
 from .common import PersonFrame, Results, Values, add_count_share, bool_array
 
@@ -39,7 +39,7 @@ def compute(frame: PersonFrame) -> Results:
     coder = frame.coder
     p = frame.params
     in_hh = persons["household_id"].notna().to_numpy()
-    hcode, _ = factorize_text(persons["household_id"])  # -1 for persons in institutions
+    hcode = text_codes(persons["household_id"])  # -1 for persons in institutions
     rows = np.flatnonzero(in_hh)
     h = hcode[rows]
     n_hh = int(h.max()) + 1 if h.size else 0
@@ -47,6 +47,9 @@ def compute(frame: PersonFrame) -> Results:
     has_mh = bool_array(persons["has_mh"])
 
     size = np.bincount(h, minlength=n_hh)
+    # a code whose household has nobody here (its members are all outside the city or quarantined) is
+    # not a household: every household count below is taken over these only
+    exists = size > 0
     n_minor = np.bincount(h, weights=minor[rows], minlength=n_hh)
     n_adult = size - n_minor
     n_mh = np.bincount(h, weights=has_mh[rows], minlength=n_hh)
@@ -67,7 +70,7 @@ def compute(frame: PersonFrame) -> Results:
     hh_district = _household_district(h, frame.codes[rows], coder.n, n_hh)
 
     def per_household(mask: np.ndarray | None = None, weights: np.ndarray | None = None) -> np.ndarray:
-        return coder.tally(hh_district, mask, weights)
+        return coder.tally(hh_district, exists if mask is None else exists & mask, weights)
 
     households = per_household()
     res: Results = {}
@@ -101,7 +104,7 @@ def _household_district(h: np.ndarray, codes: np.ndarray, n_districts: int, n_hh
     np.minimum.at(low, h, codes)
     np.maximum.at(high, h, codes)
     district = low.copy()
-    mixed = low != high
+    mixed = low < high  # (a code without members keeps low > high: not a household, see compute)
     if mixed.any():
         rows = mixed[h]
         width = n_districts + 1
