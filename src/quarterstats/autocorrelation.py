@@ -140,16 +140,16 @@ def _aligned_values(values, w: W) -> np.ndarray:
     """
     ids = list(w.id_order)
     if isinstance(values, pd.Series):
-        series = values.copy()
-        series.index = series.index.map(str)
-        if series.index.has_duplicates:
-            dup = sorted(set(series.index[series.index.duplicated()]))
+        labels = values.index.astype(str)
+        if labels.has_duplicates:
+            dup = sorted(set(labels[labels.duplicated()]))
             raise ValueError(f"values has duplicate district ids {dup}")
         key = [str(i) for i in ids]
-        missing = [i for i in key if i not in series.index]
-        if missing:
+        position = labels.get_indexer(key)
+        if (position < 0).any():
+            missing = [key[k] for k in np.flatnonzero(position < 0)]
             raise ValueError(f"values has no entry for district(s) {missing} that are in the weights")
-        arr = series.reindex(key).to_numpy(dtype="float64", na_value=np.nan)
+        arr = values.to_numpy(dtype="float64", na_value=np.nan)[position]
     else:
         arr = np.asarray(values, dtype="float64").ravel()
         if arr.size != len(ids):

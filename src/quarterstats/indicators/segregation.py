@@ -113,7 +113,8 @@ def segregation_indicators(
         city.append(("moran_i", gid, moran.I, moran.p_sim))
         lq = np.asarray(segregation.location_quotient(group, total), dtype=float)[populated]
         classes = autocorrelation.local_moran_classes(share, weights, permutations=permutations, seed=seed)
-        lisa = classes.reindex(ids[populated]).map(LISA_CODES).astype("float64").to_numpy()
+        lisa = np.array([LISA_CODES[c] for c in classes.reindex(ids[populated]).to_numpy(dtype=object)],
+                        dtype="float64")  # (a loop over districts)
         n = int(populated.sum())
         rows.append(pd.DataFrame({  # the location quotients, then the LISA classes, of the populated districts
             "district_id": np.concatenate([populated_ids, populated_ids]),
