@@ -6,7 +6,10 @@ done in one Arrow dictionary encoding of person ids, mother ids and father ids t
 (:class:`PersonLinks`), which gives at once which ids occur twice and which row each link points to.
 
 :func:`factorize_text` turns a text column into integer codes the same way for every caller, without
-hashing any text when the column is a Categorical already (code columns and household ids are).
+hashing any text when the column is a Categorical already (code columns and household ids are);
+:func:`text_codes` is the cheaper variant for callers that only compare or group (household ids), and
+:func:`categorical_from_codes` builds a Categorical from codes and distinct categories without pandas
+hashing the categories again.
 
 The ingest resolves the links once and keeps the result in two derived columns of the processed
 tables (:data:`PARENT_ROWS`: ``mother_row``, ``father_row``). :func:`keep_rows` keeps them true when
