@@ -223,11 +223,16 @@ def earliest_birth_year(age: pd.Series, reference_date: date) -> pd.Series:
     return reference_date.year - age - (0 if last_day else 1)
 
 
-def _birth_year_lower_bound(df: pd.DataFrame, ctx: RuleContext) -> np.ndarray:
-    """Earliest birth year where the age is valid, NaN where it is not (judged by the age rules);
-    plain floats, because masked Int64 arithmetic on millions of rows costs ten times as much."""
+def _ages(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """``(age, valid)``: the ages as plain floats (NaN for missing; masked Int64 arithmetic on millions
+    of rows costs ten times as much) and where they are valid (judged by the age rules)."""
     age = df["age"].to_numpy(dtype=float, na_value=np.nan)
-    valid_age = (age >= 0) & (age <= MAX_AGE)
+    return age, (age >= 0) & (age <= MAX_AGE)
+
+
+def _birth_year_lower_bound(df: pd.DataFrame, ctx: RuleContext) -> np.ndarray:
+    """Earliest birth year where the age is valid, NaN where it is not."""
+    age, valid_age = _ages(df)
     return np.where(valid_age, earliest_birth_year(age, ctx.reference_date), np.nan)
 
 
@@ -235,8 +240,7 @@ def _birth_year_start(df: pd.DataFrame, ctx: RuleContext, unit: str) -> np.ndarr
     """1 January of the earliest birth year (:func:`earliest_birth_year`) as ``datetime64[unit]``, NaT
     where the age is not valid: looked up in a table of the 0..MAX_AGE possible ages, because converting
     millions of dates to calendar years costs ten times as much as comparing them."""
-    age = df["age"].to_numpy(dtype=float, na_value=np.nan)
-    valid_age = (age >= 0) & (age <= MAX_AGE)
+    age, valid_age = _ages(df)
     years = earliest_birth_year(np.arange(MAX_AGE + 1), ctx.reference_date)
     starts = (years - 1970).astype("datetime64[Y]").astype(f"datetime64[{unit}]")
     starts = np.append(starts, np.datetime64("NaT", unit))  # the entry for an invalid age

@@ -730,8 +730,7 @@ def ingest_register(
     accepted["immigration_year"] = accepted["immigration_year"].astype("Int16")
     accepted["x"] = accepted["x"].astype("float64")
     accepted["y"] = accepted["y"].astype("float64")
-    positions = links.positions_among(~bad_rows)
-    accepted, link_repairs = repair_links(accepted, positions)
+    accepted, link_repairs = repair_links(accepted, links.positions_among(~bad_rows))
     warning_counts = household_warnings(accepted)
 
     extra = [c for c in raw.columns if c not in contract.COLUMN_NAMES and c != contract.REFERENCE_DATE_COLUMN]
