@@ -350,6 +350,26 @@ def test_local_moran_at_450_districts_with_ties_and_an_island_matches_esda():
     assert (np.random.get_state()[1] == state).all()
 
 
+@pytest.mark.filterwarnings("ignore:The alternative hypothesis:DeprecationWarning")
+def test_shared_draws_are_per_weights_structure():
+    """Which sites each district draws is cached per date; two contiguities of the same number of
+    districts (18 x 25 and 9 x 50) must not share it: each still equals esda, in either order."""
+    from quarterstats.autocorrelation import _conditional_sites
+
+    y = np.random.default_rng(4).random(450)
+    y[:40] += 0.5
+    grids = [queen_weights(lattice(18, 25), "district_id"), queen_weights(lattice(9, 50), "district_id")]
+    for w in grids + grids[::-1]:
+        table = local_moran_table(y, w, permutations=199, seed=5)
+        np.testing.assert_array_equal(table["p_sim"], esda.Moran_Local(y, w, permutations=199, seed=5).p_sim)
+    cardinality = np.diff(grids[0].sparse.indptr)
+    batches = _conditional_sites(cardinality, 199, 5)
+    assert _conditional_sites(cardinality, 199, 5) is batches  # made once, shared
+    assert sorted(np.concatenate([sites for sites, _ in batches]).tolist()) == list(range(450))
+    for sites, drawn in batches:  # no district draws itself
+        assert not drawn.flags.writeable and not (drawn == sites[:, None, None]).any()
+
+
 def test_relabellings_are_the_permutations_esda_moran_draws():
     from quarterstats.autocorrelation import _relabellings
 
