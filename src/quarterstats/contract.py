@@ -150,8 +150,10 @@ REFERENCE_DATE_COLUMN = "reference_date"
 class RuleContext:
     reference_date: date
     #: Rows whose non-empty ``person_id`` occurs more than once, when the caller already knows them (the
-    #: ingest finds them in the same hash pass that resolves the parent links); None: the rule finds them.
-    duplicated_person_id: np.ndarray | None = field(default=None, compare=False, repr=False)
+    #: ingest finds them in the same hash pass that resolves the parent links): the mask, or a function
+    #: returning it (called when the rule is evaluated, last; e.g. waiting for a worker thread);
+    #: None: the rule finds them.
+    duplicated_person_id: np.ndarray | Callable[[], np.ndarray] | None = field(default=None, compare=False, repr=False)
 
     @property
     def reference_timestamp(self) -> pd.Timestamp:
@@ -278,7 +280,8 @@ def _unique_person_id(df: pd.DataFrame, ctx: RuleContext) -> pd.Series:
     otherwise are the duplicated rows marked with pandas' ``duplicated(keep=False)``.
     """
     if ctx.duplicated_person_id is not None:
-        return pd.Series(~np.asarray(ctx.duplicated_person_id, dtype=bool), index=df.index)
+        known = ctx.duplicated_person_id
+        return pd.Series(~np.asarray(known() if callable(known) else known, dtype=bool), index=df.index)
     ids = df["person_id"]
     if getattr(ids.dtype, "storage", None) == "pyarrow":
         import pyarrow as pa
@@ -418,11 +421,15 @@ def evaluate_rules(
 ) -> pd.DataFrame:
     """Evaluate every row rule; a boolean frame (rows × rule ids), True where the row BREAKS the rule.
 
-    ``duplicated_person_id``: the rows ``person_id.unique`` rejects, if already known (see
-    :class:`RuleContext`)."""
+    ``duplicated_person_id``: the rows ``person_id.unique`` rejects, if already known, or a function
+    that returns them (see :class:`RuleContext`); that rule is then evaluated after the others, so
+    that a function waiting for another thread waits as little as possible. The columns are in the
+    order of :data:`ROW_RULES` either way."""
     ctx = RuleContext(reference_date, duplicated_person_id)
-    broken = {rule.id: ~rule.predicate(frame, ctx).to_numpy(dtype=bool) for rule in ROW_RULES}
-    return pd.DataFrame(broken, index=frame.index)
+    deferred = callable(duplicated_person_id)
+    order = sorted(ROW_RULES, key=lambda rule: deferred and rule.predicate is _unique_person_id)  # stable
+    broken = {rule.id: ~rule.predicate(frame, ctx).to_numpy(dtype=bool) for rule in order}
+    return pd.DataFrame({rule.id: broken[rule.id] for rule in ROW_RULES}, index=frame.index)
 
 
 def pandera_schema(reference_date: date | None = None):

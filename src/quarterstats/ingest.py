@@ -31,6 +31,7 @@ import zlib
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -38,7 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from quarterstats import contract
+from quarterstats import background, contract
 from quarterstats.errors import InputError
 from quarterstats.links import PARENT_ROWS, PersonLinks, categorical_from_codes, text_codes
 
@@ -508,8 +509,9 @@ _PARSERS = {
 }
 
 
-def parse_columns(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Typed frame of the contract columns, and a boolean frame of ``<column>.type`` failures.
+def parse_columns(raw: pd.DataFrame, names: Iterable[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Typed frame of the contract columns (or of those in ``names``, in contract order), and a boolean
+    frame of ``<column>.type`` failures.
 
     Code columns (country codes and the enumerations ``sex``, ``german_acquisition``,
     ``marital_status``) and ``household_id`` become pandas Categoricals; codes are normalised before the
@@ -517,8 +519,9 @@ def parse_columns(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     country codes to upper case (``tur`` -> ``TUR``), enumerations to lower case (``M`` -> ``m``,
     ``Ledig`` -> ``ledig``), once per distinct value. The quarantine keeps the values as delivered.
     """
+    wanted = contract.COLUMN_NAMES if names is None else set(names)
     typed, type_failures = {}, {}
-    for spec in contract.COLUMNS:
+    for spec in (spec for spec in contract.COLUMNS if spec.name in wanted):
         if spec.name in raw.columns and spec.categorical:
             case = ("upper" if spec.country_code else "lower") if spec.is_code else None
             values, bad = _parse_categorical(raw[spec.name], case=case)
@@ -688,10 +691,17 @@ def ingest_register(
     raw, detected = read_raw(path, encoding=encoding, separator=separator)
     bad_lines = detected.get("bad_lines", [])
     check_file_rules(raw, None, path, reference_date)
-    typed, type_failures = parse_columns(raw)
-    links = PersonLinks.of(typed)  # one hash pass: duplicates and parent rows
+    # one hash pass over the ids finds duplicates and parent rows, in a worker thread while the other
+    # columns are parsed and the other rules run
+    ids, id_failures = parse_columns(raw, PersonLinks.COLUMNS)
+    pending_links = background.start(PersonLinks.of, ids)
+    others, other_failures = parse_columns(raw, [c for c in contract.COLUMN_NAMES if c not in PersonLinks.COLUMNS])
+    typed = pd.concat([ids, others], axis=1)[list(contract.COLUMN_NAMES)]
+    type_failures = pd.concat([id_failures, other_failures], axis=1)[[f"{c}.type" for c in contract.COLUMN_NAMES]]
     # the row rules first (they never raise), so that the file rule reuses person_id.unique's mask
-    rule_failures = contract.evaluate_rules(typed, reference_date, duplicated_person_id=links.duplicated)
+    rule_failures = contract.evaluate_rules(typed, reference_date,
+                                            duplicated_person_id=lambda: pending_links.result().duplicated)
+    links = pending_links.result()
     check_file_rules(raw, typed, path, reference_date,
                      duplicated=rule_failures["person_id.unique"].to_numpy(dtype=bool))
 

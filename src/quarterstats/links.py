@@ -20,6 +20,7 @@ migration derivation after checking them, so the ids are hashed once per extract
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -110,11 +111,14 @@ class PersonLinks:
     mother_row: np.ndarray
     father_row: np.ndarray
 
+    #: The columns :meth:`of` reads.
+    COLUMNS: ClassVar[tuple[str, ...]] = ("person_id", "mother_id", "father_id")
+
     @classmethod
     def of(cls, frame: pd.DataFrame) -> "PersonLinks":
         n = len(frame)
         ids = arrow_text(frame["person_id"])
-        links = [arrow_text(frame[c]) for c in ("mother_id", "father_id")]
+        links = [arrow_text(frame[c]) for c in cls.COLUMNS[1:]]
         # only the links that are there are hashed (most persons are adults without links)
         linked = [np.flatnonzero(link.is_valid().to_numpy(zero_copy_only=False)) for link in links]
         combined = pa.concat_arrays([ids] + [link.take(pa.array(rows)) for link, rows in zip(links, linked)])
