@@ -37,9 +37,12 @@ What it does (details and measured figures: ``docs/performance.md``):
    * ``core``: exactly the code of ``quarterstats.stages`` (no Dagster, no intermediate files):
      ``ingest_register`` -> ``stages.prepare_districts`` (load, validate, natural sort, queen contiguity; once per run,
      reported apart, not in the per-date total) -> ``stages.build_persons`` (steps ``join``, ``migration``, ``assemble``) ->
-     ``stages.read_previous_persons`` -> ``stages.build_indicator_tables`` (steps ``indicators`` with
-     previous persons and auxiliary district figures, ``segregation``, ``changes`` against the previous
-     date's indicator table). The stage functions take the benchmark's timer, so what is measured cannot
+     ``stages.read_previous_persons`` -> ``stages.build_indicator_tables`` (steps ``match_previous``,
+     which starts matching the previous date's person ids in a worker thread, ``segregation``,
+     ``indicators`` with previous persons and auxiliary district figures, ``changes`` against the
+     previous date's indicator table). Where the core path uses a second thread
+     (``quarterstats.background``), its work runs during the steps that follow; with
+     ``QUARTERSTATS_THREADS=1`` it is done in the step that starts it. The stage functions take the benchmark's timer, so what is measured cannot
      drift from what the pipeline runs. The previous date's persons and indicator tables are prepared
      beforehand by the same calls (untimed). The stages' own file writes/reads between the steps are
      timed afterwards as ``io`` (informational, not in the core total). Like the pipeline's processes,
@@ -838,7 +841,8 @@ def run_worker(kind: str, folder: Path, profile: Path | None = None) -> dict:
 # ------------------------------------------------------------------------------------------------
 # orchestration and report
 
-CORE_STEPS = ("ingest", "join", "migration", "assemble", "read_previous", "indicators", "segregation", "changes")
+CORE_STEPS = ("ingest", "join", "migration", "assemble", "read_previous", "match_previous", "segregation",
+              "indicators", "changes")
 
 
 def _best(runs: list[dict], total) -> dict:
@@ -1032,6 +1036,8 @@ def main(argv: list[str] | None = None) -> int:
     machine = {
         "cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
         "load_average_at_start": os.getloadavg(),
+        # QUARTERSTATS_THREADS=1: the core path without its worker thread (quarterstats.background)
+        "quarterstats_threads": os.environ.get("QUARTERSTATS_THREADS", "default (a worker thread)"),
     }
     try:
         import geopandas
@@ -1044,7 +1050,8 @@ def main(argv: list[str] | None = None) -> int:
                                "numpy": np.__version__}
     except ImportError:
         pass
-    log(f"machine: {machine['cpus']} CPUs, {machine['platform']}, load {machine['load_average_at_start']}")
+    log(f"machine: {machine['cpus']} CPUs, {machine['platform']}, load {machine['load_average_at_start']}, "
+        f"QUARTERSTATS_THREADS: {machine['quarterstats_threads']}")
     report = {"machine": machine, "runs": []}
     try:
         for n in args.sizes:

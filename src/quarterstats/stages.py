@@ -271,10 +271,14 @@ def build_indicator_tables(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(the long indicator table with changes, the city-level segregation table) of one date.
 
-    Steps for ``timed`` (see :func:`build_persons`): ``indicators`` (every family but segregation),
-    ``segregation`` (location quotients, LISA, city indices; joined to the table), ``changes``.
+    Steps for ``timed`` (see :func:`build_persons`): ``match_previous`` (starts matching the previous
+    date's person ids for the flows in a worker thread, :func:`quarterstats.indicators.match_previous`,
+    so that it runs while the segregation and the other indicators are computed; with
+    ``QUARTERSTATS_THREADS=1`` the matching itself), ``segregation`` (location quotients, LISA, city
+    indices), ``indicators`` (every other family; waits for the matching), ``changes`` (both joined
+    and sorted, then the changes).
     """
-    from quarterstats.indicators import add_changes, compute_indicators, sort_long
+    from quarterstats.indicators import add_changes, compute_indicators, match_previous, sort_long
     from quarterstats.indicators.segregation import segregation_indicators
 
     district_frame = pd.DataFrame(
@@ -284,16 +288,17 @@ def build_indicator_tables(
             "area_km2": districts.geometry.area.to_numpy() / 1e6,
         }
     )
+    matching = None
+    if previous_persons is not None:  # (a step of its own: without the worker thread it runs here)
+        matching = timed("match_previous", match_previous, persons, previous_persons)
+    local, city = timed("segregation", segregation_indicators, persons, districts, neighbours=neighbours)
     table = timed("indicators", compute_indicators, persons, district_frame, day,
-                  previous_persons=previous_persons, auxiliary=auxiliary)
+                  previous_persons=previous_persons, auxiliary=auxiliary, previous_match=matching)
 
-    def segregation() -> tuple[pd.DataFrame, pd.DataFrame]:
-        local, city = segregation_indicators(persons, districts, neighbours=neighbours)
-        return sort_long(pd.concat([table, local], ignore_index=True)), city
+    def changes() -> pd.DataFrame:
+        return add_changes(sort_long(pd.concat([table, local], ignore_index=True)), previous_table, baseline_table)
 
-    table, city = timed("segregation", segregation)
-    table = timed("changes", add_changes, table, previous_table, baseline_table)
-    return table, city
+    return timed("changes", changes), city
 
 
 def indicators_stage(paths: ProjectPaths, reference_date: date | str) -> StageResult:

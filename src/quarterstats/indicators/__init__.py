@@ -12,6 +12,7 @@ city total "city", computed from all persons), indicator (catalogue order), valu
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from datetime import date
 
 import pandas as pd
@@ -20,7 +21,8 @@ from quarterstats.catalogue import IndicatorParameters, build_catalogue
 
 from . import households, migration, milieu, mobility, population
 from .changes import add_changes, sort_long, time_series
-from .common import CITY_ID, LONG_COLUMNS, DistrictCoder, PersonFrame, natural_key, sort_district_ids, to_long
+from .common import (CITY_ID, LONG_COLUMNS, DistrictCoder, PersonFrame, match_previous, natural_key,
+                     sort_district_ids, to_long)
 from .migration import top_countries
 from .milieu import milieu_types, type_label_de
 
@@ -30,6 +32,7 @@ __all__ = [
     "REQUIRED_PERSON_COLUMNS",
     "add_changes",
     "compute_indicators",
+    "match_previous",
     "milieu_types",
     "natural_key",
     "sort_district_ids",
@@ -50,7 +53,8 @@ _REQUIRED_PREVIOUS_COLUMNS = ("person_id", "district_id")
 def compute_indicators(persons: pd.DataFrame, districts: pd.DataFrame, reference_date: date, *,
                        previous_persons: pd.DataFrame | None = None,
                        auxiliary: pd.DataFrame | None = None,
-                       params: IndicatorParameters = IndicatorParameters()) -> pd.DataFrame:
+                       params: IndicatorParameters = IndicatorParameters(),
+                       previous_match: Future | None = None) -> pd.DataFrame:
     """All non-segregation indicators of one reference date as a long table.
 
     Args:
@@ -65,6 +69,10 @@ def compute_indicators(persons: pd.DataFrame, districts: pd.DataFrame, reference
             children_under15_in_sgb2); enables sgb2_rate, unemployment_rate, child_poverty and the
             social-status dimension. Without it they are not emitted.
         params: age bounds and thresholds.
+        previous_match: :func:`~quarterstats.indicators.common.match_previous` of ``persons`` and
+            ``previous_persons``, when the caller started it earlier so that it runs beside other work
+            (:func:`quarterstats.stages.build_indicator_tables` computes the segregation meanwhile);
+            None: started here.
 
     Returns:
         DataFrame with columns district_id, indicator, value, numerator, denominator; every indicator id is
@@ -77,17 +85,17 @@ def compute_indicators(persons: pd.DataFrame, districts: pd.DataFrame, reference
     catalogue = build_catalogue(params)
     coder = DistrictCoder.from_districts(districts)
     frame = PersonFrame(persons, coder, reference_date, params)
-    frame.resolve_links(previous_persons)  # one hash join for parent links and the previous date
+    frame.resolve_links(previous_persons, previous_match)  # the previous date's ids: matched in a thread
 
-    results = {}
+    results = {}  # (the long table is in catalogue order, whatever the order here)
     results.update(population.compute(frame, population.district_areas(districts, coder.district_ids)))
     results.update(migration.compute(frame))
     results.update(households.compute(frame))
     results.update(mobility.compute_stock(frame))
-    if previous_persons is not None:
-        results.update(mobility.compute_flows(frame, previous_persons))
     if auxiliary is not None:
         results.update(milieu.compute_social(frame, auxiliary))
+    if previous_persons is not None:  # last, so the matching of the previous date's ids has had time
+        results.update(mobility.compute_flows(frame, previous_persons))
     results.update(milieu.compute(results, coder.n, params))
     return to_long(results, coder, catalogue)
 
