@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from conftest import ORIGIN, SIDE, cell_centre, grid_districts, shared_path
 from quarterstats.boundaries import load_boundaries
@@ -152,3 +153,43 @@ def test_finer_grid_for_many_districts_gives_the_exact_assignment(monkeypatch):
     exact = assign_districts_exactly(x, y, list(frame.geometry.values))
     np.testing.assert_array_equal(fast.district_index, exact.district_index)
     assert fast.ambiguous == exact.ambiguous > 0
+
+
+@pytest.mark.parametrize("threads", ["2", "1"])
+def test_exact_assignment_equals_a_brute_force_query(monkeypatch, threads):
+    """The exact test takes the districts in two halves (the second in a worker thread); a point on the
+    border between a district of each half must still go to the first in file order and be counted
+    once as ambiguous. Reference: shapely's STRtree query of every point, independent of the code."""
+    import geopandas as gpd
+    import shapely
+    from shapely.geometry import box
+
+    from quarterstats import background
+
+    monkeypatch.setenv(background.THREADS_VARIABLE, threads)
+    cols, rows, side = 10, 6, 400.0  # districts 0-29 in the first half, 30-59 in the second
+    geoms = [box(ORIGIN[0] + c * side, ORIGIN[1] + r * side, ORIGIN[0] + (c + 1) * side, ORIGIN[1] + (r + 1) * side)
+             for r in range(rows) for c in range(cols)]
+    geoms[35] = geoms[35].union(geoms[25].buffer(-100.0))  # overlaps district 25 (first half)
+    frame = gpd.GeoDataFrame({"district_id": [f"d{i}" for i in range(len(geoms))]}, geometry=geoms, crs="EPSG:25832")
+    x, y = _hard_points(frame, 20_000, seed=12)
+    rng = np.random.default_rng(13)  # points on the line between rows 2 and 3: the halves' common border
+    x = np.concatenate([x, ORIGIN[0] + rng.uniform(-50, cols * side + 50, 2_000)])
+    y = np.concatenate([y, np.full(2_000, ORIGIN[1] + 3 * side)])
+    exact = assign_districts_exactly(x, y, list(frame.geometry.values))
+
+    point, polygon = shapely.STRtree(frame.geometry.values).query(shapely.points(x, y), predicate="intersects")
+    first = np.full(len(x), len(geoms))
+    np.minimum.at(first, point, polygon)
+    expected = np.where(first == len(geoms), -1, first)
+    counts = np.bincount(point, minlength=len(x))
+    np.testing.assert_array_equal(exact.district_index, expected)
+    assert exact.ambiguous == int((counts[counts > 1] - 1).sum()) > 2_000
+    assert ((expected >= 0) & (expected < 30) & (counts > 1)).sum() > 1_000  # first-half wins on the common border
+    fast = assign_districts(x, y, frame)
+    np.testing.assert_array_equal(fast.district_index, expected)
+    # the grid, built from both halves too, decides the inner cells of every district
+    from quarterstats.spatial import _DistrictGrid
+
+    grid = _DistrictGrid(list(frame.geometry.values), cells=10_000)
+    assert set(np.unique(grid.owner[grid.owner >= 0])) == set(range(len(geoms)))

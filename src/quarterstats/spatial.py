@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from quarterstats import background
 from quarterstats.contract import MAX_OUTSIDE_SHARE
 from quarterstats.errors import InputError
 from quarterstats.links import PARENT_ROWS, keep_rows
@@ -166,14 +167,34 @@ class _DistrictGrid:
 
 def assign_districts_exactly(x: np.ndarray, y: np.ndarray, polygons) -> DistrictAssignment:
     """The reference assignment: every point tested exactly against each district whose bounding box
-    holds it (binary search on the x-sorted points, then prepared ``shapely.intersects_xy``)."""
+    holds it (binary search on the x-sorted points, then prepared ``shapely.intersects_xy``).
+
+    The districts are taken in two halves, the second in a worker thread
+    (:func:`quarterstats.background.start`; shapely's predicates run without Python's lock): a point's
+    district is the first match of the first half, else of the second; the match counts add up."""
     x = np.asarray(x, dtype="float64")
     y = np.asarray(y, dtype="float64")
-    result = np.full(len(x), -1, dtype=np.int64)
-    matches = np.zeros(len(x), dtype=np.int32)
+    polygons = list(polygons)
     order = np.argsort(x, kind="stable")
     xs = x[order]
-    for i, polygon in enumerate(polygons):  # loops over districts only
+    half = len(polygons) // 2
+    second = background.start(_first_matches, x, y, order, xs, polygons, range(half, len(polygons)))
+    result, matches = _first_matches(x, y, order, xs, polygons, range(half))
+    result_2, matches_2 = second.result()
+    result = np.where(result >= 0, result, result_2)
+    matches += matches_2
+    ambiguous = int((matches[matches > 1] - 1).sum())
+    return DistrictAssignment(result, ambiguous)
+
+
+def _first_matches(x: np.ndarray, y: np.ndarray, order: np.ndarray, xs: np.ndarray, polygons: list,
+                   which: range) -> tuple[np.ndarray, np.ndarray]:
+    """For each point, the first of the districts ``which`` that contains it (-1: none) and how many do;
+    ``order`` sorts the points by x, ``xs`` are the sorted x."""
+    result = np.full(len(x), -1, dtype=np.int64)
+    matches = np.zeros(len(x), dtype=np.int32)
+    for i in which:  # loops over districts only
+        polygon = polygons[i]
         if polygon is None or polygon.is_empty:
             continue
         minx, miny, maxx, maxy = polygon.bounds
@@ -186,8 +207,7 @@ def assign_districts_exactly(x: np.ndarray, y: np.ndarray, polygons) -> District
         hit = candidates[shapely.intersects_xy(polygon, x[candidates], y[candidates])]
         matches[hit] += 1
         result[hit] = np.where(result[hit] < 0, i, result[hit])
-    ambiguous = int((matches[matches > 1] - 1).sum())
-    return DistrictAssignment(result, ambiguous)
+    return result, matches
 
 
 def join_persons(persons: pd.DataFrame, districts: gpd.GeoDataFrame) -> tuple[pd.DataFrame, pd.DataFrame, int]:
