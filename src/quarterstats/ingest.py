@@ -223,10 +223,15 @@ def _read_parquet(path: Path) -> tuple[pd.DataFrame, dict]:
     table = table.rename_columns(columns).replace_schema_metadata(None)
     try:
         plain = [name for name in columns if not pa.types.is_dictionary(table.schema.field(name).type)]
+        # the dictionaries (household ids: millions of distinct values at 4 M persons, 0.4-0.9 s to
+        # unify) are converted in a worker thread while the other columns are
+        coded = background.start(lambda: {name: _categorical(table.column(name))
+                                          for name in columns if name not in plain})
         frame = table.select(plain).to_pandas(date_as_object=False, types_mapper=_arrow_types_mapper)
+        categoricals = coded.result()
         for position, name in enumerate(columns):
-            if name not in plain:
-                frame.insert(position, name, _categorical(table.column(name)))
+            if name in categoricals:
+                frame.insert(position, name, categoricals[name])
     except (pa.ArrowException, ValueError, TypeError) as exc:
         raise InputError(f"has column types that cannot be read as a table: {exc}", file=path,
                          rule="file.readable") from None
