@@ -8,7 +8,10 @@ are counted, for instance. :func:`start` runs such a step in a worker thread; th
 result with ``future.result()``, which re-raises the step's exception, if any, in the caller.
 
 Results do not depend on the threads: each task computes exactly what it would compute in the
-caller, and the caller combines the results in a fixed order. ``QUARTERSTATS_THREADS=1`` runs every
+caller, and the caller combines the results in a fixed order. What may go into a task: work on data
+nobody changes meanwhile, with no process-wide side effects. ``warnings.catch_warnings`` (used by
+the segregation step, and inside pandas) changes the filters of the whole process before Python 3.14,
+so steps that use it stay in the caller's thread. ``QUARTERSTATS_THREADS=1`` runs every
 task at once in the calling thread (for debugging, or where a scheduler gives one core per process).
 """
 
