@@ -92,6 +92,7 @@ def segregation_indicators(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # islands are classed "island", not warned about
         weights = autocorrelation.weights_from_neighbours(neighbours, [str(i) for i in ids[populated]])
+    # the shares below are arrays in the order of the populated districts, which is the weights' order
 
     rows, city = [], []
     total = counts["total"]
@@ -101,27 +102,27 @@ def segregation_indicators(
         if group.sum() == 0:
             continue
         x, t = group[populated], total[populated]
+        xa, ta = x.to_numpy(dtype="float64"), t.to_numpy(dtype="float64")  # (counts: valid by construction)
         city += [
-            ("seg_dissimilarity", gid, 100.0 * segregation.dissimilarity(x, t), np.nan),
-            ("seg_isolation", gid, segregation.isolation(x, t), np.nan),
-            ("seg_exposure", gid, segregation.exposure(x, t), np.nan),
-            ("seg_theil", gid, segregation.entropy_theil(x, t), np.nan),
-            ("seg_gini", gid, segregation.gini(x, t), np.nan),
+            ("seg_dissimilarity", gid, 100.0 * segregation.dissimilarity(xa, ta), np.nan),
+            ("seg_isolation", gid, segregation.isolation(xa, ta), np.nan),
+            ("seg_exposure", gid, segregation.exposure(xa, ta), np.nan),
+            ("seg_theil", gid, segregation.entropy_theil(xa, ta), np.nan),
+            ("seg_gini", gid, segregation.gini(xa, ta), np.nan),
         ]
-        share = (x / t).rename(None)
+        share = xa / ta
         moran = autocorrelation.global_moran(share, weights, permutations=permutations, seed=seed)
         city.append(("moran_i", gid, moran.I, moran.p_sim))
         lq = np.asarray(segregation.location_quotient(group, total), dtype=float)[populated]
         classes = autocorrelation.local_moran_classes(share, weights, permutations=permutations, seed=seed)
-        lisa = np.array([LISA_CODES[c] for c in classes.reindex(ids[populated]).to_numpy(dtype=object)],
-                        dtype="float64")  # (a loop over districts)
+        lisa = np.array([LISA_CODES[c] for c in classes.to_numpy(dtype=object)], dtype="float64")
         n = int(populated.sum())
         rows.append(pd.DataFrame({  # the location quotients, then the LISA classes, of the populated districts
             "district_id": np.concatenate([populated_ids, populated_ids]),
             "indicator": [f"location_quotient_{gid}"] * n + [f"lisa_class_{gid}"] * n,
             "value": np.concatenate([lq, lisa]),
-            "numerator": np.concatenate([x.to_numpy(dtype=float), np.full(n, np.nan)]),
-            "denominator": np.concatenate([t.to_numpy(dtype=float), np.full(n, np.nan)]),
+            "numerator": np.concatenate([xa, np.full(n, np.nan)]),
+            "denominator": np.concatenate([ta, np.full(n, np.nan)]),
         }))
     multigroup = counts.loc[populated, ["no_mh"] + [f"region_{c}" for c, _, _ in ORIGIN_REGIONS]]
     multigroup = multigroup.loc[:, multigroup.sum() > 0]
