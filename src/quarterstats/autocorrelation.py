@@ -372,8 +372,9 @@ _MAX_CACHED_DRAWS = 8  # a few MB each at 450 districts and 999 permutations (th
 
 
 def _cached_draws(key: tuple, draw):
-    """The draws for ``key``, made by ``draw()`` the first time (read-only, shared); without a seed
-    (``key[-1] is None``) they are fresh random draws each time and never cached."""
+    """The draws for ``key`` (or what is derived from them alone, such as :func:`_conditional_sites`),
+    made by ``draw()`` the first time (read-only, shared); without a seed (``key[-1] is None``) they
+    are fresh random draws each time and never cached."""
     if key[-1] is None:
         return draw()
     if key not in _DRAWS:

@@ -420,33 +420,20 @@ def _parse_categorical(raw: pd.Series, *, case: str | None = None) -> tuple[pd.S
     value as delivered. Values that become equal (``tur``, `` TUR``) share one category. Never a type
     failure: any text is a candidate value, judged by the column's rules."""
     delivered = _as_categorical(raw)
-    if _normalised(delivered.categories, case):  # the usual case: keep the categories, no second hash
-        return pd.Series(delivered, index=raw.index, copy=False), pd.Series(False, index=raw.index)
-    text = pd.Series(delivered.categories, dtype="string").str.strip()  # (no missing: categories never are)
-    if case == "upper":
-        text = text.str.upper()
-    elif case == "lower":
-        text = text.str.lower()
-    delivered_text = pd.Series(delivered.categories, dtype="string")
-    if bool((text == delivered_text).all()) and not bool((text == "").any()):
-        # already normalised (the usual case): keep the categories as they are, no second hash pass
-        return pd.Series(delivered, index=raw.index, copy=False), pd.Series(False, index=raw.index)
-    new_code, normalised = pd.factorize(text.mask(text == ""))
-    codes = np.append(new_code, -1)[delivered.codes]  # a missing value (code -1) stays missing
-    values = categorical_from_codes(codes, pd.Index(normalised, dtype="str"))
-    return pd.Series(values, index=raw.index), pd.Series(False, index=raw.index)
-
-
-def _normalised(categories: pd.Index, case: str | None) -> bool:
-    """True when every category is already stripped, in ``case`` and not empty: the check of
-    :func:`_parse_categorical` in Arrow, a few microseconds instead of a few pandas operations."""
-    text = pa.array(categories.astype("str").array)
+    text = pa.array(delivered.categories.astype("str").array)  # (no missing: categories never are)
     normal = pc.utf8_trim_whitespace(text)
     if case == "upper":
         normal = pc.utf8_upper(normal)
     elif case == "lower":
         normal = pc.utf8_lower(normal)
-    return len(text) == 0 or (pc.all(pc.equal(normal, text)).as_py() and not pc.any(pc.equal(normal, "")).as_py())
+    empty = pc.equal(normal, "")
+    if len(text) == 0 or (pc.all(pc.equal(normal, text)).as_py() and not pc.any(empty).as_py()):
+        # already normalised (the usual case): keep the categories as they are, no second hash pass
+        return pd.Series(delivered, index=raw.index, copy=False), pd.Series(False, index=raw.index)
+    new_code, normalised = pd.factorize(pd.Series(pc.if_else(empty, None, normal).to_pandas(), dtype="string"))
+    codes = np.append(new_code, -1)[delivered.codes]  # a missing value (code -1) stays missing
+    values = categorical_from_codes(codes, pd.Index(normalised, dtype="str"))
+    return pd.Series(values, index=raw.index), pd.Series(False, index=raw.index)
 
 
 def _as_categorical(raw: pd.Series) -> pd.Categorical:

@@ -31,21 +31,21 @@ def add_changes(current: pd.DataFrame, previous: pd.DataFrame | None = None,
     other date has no value for the district/indicator, where no table is given, or where the indicator
     is not comparable over time). Ids missing from ``catalogue`` are treated as comparable."""
     out = current.copy()
-    others = {column: other for column, other in (("change_previous", previous), ("change_baseline", baseline))
-              if other is not None}
-    keys, indicators = _row_keys([out, *others.values()])
+    others = [("change_previous", previous), ("change_baseline", baseline)]
+    given = [(column, other) for column, other in others if other is not None]
+    keys, indicators = _row_keys([out] + [other for _, other in given])
+    key_of = {column: pd.Index(k) for (column, _), k in zip(given, keys[1:])}
     # judged once per indicator id, not once per row (60,000 rows at 450 districts)
     flags = np.array([catalogue[i].comparable_over_time if i in catalogue else True for i in indicators], dtype=bool)
     comparable = flags[keys[0] % max(len(indicators), 1)]
     value = out["value"].to_numpy(dtype=np.float64, na_value=np.nan)
-    for column in ("change_previous", "change_baseline"):
-        if column not in others:
+    for column, other in others:
+        if other is None:
             out[column] = np.full(len(out), np.nan)
             continue
-        other, other_keys = others[column], pd.Index(keys[1 + list(others).index(column)])
-        if other_keys.has_duplicates:
+        if key_of[column].has_duplicates:
             raise ValueError(f"{column}: the other table has duplicate (district_id, indicator) rows")
-        position = other_keys.get_indexer(keys[0])  # -1: the other date has no such row
+        position = key_of[column].get_indexer(keys[0])  # -1: the other date has no such row
         other_value = other["value"].to_numpy(dtype=np.float64, na_value=np.nan)
         before = np.where(position >= 0, other_value[np.maximum(position, 0)], np.nan) if len(other) else np.nan
         out[column] = np.where(comparable, value - before, np.nan)

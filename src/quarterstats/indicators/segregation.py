@@ -92,7 +92,6 @@ def segregation_indicators(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # islands are classed "island", not warned about
         weights = autocorrelation.weights_from_neighbours(neighbours, [str(i) for i in ids[populated]])
-    # the shares below are arrays in the order of the populated districts, which is the weights' order
 
     rows, city = [], []
     total = counts["total"]
@@ -101,8 +100,8 @@ def segregation_indicators(
         group = counts[gid]
         if group.sum() == 0:
             continue
-        x, t = group[populated], total[populated]
-        xa, ta = x.to_numpy(dtype="float64"), t.to_numpy(dtype="float64")  # (counts: valid by construction)
+        # arrays in the weights' order (counts from bincounts: valid by construction, no labels needed)
+        xa, ta = group.to_numpy(dtype="float64")[populated], total.to_numpy(dtype="float64")[populated]
         city += [
             ("seg_dissimilarity", gid, 100.0 * segregation.dissimilarity(xa, ta), np.nan),
             ("seg_isolation", gid, segregation.isolation(xa, ta), np.nan),
