@@ -1,9 +1,13 @@
-"""Work beside the caller (quarterstats.background): results, errors, the switch, and that the steps
-that use a worker thread give the same results with and without it."""
+"""Work beside the caller (quarterstats.background): results, errors, the switch, worker processes, and
+that the steps that use a worker thread give the same results with and without it."""
 
 from __future__ import annotations
 
+import os
+import sys
+import sysconfig
 import threading
+import types
 
 import numpy as np
 import pandas as pd
@@ -40,6 +44,51 @@ def test_an_unreadable_thread_setting_is_named(monkeypatch):
     monkeypatch.setenv(background.THREADS_VARIABLE, "many")
     with pytest.raises(ValueError, match="QUARTERSTATS_THREADS must be a whole number, got 'many'"):
         background.start(int)
+
+
+def test_the_setting_is_the_number_of_cores_a_run_may_use(monkeypatch):
+    monkeypatch.setenv(background.THREADS_VARIABLE, "3")
+    assert background.cores() == 3 and background.enabled()
+    assert background.worker_processes() == 2  # under pytest, whose main module is safe to import
+    monkeypatch.setenv(background.THREADS_VARIABLE, "0")
+    assert background.cores() == 1 and background.worker_processes() == 0
+    monkeypatch.delenv(background.THREADS_VARIABLE)
+    assert 1 <= background.cores() <= background.MAX_CORES
+    assert background.cores() <= len(os.sched_getaffinity(0))
+
+
+def test_a_task_runs_in_a_worker_process_and_returns_its_result(monkeypatch):
+    monkeypatch.setenv(background.THREADS_VARIABLE, "2")
+    assert background.submit(os.getpid).result(timeout=120) != os.getpid()
+    assert background.submit(divmod, 7, 2).result(timeout=120) == (3, 1)
+    with pytest.raises(ZeroDivisionError):
+        background.submit(divmod, 1, 0).result(timeout=120)
+
+
+def test_one_core_runs_the_process_task_at_once_in_the_caller(monkeypatch):
+    monkeypatch.setenv(background.THREADS_VARIABLE, "1")
+    future = background.submit(os.getpid)
+    assert future.done() and future.result() == os.getpid()
+    failed = background.submit(divmod, 1, 0)
+    assert failed.done() and isinstance(failed.exception(), ZeroDivisionError)
+
+
+@pytest.mark.parametrize(("spec", "file", "safe"), [
+    (types.SimpleNamespace(name="quarterstats.cli"), None, True),  # python -m quarterstats.cli
+    (None, None, True),  # interactive, notebook
+    (None, os.path.join(sysconfig.get_path("scripts"), "quarterstats"), True),  # an installed command
+    (None, os.path.join(os.path.dirname(sys.executable), "dagster"), True),
+    (None, "/home/planner/auswertung.py", False),  # a script by path: it may lack the __main__ guard
+])
+def test_worker_processes_only_under_a_main_module_safe_to_import(monkeypatch, spec, file, safe):
+    main = types.ModuleType("__main__")
+    main.__spec__ = spec
+    if file is not None:
+        main.__file__ = file
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    monkeypatch.setenv(background.THREADS_VARIABLE, "2")
+    assert background._main_is_safe_to_import() is safe
+    assert background.worker_processes() == (1 if safe else 0)
 
 
 def _dirty_extract(path):

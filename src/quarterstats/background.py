@@ -1,4 +1,4 @@
-"""Work that runs beside the caller, on the machine's second core.
+"""Work that runs beside the caller, on the machine's other cores: a worker thread, worker processes.
 
 The per-date core path is a chain of vectorised steps, most of them single-threaded (numpy, pandas,
 shapely). A few long steps do not depend on what runs next to them and spend their time in compiled
@@ -11,32 +11,87 @@ Results do not depend on the threads: each task computes exactly what it would c
 caller, and the caller combines the results in a fixed order. What may go into a task: work on data
 nobody changes meanwhile, with no process-wide side effects. ``warnings.catch_warnings`` (used by
 the segregation step, and inside pandas) changes the filters of the whole process before Python 3.14,
-so steps that use it stay in the caller's thread. ``QUARTERSTATS_THREADS=1`` runs every
-task at once in the calling thread (for debugging, or where a scheduler gives one core per process).
+so steps that use it stay in the caller's thread.
+
+Drawing figures is different: matplotlib's text layout and rasterising is Python work that holds the
+global interpreter lock, so a thread would not help. :func:`submit` runs such a task in a worker
+*process* (a pool of :func:`worker_processes` processes, started with ``spawn`` on first use and kept for
+the life of the calling process, so a run over many reference dates pays the workers' imports once).
+Arguments and results travel pickled; a task gets aggregate tables only and hands back bytes, which the
+caller writes. The worker imports what it needs itself and shares no state with the caller. A spawned
+process first imports the caller's ``__main__`` module, which runs a script's top level again unless it
+has the ``if __name__ == "__main__":`` guard (Python's rule for ``spawn``); so worker processes are only
+used under a main module that is safe to import (:func:`_main_is_safe_to_import`: the ``quarterstats``,
+``dagster`` and ``pytest`` commands, ``python -m ...``, notebooks). A plain script draws in the caller.
+
+``QUARTERSTATS_THREADS`` says how many cores one run may use (default: those available to the process,
+at most :data:`MAX_CORES`). ``1`` (or ``0``) runs every task at once in the calling thread, with no
+worker thread and no worker process: for debugging, or where a scheduler gives one core per run.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import sys
+import sysconfig
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ProcessPoolExecutor
 
-__all__ = ["THREADS_VARIABLE", "enabled", "start"]
+__all__ = ["MAX_CORES", "THREADS_VARIABLE", "cores", "enabled", "start", "submit", "worker_processes"]
 
-#: Environment variable: ``1`` (or ``0``) runs background tasks in the calling thread.
+#: Environment variable: how many cores one run may use; ``1`` (or ``0``) runs every task in the caller.
 THREADS_VARIABLE = "QUARTERSTATS_THREADS"
+#: Default ceiling of :func:`cores`: the figures of one date are drawn in about ten seconds, and each
+#: worker process costs about two seconds of imports, so more than four would not pay.
+MAX_CORES = 4
+
+
+def cores() -> int:
+    """Cores one run may use: ``QUARTERSTATS_THREADS`` if set (0 counts as 1), else the cores this
+    process may run on, at most :data:`MAX_CORES`."""
+    value = os.environ.get(THREADS_VARIABLE, "").strip()
+    if not value:
+        available = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
+        return max(1, min(len(available), MAX_CORES))
+    try:
+        return max(1, int(value))
+    except ValueError:
+        raise ValueError(f"{THREADS_VARIABLE} must be a whole number, got {value!r}") from None
 
 
 def enabled() -> bool:
-    """Whether :func:`start` uses a worker thread (not when ``QUARTERSTATS_THREADS`` is 0 or 1)."""
+    """Whether :func:`start` uses a worker thread: unless ``QUARTERSTATS_THREADS`` is 0 or 1.
+
+    Not tied to the number of cores found: the threaded steps wait on each other's compiled code, which
+    pays even on one busy core."""
     value = os.environ.get(THREADS_VARIABLE, "").strip()
-    if not value:
+    return not value or cores() > 1
+
+
+def worker_processes() -> int:
+    """Worker processes :func:`submit` may use: one less than :func:`cores` (the caller works too), none
+    under a main module that a worker could not import safely."""
+    workers = cores() - 1
+    return workers if workers and _main_is_safe_to_import() else 0
+
+
+def _main_is_safe_to_import() -> bool:
+    """Whether a spawned worker may import the caller's ``__main__``: when it was run by module name
+    (``python -m``; imported by name, and a package's ``__main__`` not at all), when there is no main
+    file (interactive, notebook), or when the main file is a command installed into this environment's
+    scripts folder (generated by pip with the ``__main__`` guard: ``quarterstats``, ``dagster``,
+    ``pytest``). Not for a script run by path, which may lack the guard."""
+    main = sys.modules.get("__main__")
+    if getattr(main, "__spec__", None) is not None:
         return True
-    try:
-        return int(value) > 1
-    except ValueError:
-        raise ValueError(f"{THREADS_VARIABLE} must be a whole number, got {value!r}") from None
+    path = getattr(main, "__file__", None)
+    if path is None:
+        return True
+    folder = os.path.dirname(os.path.abspath(path))
+    commands = {os.path.dirname(os.path.abspath(sys.executable)), os.path.abspath(sysconfig.get_path("scripts"))}
+    return folder in commands
 
 
 def start(function: Callable, *args, **kwargs) -> Future:
@@ -58,4 +113,49 @@ def start(function: Callable, *args, **kwargs) -> Future:
                          daemon=True).start()
     else:
         run()
+    return future
+
+
+_POOL: ProcessPoolExecutor | None = None
+_POOL_SIZE = 0
+_POOL_PID = 0
+_POOL_LOCK = threading.Lock()
+
+
+def _pool() -> ProcessPoolExecutor:
+    """The process's pool of worker processes (started on first use, resized when the setting changed,
+    new in a forked child, whose inherited pool belongs to its parent)."""
+    global _POOL, _POOL_SIZE, _POOL_PID
+    size = worker_processes()
+    with _POOL_LOCK:
+        if _POOL is None or _POOL_SIZE != size or _POOL_PID != os.getpid():
+            if _POOL is not None and _POOL_PID == os.getpid():
+                _POOL.shutdown(wait=False, cancel_futures=True)
+            _POOL = ProcessPoolExecutor(max_workers=size, mp_context=multiprocessing.get_context("spawn"))
+            _POOL_SIZE, _POOL_PID = size, os.getpid()
+        return _POOL
+
+
+def discard_pool() -> None:
+    """Forget the pool (after a worker died: the next :func:`submit` starts a new one)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is not None and _POOL_PID == os.getpid():
+            _POOL.shutdown(wait=False, cancel_futures=True)
+        _POOL = None
+
+
+def submit(function: Callable, *args) -> Future:
+    """``function(*args)`` in a worker process (or now, in the caller, when :func:`worker_processes` is
+    0); returns its :class:`~concurrent.futures.Future`. ``function`` must be importable by name
+    (a module-level function) and its arguments and result picklable. A task not yet started can be
+    taken back with ``future.cancel()`` and done by the caller instead."""
+    if worker_processes() > 0:
+        return _pool().submit(function, *args)
+    future: Future = Future()
+    future.set_running_or_notify_cancel()
+    try:
+        future.set_result(function(*args))
+    except BaseException as exc:  # handed to the caller by future.result()
+        future.set_exception(exc)
     return future
