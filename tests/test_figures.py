@@ -9,6 +9,8 @@ from __future__ import annotations
 import inspect
 import struct
 import time
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 import xml.etree.ElementTree as ET
 from datetime import date
 from pathlib import Path
@@ -20,8 +22,9 @@ import pandas as pd
 import pytest
 import shapely
 
+from quarterstats import background
 from quarterstats.catalogue import CATALOGUE, ORIGIN_REGIONS
-from quarterstats.figures import FigureFile, render_figures
+from quarterstats.figures import FigureFile, render_figures, start_figures
 from quarterstats.figures import bars, maps, pyramids, style, trends
 
 ORIGIN = (410_000.0, 5_477_000.0)
@@ -188,8 +191,11 @@ def six_inputs():
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory) -> tuple[Path, list[FigureFile]]:
+    """Every figure, drawn in this process alone (tests compare the worker processes' bytes with it)."""
     out = tmp_path_factory.mktemp("report")
-    return out, render_figures(*six_inputs(), out)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(background.THREADS_VARIABLE, "1")
+        return out, render_figures(*six_inputs(), out)
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -251,6 +257,76 @@ def test_rerun_gives_identical_bytes(rendered, tmp_path):
     for f in files:
         for rel in (f.png, f.svg):
             assert (tmp_path / rel).read_bytes() == (out / rel).read_bytes(), rel
+
+
+def _same_files(files, here: Path, there: Path) -> None:
+    for f in files:
+        for rel in (f.png, f.svg):
+            assert (here / rel).read_bytes() == (there / rel).read_bytes(), rel
+
+
+def test_worker_processes_draw_the_same_bytes_as_the_caller(tmp_path, monkeypatch, rendered):
+    alone, files = rendered
+    monkeypatch.setenv(background.THREADS_VARIABLE, "3")  # two worker processes beside the caller
+    assert background.worker_processes() == 2
+    assert render_figures(*six_inputs(), tmp_path) == files
+    _same_files(files, alone, tmp_path)
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def _failed_task(error: BaseException):
+    def submit(function, *args):
+        future = Future()
+        future.set_exception(error)
+        return future
+
+    return submit
+
+
+def test_the_caller_draws_what_a_dead_worker_would_have_drawn(tmp_path, monkeypatch, rendered):
+    out, files = rendered
+    monkeypatch.setenv(background.THREADS_VARIABLE, "2")
+    discarded = []
+    monkeypatch.setattr(background, "submit", _failed_task(BrokenProcessPool("killed")))
+    monkeypatch.setattr(background, "discard_pool", lambda: discarded.append(True))
+    assert render_figures(*six_inputs(), tmp_path) == files
+    _same_files(files, out, tmp_path)
+    assert discarded  # the next figures go to a new pool
+
+
+def test_a_drawing_error_in_a_worker_reaches_the_caller(tmp_path, monkeypatch):
+    monkeypatch.setenv(background.THREADS_VARIABLE, "2")
+    monkeypatch.setattr(background, "submit", _failed_task(ValueError("no such district")))
+    with pytest.raises(ValueError, match="no such district"):
+        render_figures(*six_inputs(), tmp_path)
+
+
+def test_a_failed_drawing_leaves_the_previous_figures_intact(tmp_path, monkeypatch):
+    monkeypatch.setenv(background.THREADS_VARIABLE, "1")  # the failure below is patched into this process
+    two = grid_districts(2, 1, names=("Nord", "Süd"))
+    values = {k: v[:2] for k, v in VALUES.items()}
+    files = render_figures(*make_inputs(two, values, dates=DATES[1:]), tmp_path)
+    before = {p: p.read_bytes() for p in (tmp_path / "abbildungen").iterdir()}
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(trends, "indicator_trends", broken)  # the last figures of the list
+    changed = {**values, "foreign_share": [7.0, 10.0]}  # a new map with a new legend
+    with pytest.raises(RuntimeError, match="disk full"):
+        render_figures(*make_inputs(two, changed, dates=DATES[1:]), tmp_path)
+    assert {p: p.read_bytes() for p in (tmp_path / "abbildungen").iterdir()} == before  # nothing half-new
+    assert len(before) == 2 * len(files)
+
+
+def test_an_error_before_finish_stops_the_workers_after_their_current_figure(monkeypatch):
+    monkeypatch.setenv(background.THREADS_VARIABLE, "2")
+    with pytest.raises(RuntimeError, match="workbook"):
+        with start_figures(*six_inputs()) as drawing:
+            raise RuntimeError("workbook could not be written")
+    assert not drawing._todo
+    for feeder in drawing._feeders:
+        feeder.result(timeout=120)
 
 
 def test_svg_keeps_german_labels_and_the_source_line(rendered):

@@ -400,6 +400,7 @@ def published_dates(paths: ProjectPaths) -> list[date]:
 def publication_stage(paths: ProjectPaths, reference_date: date | str) -> StageResult:
     """Protect the date's indicators and write tables, figures and the report under reports/<date>/."""
     from quarterstats.disclosure.indicators import audit, protect_indicators, published_changes
+    from quarterstats.figures import start_figures
     from quarterstats.migration import MigrationParameters, parameters_table
     from quarterstats.publication import (
         load_disclosure_config, person_level_findings, published_table, pyramid_table, write_long_tables,
@@ -426,11 +427,7 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str) -> StageR
     order = list(dict.fromkeys(published["district_id"]))
     pyramid = pyramid_table(persons, order, config)
     report_dir = paths.report_dir(day)
-    outputs = write_long_tables(published, report_dir)
-    outputs += write_long_tables(pyramid, report_dir, stem="alterspyramide")
     prov = provenance(paths, day, config.describe_de(), settings["source"])
-    outputs.append(write_workbook(published, report_dir / "tabellen.xlsx", prov))
-
     earlier = [pd.read_parquet(paths.published(d)) for d in published_dates(paths) if d < day]
     series = pd.concat([*earlier, published], ignore_index=True)
     segregation = pd.concat(
@@ -448,7 +445,12 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str) -> StageR
         "previous_reference_date": previous,
         "baseline_reference_date": baseline if baseline < day else None,
     }
-    figures = _render_figures(published, series, segregation, pyramid, districts, meta, report_dir)
+    # worker processes (if any) start drawing the figures while the tables are written
+    with start_figures(published, series, segregation, pyramid, districts, meta) as drawing:
+        outputs = write_long_tables(published, report_dir)
+        outputs += write_long_tables(pyramid, report_dir, stem="alterspyramide")
+        outputs.append(write_workbook(published, report_dir / "tabellen.xlsx", prov))
+        figures = drawing.finish(report_dir)
     outputs += [report_dir / f.png for f in figures] + [report_dir / f.svg for f in figures]
     outputs.append(_render_report(published, segregation, figures, meta, report_dir))
 
@@ -484,12 +486,6 @@ def _indicator_parameters_table() -> pd.DataFrame:
 
     params = IndicatorParameters()
     return pd.DataFrame([(f.name, str(getattr(params, f.name))) for f in fields(params)], columns=["name", "value"])
-
-
-def _render_figures(published, series, segregation, pyramid, districts, meta, report_dir) -> list:
-    from quarterstats.figures import render_figures
-
-    return render_figures(published, series, segregation, pyramid, districts, meta, report_dir)
 
 
 def _render_report(published, segregation, figures, meta, report_dir) -> Path:

@@ -10,11 +10,25 @@ column) is refused. Each figure is written as PNG (150 dpi, slides) and SVG (pri
 there is only one date.
 
 Reruns on the same input give byte-identical files (fixed sizes and dpi, ``svg.hashsalt``, no dates or
-software tags in the files, no randomness). The look is defined once in :mod:`.style`.
+software tags in the files, no randomness). The look is defined once in :mod:`.style`. Each file is
+written atomically (:mod:`quarterstats.atomic`).
+
+Drawing is Python work that holds the interpreter lock, so on a machine with more than one core the
+figures are drawn by the caller and by worker processes at once (:func:`quarterstats.background.submit`).
+:func:`start_figures` hands figures to the workers from the end of the list, one at a time, from the
+moment the inputs are ready, so the workers draw while the caller still writes its tables;
+:meth:`FigureDrawing.finish` then draws from the start of the list in the caller until the two meet, and
+writes every file. Each figure is drawn by the same code from the same tables wherever it is drawn, and
+all files are written by the caller, so the files do not depend on who drew them. If a worker process
+dies, the caller draws what it would have drawn.
 """
 
 from __future__ import annotations
 
+import io
+import threading
+from collections import deque
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping
@@ -22,11 +36,13 @@ from typing import Callable, Mapping
 import geopandas as gpd
 import pandas as pd
 
+from quarterstats import atomic, background
+
 from . import bars, maps, pyramids, style, trends
 from .inputs import indicator_text
 from .style import Drawn
 
-__all__ = ["FIGURE_FOLDER", "SECTIONS", "FigureFile", "render_figures"]
+__all__ = ["FIGURE_FOLDER", "SECTIONS", "FigureDrawing", "FigureFile", "render_figures", "start_figures"]
 
 #: Folder of the figure files inside a report folder.
 FIGURE_FOLDER = "abbildungen"
@@ -123,21 +139,118 @@ def render_figures(published: pd.DataFrame, series: pd.DataFrame | None, segrega
         The figures written, in report order; figures without data (e.g. trends of a single date) are
         simply not in the list.
     """
+    with start_figures(published, series, segregation, pyramid, districts, meta) as drawing:
+        return drawing.finish(out_dir)
+
+
+def start_figures(published: pd.DataFrame, series: pd.DataFrame | None, segregation: pd.DataFrame | None,
+                  pyramid: pd.DataFrame | None, districts: gpd.GeoDataFrame,
+                  meta: Mapping) -> "FigureDrawing":
+    """Check the inputs (as :func:`render_figures`) and let the worker processes start drawing; the caller
+    may do other work before :meth:`FigureDrawing.finish`. Use it as a context manager, so that an error
+    in between stops the workers after their current figure."""
     for name, table in (("published", published), ("series", series), ("segregation", segregation),
                         ("pyramid", pyramid), ("districts", districts)):
         _refuse_person_level(name, table)
     _check_inputs(published, districts, meta)
-    folder = Path(out_dir) / FIGURE_FOLDER
-    files: list[FigureFile] = []
-    with style.house_style():
-        for figure_id, section, build in _plan(published, series, segregation, pyramid, districts, meta):
-            drawn = build()
-            if drawn is None:
+    return FigureDrawing((published, series, segregation, pyramid, districts, meta))
+
+
+class FigureDrawing:
+    """The figures of one date being drawn: workers take them from the end of the plan, the caller (in
+    :meth:`finish`) from the start. A figure is taken by exactly one side, under a lock."""
+
+    def __init__(self, inputs: tuple) -> None:
+        self.inputs = inputs
+        self.planned = [(figure_id, section) for figure_id, section, _ in _plan(*inputs)]
+        self._todo = deque(figure_id for figure_id, _ in self.planned)
+        self._lock = threading.Lock()
+        self._drawn: dict[str, Rendered | None] = {}
+        self._feeders = [background.start(self._feed_worker) for _ in range(background.worker_processes())]
+
+    def __enter__(self) -> "FigureDrawing":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.abandon()
+
+    def _take(self, from_end: bool) -> str | None:
+        with self._lock:
+            if not self._todo:
+                return None
+            return self._todo.pop() if from_end else self._todo.popleft()
+
+    def _feed_worker(self) -> None:
+        """Runs in a thread of the caller's process: hands one figure at a time to a worker process and
+        waits for it (no drawing in this thread: matplotlib's settings are process-wide)."""
+        while (figure_id := self._take(from_end=True)) is not None:
+            try:
+                (rendered,) = background.submit(draw_figures, self.inputs, [figure_id]).result()
+            except BrokenProcessPool:  # the worker died: give the figure back to the caller
+                background.discard_pool()
+                with self._lock:
+                    self._todo.append(figure_id)
+                return
+            except BaseException:  # an error of the drawing code: nobody draws on, the caller raises it
+                self.abandon()
+                raise
+            self._drawn[figure_id] = rendered
+
+    def abandon(self) -> None:
+        """Take every figure not yet started off the list (the workers stop after their current one)."""
+        with self._lock:
+            self._todo.clear()
+
+    def finish(self, out_dir: Path) -> list[FigureFile]:
+        """Draw in the caller what no worker has taken, wait for the workers, write every figure into
+        ``out_dir/abbildungen`` (atomically) and return them in report order."""
+        while True:
+            while (figure_id := self._take(from_end=False)) is not None:
+                (self._drawn[figure_id],) = draw_figures(self.inputs, [figure_id])
+            for feeder in self._feeders:
+                feeder.result()  # an error of the drawing code in a worker is raised here
+            if not self._todo:  # a worker that died may have given one back meanwhile
+                break
+        folder = Path(out_dir) / FIGURE_FOLDER
+        files: list[FigureFile] = []
+        for figure_id, section in self.planned:
+            figure = self._drawn[figure_id]
+            if figure is None:
                 continue
-            png, svg = style.save_figure(drawn.figure, folder, figure_id)
-            drawn.figure.clear()
+            folder.mkdir(parents=True, exist_ok=True)
+            png = atomic.write_bytes(figure.png, folder / f"{figure_id}.png")
+            svg = atomic.write_bytes(figure.svg, folder / f"{figure_id}.svg")
             files.append(FigureFile(
-                id=figure_id, section=section, title_de=drawn.title_de, caption_de=drawn.caption_de,
+                id=figure_id, section=section, title_de=figure.title_de, caption_de=figure.caption_de,
                 png=Path(FIGURE_FOLDER) / png.name, svg=Path(FIGURE_FOLDER) / svg.name,
             ))
-    return files
+        return files
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A drawn figure as file contents, ready to be written (what a worker process hands back)."""
+
+    title_de: str
+    caption_de: str
+    png: bytes
+    svg: bytes
+
+
+def draw_figures(inputs: tuple, figure_ids: list[str]) -> list[Rendered | None]:
+    """Draw the given figures of the plan from the six inputs of :func:`render_figures` (None for a
+    figure without data). Runs in the caller or in a worker process (module level, so that it can be
+    pickled)."""
+    builders = {figure_id: build for figure_id, _, build in _plan(*inputs)}
+    rendered = []
+    with style.house_style():
+        for figure_id in figure_ids:
+            drawn = builders[figure_id]()
+            if drawn is None:
+                rendered.append(None)
+                continue
+            png, svg = io.BytesIO(), io.BytesIO()
+            style.save_figure(drawn.figure, png, svg)
+            drawn.figure.clear()
+            rendered.append(Rendered(drawn.title_de, drawn.caption_de, png.getvalue(), svg.getvalue()))
+    return rendered

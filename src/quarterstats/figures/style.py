@@ -23,8 +23,7 @@ import re
 import textwrap
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
-from typing import Iterator, Mapping
+from typing import BinaryIO, Iterator, Mapping
 
 import matplotlib
 import numpy as np
@@ -383,13 +382,11 @@ def add_source_line(fig: Figure, meta: Mapping, *, note: str | None = None, date
     return bottom + (text.count("\n") + 1) * 5.5 * 1.3 / height_pt + 4 / height_pt
 
 
-def save_figure(fig: Figure, folder: Path, figure_id: str) -> tuple[Path, Path]:
-    """Write ``<figure_id>.png`` (150 dpi) and ``.svg`` into ``folder``; returns both paths.
+def save_figure(fig: Figure, png: BinaryIO, svg: BinaryIO) -> None:
+    """Write the figure as PNG (150 dpi) into ``png`` and as SVG into ``svg`` (binary file objects; the
+    caller writes them to files, atomically).
 
     Reproducible bytes: PNG without the "Software" tag, SVG without a date (``svg.hashsalt`` is set by
     :func:`house_style`, which must be active)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    png, svg = folder / f"{figure_id}.png", folder / f"{figure_id}.svg"
     fig.savefig(png, format="png", dpi=PNG_DPI, metadata={"Software": None})
     fig.savefig(svg, format="svg", metadata={"Date": None})
-    return png, svg
