@@ -274,6 +274,25 @@ def test_worker_processes_draw_the_same_bytes_as_the_caller(tmp_path, monkeypatc
     assert not list(tmp_path.rglob("*.tmp"))
 
 
+def test_a_worker_gets_the_inputs_of_a_date_once(monkeypatch, rendered):
+    """The inputs travel pickled once per worker and date; later figures of the date name them only."""
+    import pickle
+
+    import quarterstats.figures as figures
+
+    monkeypatch.setattr(figures, "_CACHED_INPUTS", None)  # as in a new worker process
+    out, files = rendered
+    inputs = six_inputs()
+    assert figures.draw_with_cached_inputs("date-1", None, ["map_density"]) is None  # asks for the inputs
+    (first,) = figures.draw_with_cached_inputs("date-1", pickle.dumps(inputs), ["map_density"])
+    (second,) = figures.draw_with_cached_inputs("date-1", None, ["bars_origin_regions"])  # kept
+    assert figures.draw_with_cached_inputs("date-2", None, ["map_density"]) is None  # another date
+    expected = {f.id: f for f in files}
+    assert first.title_de == expected["map_density"].title_de
+    assert first.png == (out / expected["map_density"].png).read_bytes()
+    assert second.svg == (out / expected["bars_origin_regions"].svg).read_bytes()
+
+
 def _failed_task(error: BaseException):
     def submit(function, *args):
         future = Future()

@@ -26,6 +26,8 @@ dies, the caller draws what it would have drawn.
 from __future__ import annotations
 
 import io
+import pickle
+import secrets
 import threading
 from collections import deque
 from concurrent.futures.process import BrokenProcessPool
@@ -166,6 +168,8 @@ class FigureDrawing:
         self._todo = deque(figure_id for figure_id, _ in self.planned)
         self._lock = threading.Lock()
         self._drawn: dict[str, Rendered | None] = {}
+        self._token = secrets.token_hex(8)  # names these inputs in the workers' cache
+        self._pickled: bytes | None = None
         self._feeders = [background.start(self._feed_worker) for _ in range(background.worker_processes())]
 
     def __enter__(self) -> "FigureDrawing":
@@ -185,7 +189,11 @@ class FigureDrawing:
         waits for it (no drawing in this thread: matplotlib's settings are process-wide)."""
         while (figure_id := self._take(from_end=True)) is not None:
             try:
-                (rendered,) = background.submit(draw_figures, self.inputs, [figure_id]).result()
+                result = background.submit(draw_with_cached_inputs, self._token, None, [figure_id]).result()
+                while result is None:  # that worker has not got the inputs yet
+                    result = background.submit(draw_with_cached_inputs, self._token, self._inputs_pickled(),
+                                               [figure_id]).result()
+                (rendered,) = result
             except BrokenProcessPool:  # the worker died: give the figure back to the caller
                 background.discard_pool()
                 with self._lock:
@@ -195,6 +203,14 @@ class FigureDrawing:
                 self.abandon()
                 raise
             self._drawn[figure_id] = rendered
+
+    def _inputs_pickled(self) -> bytes:
+        """The inputs, pickled once per date and sent to each worker process once (they can be large:
+        the published tables of all dates at 450 districts are about 100 MB)."""
+        with self._lock:
+            if self._pickled is None:
+                self._pickled = pickle.dumps(self.inputs, protocol=pickle.HIGHEST_PROTOCOL)
+            return self._pickled
 
     def abandon(self) -> None:
         """Take every figure not yet started off the list (the workers stop after their current one)."""
@@ -235,6 +251,22 @@ class Rendered:
     caption_de: str
     png: bytes
     svg: bytes
+
+
+#: In a worker process: (token, inputs) of the date whose figures it draws (see :func:`draw_with_cached_inputs`).
+_CACHED_INPUTS: tuple[str, tuple] | None = None
+
+
+def draw_with_cached_inputs(token: str, pickled: bytes | None, figure_ids: list[str]) -> list[Rendered | None] | None:
+    """In a worker process: :func:`draw_figures` with the inputs named ``token``, kept from an earlier
+    task of the same date or unpickled from ``pickled``; None if the worker does not have them and none
+    were sent (the caller then sends them)."""
+    global _CACHED_INPUTS
+    if _CACHED_INPUTS is None or _CACHED_INPUTS[0] != token:
+        if pickled is None:
+            return None
+        _CACHED_INPUTS = (token, pickle.loads(pickled))
+    return draw_figures(_CACHED_INPUTS[1], figure_ids)
 
 
 def draw_figures(inputs: tuple, figure_ids: list[str]) -> list[Rendered | None]:
