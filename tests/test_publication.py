@@ -119,3 +119,45 @@ def test_cell_key_mode_is_selected_by_configuration(published_project, tmp_path,
     assert abs(pop - 10) <= 2
     html = (ProjectPaths.from_workdir(project).report_dir(REFERENCE_DATE) / "bericht.html").read_text(encoding="utf-8")
     assert "Cell-Key" in html
+
+
+def test_pyramid_counts_by_hand_with_band_totals_protected():
+    """City in 5-year bands, districts in 10-year bands; sex d left out; cells below 3 suppressed, and a
+    second cell of the same band too, because the band totals are published elsewhere."""
+    import numpy as np
+
+    from quarterstats.disclosure import DisclosureConfig
+    from quarterstats.publication import pyramid_table
+
+    rows = (
+        [("01", 12, "m", False)] * 5 + [("01", 14, "w", False)] * 4 + [("01", 17, "w", True)] * 6
+        + [("01", 35, "m", True)] * 2  # a small cell alone in its band: its band partner goes too
+        + [("01", 35, "m", False)] * 7 + [("01", 38, "w", False)] * 3
+        + [("02", 85, "w", True)] * 3 + [("02", 97, "m", False)] * 4  # 80+ and 95+ (90+ in the city)
+        + [("02", 40, "d", False)] * 9  # left out
+        + [("03", 40, "m", False)] * 8  # not among the districts shown: counted for the city only
+    )
+    persons = pd.DataFrame(rows, columns=["district_id", "age", "sex", "has_mh"])
+    persons["district_id"] = persons["district_id"].astype("category")
+    table = pyramid_table(persons, ["city", "01", "02"], DisclosureConfig(min_count=3))
+
+    assert list(table["district_id"].unique()) == ["city", "01", "02"]
+    assert (table.groupby("district_id", sort=False).size() == [19 * 4, 9 * 4, 9 * 4]).all()
+    assert table[["sex", "mh"]].head(4).values.tolist() == [["m", "mit MH"], ["m", "ohne MH"], ["w", "mit MH"],
+                                                           ["w", "ohne MH"]]
+
+    def cells(area, band):
+        part = table[(table["district_id"] == area) & (table["age_band"] == band)]
+        return dict(zip(part["sex"] + "|" + part["mh"], zip(part["count"], part["flag"])))
+
+    assert cells("01", "10–19") == {"m|mit MH": (0.0, ""), "m|ohne MH": (5.0, ""), "w|mit MH": (6.0, ""),
+                                    "w|ohne MH": (4.0, "")}
+    band_30 = cells("01", "30–39")
+    assert band_30["m|mit MH"][1] == "*" and np.isnan(band_30["m|mit MH"][0])
+    assert sum(flag == "*" for _, flag in band_30.values()) >= 2  # 2 could follow from the band total 12
+    assert cells("02", "80+") == {"m|mit MH": (0.0, ""), "m|ohne MH": (4.0, ""), "w|mit MH": (3.0, ""),
+                                  "w|ohne MH": (0.0, "")}
+    assert cells("city", "90+")["m|ohne MH"] == (4.0, "") and cells("city", "85–89")["w|mit MH"] == (3.0, "")
+    assert cells("city", "40–44")["m|ohne MH"] == (8.0, "")  # district 03 and nobody of sex d
+    shown = table[table["flag"] == ""]
+    assert ((shown["count"] == 0) | (shown["count"] >= 3)).all()  # no small count published

@@ -62,10 +62,8 @@ def cores() -> int:
 
 
 def enabled() -> bool:
-    """Whether :func:`start` uses a worker thread: unless ``QUARTERSTATS_THREADS`` is 0 or 1.
-
-    Not tied to the number of cores found: the threaded steps wait on each other's compiled code, which
-    pays even on one busy core."""
+    """Whether :func:`start` uses a worker thread: unless ``QUARTERSTATS_THREADS`` is 0 or 1 (unset: yes,
+    whatever the number of cores found; a thread that waits for a free core costs next to nothing)."""
     value = os.environ.get(THREADS_VARIABLE, "").strip()
     return not value or cores() > 1
 
@@ -148,8 +146,8 @@ def discard_pool() -> None:
 def submit(function: Callable, *args) -> Future:
     """``function(*args)`` in a worker process (or now, in the caller, when :func:`worker_processes` is
     0); returns its :class:`~concurrent.futures.Future`. ``function`` must be importable by name
-    (a module-level function) and its arguments and result picklable. A task not yet started can be
-    taken back with ``future.cancel()`` and done by the caller instead."""
+    (a module-level function) and its arguments and result picklable. Do not ``cancel()`` such a
+    future: Python 3.11's pool fails to report a dead worker when a cancelled task is still queued."""
     if worker_processes() > 0:
         return _pool().submit(function, *args)
     future: Future = Future()

@@ -138,33 +138,46 @@ def pyramid_table(persons: pd.DataFrame, district_order: list[str], config: Disc
     (the age counts are published elsewhere): primary suppression below ``min_count`` and secondary
     suppression so that no suppressed cell follows from its band total.
     """
-    frames = []
     people = persons[persons["sex"].isin(["m", "w"])]
-    mh = np.where(people["has_mh"].to_numpy(dtype=bool), "mit MH", "ohne MH")
     cells = [("m", "mit MH"), ("m", "ohne MH"), ("w", "mit MH"), ("w", "ohne MH")]
-    for area, width, top in [(CITY, 5, 90)] + [(d, 10, 80) for d in district_order if d != CITY]:
-        subset = people if area == CITY else people[people["district_id"].astype("string") == area]
-        sub_mh = mh if area == CITY else mh[(people["district_id"].astype("string") == area).to_numpy()]
-        edges, labels = _bands(width, top)
-        band = np.searchsorted(edges, subset["age"].to_numpy(), side="right") - 1
-        counts = pd.crosstab(
-            pd.Categorical.from_codes(band, labels),
-            [subset["sex"].to_numpy(), sub_mh],
-            dropna=False,
-        ).reindex(columns=pd.MultiIndex.from_tuples(cells), fill_value=0).reindex(labels, fill_value=0)
-        wide = pd.DataFrame(counts.to_numpy(), index=labels, columns=[f"{s}|{m}" for s, m in cells])
+    keys = [f"{s}|{m}" for s, m in cells]
+    # each person's cell: 2 * (sex is w) + (without migration background), in the order of ``cells``
+    cell = 2 * (people["sex"] == "w").to_numpy(dtype=np.int64) + ~people["has_mh"].to_numpy(dtype=bool)
+    ages = people["age"].to_numpy()
+    districts = [d for d in district_order if d != CITY]
+    position = pd.Index(districts).get_indexer(people["district_id"].astype("string"))  # -1: not shown
+    # counts of every area at once: (area, band, cell), the city first
+    city_edges, city_labels = _bands(5, 90)
+    district_edges, district_labels = _bands(10, 80)
+    city_band = np.searchsorted(city_edges, ages, side="right") - 1
+    district_band = np.searchsorted(district_edges, ages, side="right") - 1
+    shown = position >= 0
+    per_district = np.bincount(
+        (position[shown] * len(district_labels) + district_band[shown]) * len(cells) + cell[shown],
+        minlength=len(districts) * len(district_labels) * len(cells),
+    ).reshape(len(districts), len(district_labels), len(cells))
+    city = np.bincount(city_band * len(cells) + cell, minlength=len(city_labels) * len(cells))
+    tables = [(CITY, city_labels, city.reshape(len(city_labels), len(cells)))]
+    tables += [(d, district_labels, per_district[i]) for i, d in enumerate(districts)]
+    parts = []
+    for area, labels, counts in tables:
+        wide = pd.DataFrame(counts, index=labels, columns=keys)
         wide["total"] = wide.sum(axis=1)
         primary = (wide >= 1) & (wide < config.min_count)
         primary["total"] = False
         mask = secondary_suppression(wide, primary, row_total=False, col_total=True, min_count=config.min_count) \
             if primary.to_numpy().any() else primary
-        for order, label in enumerate(labels):
-            for s, m in cells:
-                key = f"{s}|{m}"
-                hidden = bool(mask.loc[label, key])
-                frames.append((area, label, order, s, m, np.nan if hidden else float(wide.loc[label, key]),
-                               SUPPRESSED if hidden else ""))
-    table = pd.DataFrame(frames, columns=["district_id", "age_band", "age_band_order", "sex", "mh", "count", "flag"])
+        hidden = mask[keys].to_numpy(dtype=bool).ravel()  # band by band, the cells in order
+        parts.append(pd.DataFrame({
+            "district_id": area,
+            "age_band": np.repeat(labels, len(cells)),
+            "age_band_order": np.repeat(np.arange(len(labels)), len(cells)),
+            "sex": [s for s, _ in cells] * len(labels),
+            "mh": [m for _, m in cells] * len(labels),
+            "count": np.where(hidden, np.nan, counts.ravel().astype(float)),
+            "flag": np.where(hidden, SUPPRESSED, ""),
+        }))
+    table = pd.concat(parts, ignore_index=True)
     return table.astype({"district_id": "string", "age_band": "string", "sex": "string", "mh": "string",
                          "flag": "string"})
 

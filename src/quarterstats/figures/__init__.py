@@ -170,6 +170,7 @@ class FigureDrawing:
         self._drawn: dict[str, Rendered | None] = {}
         self._token = secrets.token_hex(8)  # names these inputs in the workers' cache
         self._pickled: bytes | None = None
+        self._pickling = threading.Lock()  # not self._lock: the caller must not wait to take a figure
         self._feeders = [background.start(self._feed_worker) for _ in range(background.worker_processes())]
 
     def __enter__(self) -> "FigureDrawing":
@@ -207,7 +208,7 @@ class FigureDrawing:
     def _inputs_pickled(self) -> bytes:
         """The inputs, pickled once per date and sent to each worker process once (they can be large:
         the published tables of all dates at 450 districts are about 100 MB)."""
-        with self._lock:
+        with self._pickling:
             if self._pickled is None:
                 self._pickled = pickle.dumps(self.inputs, protocol=pickle.HIGHEST_PROTOCOL)
             return self._pickled
