@@ -73,6 +73,26 @@ def test_one_core_runs_the_process_task_at_once_in_the_caller(monkeypatch):
     assert failed.done() and isinstance(failed.exception(), ZeroDivisionError)
 
 
+def _use_a_worker_process() -> None:
+    assert background.submit(os.getpid).result(timeout=120) != os.getpid()
+
+
+def test_a_process_that_used_worker_processes_ends(monkeypatch):
+    """A process started by multiprocessing (as Dagster's multiprocess executor starts each step) waits
+    for its children before it ends; the pool's idle workers must not keep it waiting."""
+    import multiprocessing
+
+    monkeypatch.setenv(background.THREADS_VARIABLE, "2")
+    step = multiprocessing.get_context("spawn").Process(target=_use_a_worker_process)
+    step.start()
+    step.join(timeout=60)
+    try:
+        assert step.exitcode == 0, "the process did not end" if step.exitcode is None else step.exitcode
+    finally:
+        if step.is_alive():
+            step.kill()
+
+
 @pytest.mark.parametrize(("spec", "file", "safe"), [
     (types.SimpleNamespace(name="quarterstats.cli"), None, True),  # python -m quarterstats.cli
     (None, None, True),  # interactive, notebook

@@ -32,6 +32,7 @@ worker thread and no worker process: for debugging, or where a scheduler gives o
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.util
 import os
 import sys
 import sysconfig
@@ -131,15 +132,20 @@ def _pool() -> ProcessPoolExecutor:
                 _POOL.shutdown(wait=False, cancel_futures=True)
             _POOL = ProcessPoolExecutor(max_workers=size, mp_context=multiprocessing.get_context("spawn"))
             _POOL_SIZE, _POOL_PID = size, os.getpid()
+            # A process started by multiprocessing (a step of Dagster's multiprocess executor) waits for
+            # its children when it ends, before the interpreter would shut the pool down: its idle
+            # workers would keep it waiting forever. This finalizer runs first and ends them.
+            multiprocessing.util.Finalize(None, discard_pool, kwargs={"wait": True}, exitpriority=100)
         return _POOL
 
 
-def discard_pool() -> None:
-    """Forget the pool (after a worker died: the next :func:`submit` starts a new one)."""
+def discard_pool(wait: bool = False) -> None:
+    """Shut the pool down and forget it (after a worker died, the next :func:`submit` starts a new one;
+    at the end of the process, with ``wait``, its workers are ended)."""
     global _POOL
     with _POOL_LOCK:
         if _POOL is not None and _POOL_PID == os.getpid():
-            _POOL.shutdown(wait=False, cancel_futures=True)
+            _POOL.shutdown(wait=wait, cancel_futures=True)
         _POOL = None
 
 
