@@ -130,6 +130,16 @@ def _bands(width: int, top: int) -> tuple[np.ndarray, list[str]]:
     return np.array(edges + [top]), labels
 
 
+def _positions(district_id: pd.Series, districts: list[str]) -> np.ndarray:
+    """Each person's position in ``districts`` (-1: not among them); a Categorical is looked up by its
+    categories (450), not by its 4 million values."""
+    if isinstance(district_id.dtype, pd.CategoricalDtype):
+        by_category = pd.Index(districts).get_indexer(district_id.cat.categories.astype(str))
+        codes = district_id.cat.codes.to_numpy()
+        return np.where(codes >= 0, by_category[codes], -1)
+    return pd.Index(districts).get_indexer(district_id.astype("string"))
+
+
 def pyramid_table(persons: pd.DataFrame, district_order: list[str], config: DisclosureConfig) -> pd.DataFrame:
     """Protected counts by area × age band × sex (m, w) × migration status, for the population pyramids.
 
@@ -145,7 +155,7 @@ def pyramid_table(persons: pd.DataFrame, district_order: list[str], config: Disc
     cell = 2 * (people["sex"] == "w").to_numpy(dtype=np.int64) + ~people["has_mh"].to_numpy(dtype=bool)
     ages = people["age"].to_numpy()
     districts = [d for d in district_order if d != CITY]
-    position = pd.Index(districts).get_indexer(people["district_id"].astype("string"))  # -1: not shown
+    position = _positions(people["district_id"], districts)  # -1: not shown
     # counts of every area at once: (area, band, cell), the city first
     city_edges, city_labels = _bands(5, 90)
     district_edges, district_labels = _bands(10, 80)
