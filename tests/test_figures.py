@@ -280,13 +280,13 @@ def test_a_worker_gets_the_inputs_of_a_date_once(monkeypatch, rendered):
 
     import quarterstats.figures as figures
 
-    monkeypatch.setattr(figures, "_CACHED_INPUTS", None)  # as in a new worker process
+    monkeypatch.setattr(figures, "_CACHED_BUILDERS", None)  # as in a new worker process
     out, files = rendered
     inputs = six_inputs()
-    assert figures.draw_with_cached_inputs("date-1", None, ["map_density"]) is None  # asks for the inputs
-    (first,) = figures.draw_with_cached_inputs("date-1", pickle.dumps(inputs), ["map_density"])
-    (second,) = figures.draw_with_cached_inputs("date-1", None, ["bars_origin_regions"])  # kept
-    assert figures.draw_with_cached_inputs("date-2", None, ["map_density"]) is None  # another date
+    assert figures.draw_with_cached_inputs("date-1", None, "map_density") is None  # asks for the inputs
+    (first,) = figures.draw_with_cached_inputs("date-1", pickle.dumps(inputs), "map_density")
+    (second,) = figures.draw_with_cached_inputs("date-1", None, "bars_origin_regions")  # kept
+    assert figures.draw_with_cached_inputs("date-2", None, "map_density") is None  # another date
     expected = {f.id: f for f in files}
     assert first.title_de == expected["map_density"].title_de
     assert first.png == (out / expected["map_density"].png).read_bytes()

@@ -98,21 +98,22 @@ def start(function: Callable, *args, **kwargs) -> Future:
     :class:`~concurrent.futures.Future`. A plain thread per task, no pool: nothing outlives the task,
     and nothing is inherited half-used by a forked process."""
     future: Future = Future()
-
-    def run() -> None:
-        if not future.set_running_or_notify_cancel():
-            return
-        try:
-            future.set_result(function(*args, **kwargs))
-        except BaseException as exc:  # handed to the caller by future.result()
-            future.set_exception(exc)
-
     if enabled():
-        threading.Thread(target=run, name=f"quarterstats-{getattr(function, '__name__', 'task')}",
-                         daemon=True).start()
+        threading.Thread(target=_run, args=(future, function, args, kwargs),
+                         name=f"quarterstats-{getattr(function, '__name__', 'task')}", daemon=True).start()
     else:
-        run()
+        _run(future, function, args, kwargs)
     return future
+
+
+def _run(future: Future, function: Callable, args: tuple, kwargs: dict) -> None:
+    """Run ``function`` and put its result, or its exception, into ``future``."""
+    if not future.set_running_or_notify_cancel():
+        return
+    try:
+        future.set_result(function(*args, **kwargs))
+    except BaseException as exc:  # handed to the caller by future.result()
+        future.set_exception(exc)
 
 
 _POOL: ProcessPoolExecutor | None = None
@@ -157,9 +158,5 @@ def submit(function: Callable, *args) -> Future:
     if worker_processes() > 0:
         return _pool().submit(function, *args)
     future: Future = Future()
-    future.set_running_or_notify_cancel()
-    try:
-        future.set_result(function(*args))
-    except BaseException as exc:  # handed to the caller by future.result()
-        future.set_exception(exc)
+    _run(future, function, args, {})
     return future

@@ -164,7 +164,9 @@ class FigureDrawing:
 
     def __init__(self, inputs: tuple) -> None:
         self.inputs = inputs
-        self.planned = [(figure_id, section) for figure_id, section, _ in _plan(*inputs)]
+        plan = _plan(*inputs)
+        self.planned = [(figure_id, section) for figure_id, section, _ in plan]
+        self._builders = {figure_id: build for figure_id, _, build in plan}
         self._todo = deque(figure_id for figure_id, _ in self.planned)
         self._lock = threading.Lock()
         self._drawn: dict[str, Rendered | None] = {}
@@ -190,10 +192,10 @@ class FigureDrawing:
         waits for it (no drawing in this thread: matplotlib's settings are process-wide)."""
         while (figure_id := self._take(from_end=True)) is not None:
             try:
-                result = background.submit(draw_with_cached_inputs, self._token, None, [figure_id]).result()
+                result = background.submit(draw_with_cached_inputs, self._token, None, figure_id).result()
                 while result is None:  # that worker has not got the inputs yet
                     result = background.submit(draw_with_cached_inputs, self._token, self._inputs_pickled(),
-                                               [figure_id]).result()
+                                               figure_id).result()
                 (rendered,) = result
             except BrokenProcessPool:  # the worker died: give the figure back to the caller
                 background.discard_pool()
@@ -223,18 +225,19 @@ class FigureDrawing:
         ``out_dir/abbildungen`` (atomically) and return them in report order."""
         while True:
             while (figure_id := self._take(from_end=False)) is not None:
-                (self._drawn[figure_id],) = draw_figures(self.inputs, [figure_id])
+                self._drawn[figure_id] = _draw(self._builders[figure_id])
             for feeder in self._feeders:
                 feeder.result()  # an error of the drawing code in a worker is raised here
             if not self._todo:  # a worker that died may have given one back meanwhile
                 break
         folder = Path(out_dir) / FIGURE_FOLDER
+        if any(figure is not None for figure in self._drawn.values()):
+            folder.mkdir(parents=True, exist_ok=True)
         files: list[FigureFile] = []
         for figure_id, section in self.planned:
             figure = self._drawn[figure_id]
             if figure is None:
                 continue
-            folder.mkdir(parents=True, exist_ok=True)
             png = atomic.write_bytes(figure.png, folder / f"{figure_id}.png")
             svg = atomic.write_bytes(figure.svg, folder / f"{figure_id}.svg")
             files.append(FigureFile(
@@ -254,36 +257,31 @@ class Rendered:
     svg: bytes
 
 
-#: In a worker process: (token, inputs) of the date whose figures it draws (see :func:`draw_with_cached_inputs`).
-_CACHED_INPUTS: tuple[str, tuple] | None = None
+#: In a worker process: (token, figure builders) of the date whose figures it draws (see
+#: :func:`draw_with_cached_inputs`).
+_CACHED_BUILDERS: tuple[str, dict[str, Builder]] | None = None
 
 
-def draw_with_cached_inputs(token: str, pickled: bytes | None, figure_ids: list[str]) -> list[Rendered | None] | None:
-    """In a worker process: :func:`draw_figures` with the inputs named ``token``, kept from an earlier
-    task of the same date or unpickled from ``pickled``; None if the worker does not have them and none
-    were sent (the caller then sends them)."""
-    global _CACHED_INPUTS
-    if _CACHED_INPUTS is None or _CACHED_INPUTS[0] != token:
+def draw_with_cached_inputs(token: str, pickled: bytes | None, figure_id: str) -> tuple[Rendered | None] | None:
+    """In a worker process: draw one figure from the inputs named ``token``, kept from an earlier task
+    of the same date or unpickled from ``pickled``. Returns a one-element tuple (its element is None for
+    a figure without data), or None if the worker does not have the inputs and none were sent (the
+    caller then sends them). Module level, so that it can be pickled."""
+    global _CACHED_BUILDERS
+    if _CACHED_BUILDERS is None or _CACHED_BUILDERS[0] != token:
         if pickled is None:
             return None
-        _CACHED_INPUTS = (token, pickle.loads(pickled))
-    return draw_figures(_CACHED_INPUTS[1], figure_ids)
+        _CACHED_BUILDERS = (token, {figure_id: build for figure_id, _, build in _plan(*pickle.loads(pickled))})
+    return (_draw(_CACHED_BUILDERS[1][figure_id]),)
 
 
-def draw_figures(inputs: tuple, figure_ids: list[str]) -> list[Rendered | None]:
-    """Draw the given figures of the plan from the six inputs of :func:`render_figures` (None for a
-    figure without data). Runs in the caller or in a worker process (module level, so that it can be
-    pickled)."""
-    builders = {figure_id: build for figure_id, _, build in _plan(*inputs)}
-    rendered = []
+def _draw(build: Builder) -> Rendered | None:
+    """Draw one figure of the plan in the house style and save it as PNG and SVG bytes (None: no data)."""
     with style.house_style():
-        for figure_id in figure_ids:
-            drawn = builders[figure_id]()
-            if drawn is None:
-                rendered.append(None)
-                continue
-            png, svg = io.BytesIO(), io.BytesIO()
-            style.save_figure(drawn.figure, png, svg)
-            drawn.figure.clear()
-            rendered.append(Rendered(drawn.title_de, drawn.caption_de, png.getvalue(), svg.getvalue()))
-    return rendered
+        drawn = build()
+        if drawn is None:
+            return None
+        png, svg = io.BytesIO(), io.BytesIO()
+        style.save_figure(drawn.figure, png, svg)
+        drawn.figure.clear()
+    return Rendered(drawn.title_de, drawn.caption_de, png.getvalue(), svg.getvalue())
