@@ -160,17 +160,24 @@ def suppress_counts(wide: pd.DataFrame, config: DisclosureConfig) -> pd.DataFram
     values = wide.to_numpy()
     mask = pd.DataFrame((values >= 1) & (values < config.min_count), index=wide.index, columns=wide.columns)
     tables = _relation_tables(wide)
+    # A table whose mask is the one it was last completed to is safe as it is (the completion of a
+    # safe mask adds nothing), so later rounds of the fixpoint only revisit tables that changed.
+    completed: dict[int, np.ndarray] = {}
     for _ in range(50):
         changed = False
-        for columns, has_total in tables:
+        for number, (columns, has_total) in enumerate(tables):
             sub = wide[columns].copy()
             if has_total:
                 sub = sub.rename(columns={columns[-1]: "total"})
             sub_mask = mask[columns].set_axis(sub.columns, axis=1)
-            if not sub_mask.to_numpy().any():
+            current = sub_mask.to_numpy()
+            if not current.any():
+                continue
+            if number in completed and np.array_equal(completed[number], current):
                 continue
             full = secondary_suppression(sub.round().astype("int64"), sub_mask, row_total=True,
                                          col_total=has_total, min_count=config.min_count)
+            completed[number] = full.to_numpy()
             new = full.set_axis(columns, axis=1)
             if (new & ~mask[columns]).to_numpy().any():
                 mask[columns] = mask[columns] | new
