@@ -249,6 +249,110 @@ def test_flow_bounds_equal_lp_bounds():
                 np.testing.assert_allclose(a, b, atol=1e-6)
 
 
+def test_one_line_bounds_equal_linprog():
+    """The closed form for unknowns that share one line is what the two LPs per cell give."""
+    from scipy.optimize import linprog
+
+    rng = np.random.default_rng(3)
+    layouts = [(True, False), (False, True), (True, True)]
+    checked = 0
+    for trial in range(90):
+        row_total, col_total = layouts[trial % 3]
+        counts = random_table(rng, int(rng.integers(2, 6)), int(rng.integers(2, 5)), row_total=row_total,
+                              col_total=col_total, lam=2.0)
+        values = counts.to_numpy(dtype=float)
+        mask = (rng.random(values.shape) < 0.3) & (values > 0)
+        layout = _layout(counts, row_total, col_total)
+        rel = layout.relations
+        for known_nonzero in (True, False):
+            auditor = TableAuditor(values, layout, known_nonzero)
+            for comp in auditor._components(np.flatnonzero(mask.ravel())):
+                rows = np.flatnonzero(np.any(rel[:, comp] != 0, axis=1))
+                if len(rows) != 1:
+                    continue
+                lower, upper = auditor._one_line(comp, int(rows[0]))
+                known = np.ones(values.size, dtype=bool)
+                known[comp] = False
+                a_eq, b_eq = rel[np.ix_(rows, comp)], -(rel[rows][:, known] @ values.ravel()[known])
+                bounds = [(auditor.lower_bound, None)] * len(comp)
+                for j in range(len(comp)):
+                    c = np.zeros(len(comp))
+                    c[j] = 1.0
+                    low = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+                    high = linprog(-c, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+                    assert lower[j] == pytest.approx(low.fun)
+                    assert upper[j] == (np.inf if high.status == 3 else pytest.approx(-high.fun))
+                    checked += 1
+    assert checked > 150
+
+
+def _plain_suppression(counts, row_total, col_total, prune):
+    """The secondary suppression written plainly: every loop round audits every suppressed cell,
+    and every pruning trial audits the whole table (the reference for the incremental version)."""
+    from quarterstats.disclosure.suppression import _choose_partner, _Context, _leaky_cells
+
+    values = counts.to_numpy()
+    layout = _layout(counts, row_total, col_total)
+    ctx = _Context.build(values, layout, 3)
+    auditor = FlowAuditor(values, layout)
+    mask = primary_mask(counts).to_numpy().ravel()
+    position = np.arange(mask.size)
+    added, audited = [], 0
+    while True:
+        leaky = _leaky_cells(mask, ctx.rel)
+        if leaky.size:
+            cell = int(leaky[0])
+        else:
+            disclosed = auditor.disclosed(mask.reshape(values.shape), 3)
+            if not disclosed:
+                break
+            audited += 1
+            cell = disclosed[0][0]
+        choice = _choose_partner(cell, mask, ctx.values, ctx.rel, ctx.is_total, position)
+        if choice is None:  # nothing left near it: the smallest published non-zero cell
+            free = np.flatnonzero(~mask & (ctx.values > 0))
+            choice = int(free[np.lexsort((position[free], ctx.values[free], ctx.is_total[free]))[0]])
+        mask = mask.copy()
+        mask[choice] = True
+        added.append(choice)
+    released = 0
+    if prune:
+        for cell in sorted(set(added), key=lambda k: (-ctx.values[k], k)):
+            trial = mask.copy()
+            trial[cell] = False
+            if not _leaky_cells(trial, ctx.rel).size and not auditor.any_disclosed(trial.reshape(values.shape), 3):
+                mask = trial
+                released += 1
+    return mask.reshape(values.shape), audited, released
+
+
+def test_incremental_suppression_equals_the_plain_loops():
+    """Skipping cells already found safe while cells are added, and recomputing only the flows
+    through a released cell while pruning, give the masks of the plain loops."""
+    rng = np.random.default_rng(17)
+    audited = released = 0
+    shapes = [(6, 5), (12, 4), (24, 5)]
+    for trial in range(15):
+        n_rows, n_cols = shapes[trial % 3]
+        counts = random_table(rng, n_rows, n_cols, lam=float(rng.choice([1.0, 1.5, 2.5])))
+        for prune in (True, False):
+            expected, hits, freed = _plain_suppression(counts, True, True, prune)
+            got = secondary_suppression(counts, primary_mask(counts), row_total=True, col_total=True,
+                                        prune=prune, verify=False)
+            np.testing.assert_array_equal(got.to_numpy(), expected)
+            audited += hits
+            released += freed
+    assert audited > 20 and released > 20  # the audit and the pruning were both exercised
+
+
+def test_releases_refuse_a_mask_that_is_not_safe():
+    counts = table({"a": [1, 5, 6], "b": [4, 4, 8], "city": [5, 9, 14]}, ["x", "y", "total"])
+    mask = primary_mask(counts).to_numpy()  # one suppressed cell alone in its row: recoverable
+    auditor = FlowAuditor(counts.to_numpy(), _layout(counts, True, True))
+    with pytest.raises(ValueError, match="not safe"):
+        auditor.releases(mask, 3)
+
+
 # --- shares and rates ---------------------------------------------------------------------
 
 

@@ -39,6 +39,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 from scipy.optimize import linprog
+from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 __all__ = [
@@ -210,7 +211,7 @@ class _Auditor:
         """Suppressed cells linked through shared relations (row-major within a component)."""
         if len(unknown) == 0:
             return []
-        incidence = (self.layout.relations[:, unknown] != 0).astype(np.int64)
+        incidence = csr_matrix((self.layout.relations[:, unknown] != 0).astype(np.int64))
         adjacency = incidence.T @ incidence
         n, labels = connected_components(adjacency, directed=False)
         return [unknown[labels == c] for c in range(n)]
@@ -259,8 +260,11 @@ class TableAuditor(_Auditor):
             lower[comp], upper[comp] = self._cache[key]
         return lower, upper
 
-    def disclosed(self, mask: np.ndarray, min_count: int) -> list[tuple[int, float, float]]:
-        """(cell index, lower, upper) of the disclosed cells, in position order.
+    def disclosed(
+        self, mask: np.ndarray, min_count: int, cells: np.ndarray | None = None
+    ) -> list[tuple[int, float, float]]:
+        """(cell index, lower, upper) of the disclosed cells, in position order; with ``cells``
+        (boolean, one per table cell) only those suppressed cells are checked.
 
         Saves LPs: every LP solution is a feasible table, so a cell whose values over the
         solutions found so far already span an interval that is neither exact nor inside
@@ -275,10 +279,12 @@ class TableAuditor(_Auditor):
                 out.extend(
                     (int(k), float(a), float(b))
                     for k, a, b in zip(comp, lo, hi)
-                    if _is_disclosed(float(a), float(b), min_count)
+                    if (cells is None or cells[k]) and _is_disclosed(float(a), float(b), min_count)
                 )
                 continue
-            lower, upper = self._solve(comp, min_count)
+            if cells is not None and not cells[comp].any():
+                continue
+            lower, upper = self._solve(comp, min_count, None if cells is None else cells[comp])
             for j, k in enumerate(comp):
                 if np.isnan(lower[j]) or np.isnan(upper[j]):
                     continue  # proven safe without LPs of its own
@@ -287,18 +293,21 @@ class TableAuditor(_Auditor):
         return sorted(out)
 
     def _solve(
-        self, comp: np.ndarray, min_count: int | None = None
+        self, comp: np.ndarray, min_count: int | None = None, wanted: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """LP bounds ``(lower, upper)`` for one component. With ``min_count`` given, cells proven
-        safe by the LP solutions found along the way are skipped (their bounds stay NaN)."""
+        safe by the LP solutions found along the way are skipped (their bounds stay NaN), and so
+        are the cells that ``wanted`` (boolean, one per cell of ``comp``) leaves out."""
         rel = self.layout.relations
         rows = np.flatnonzero(np.any(rel[:, comp] != 0, axis=1))
         n = len(comp)
         if len(rows) == 0:
             return np.full(n, self.lower_bound), np.full(n, np.inf)
+        if len(rows) == 1:  # one line: the optimum of every LP in closed form
+            return self._one_line(comp, int(rows[0]))
         known = np.ones(self.values.shape, dtype=bool)
         known[comp] = False
-        a_eq = rel[np.ix_(rows, comp)]
+        a_eq = csr_matrix(rel[np.ix_(rows, comp)])
         b_eq = -(rel[rows][:, known] @ self.values[known])
         bounds = [(self.lower_bound, None)] * n
         lower = np.full(n, np.nan)
@@ -309,20 +318,45 @@ class TableAuditor(_Auditor):
         def proven_safe(j: int) -> bool:
             if min_count is None:
                 return False
+            if wanted is not None and not wanted[j]:
+                return True
             return not _is_disclosed(seen_lo[j], seen_hi[j], min_count)
+
+        def solve(c: np.ndarray):
+            result = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+            if result.status == 2:
+                raise ValueError(
+                    "no table fits the published values (not additive, or a suppressed cell "
+                    "would have to be 0 although zeros are always published)"
+                )
+            if result.status not in (0, 3):
+                raise RuntimeError(f"linprog failed: {result.message}")
+            return result
+
+        if min_count is not None:
+            # Tables in bulk first: push all cells not yet proven safe up together, then down
+            # together, while that proves more cells safe. On a large safe table a few such LPs
+            # prove most cells safe; only the rest get LPs of their own.
+            pending = [j for j in range(n) if not proven_safe(j)]
+            while pending:
+                before = len(pending)
+                for direction in (-1.0, 1.0):  # maximise, then minimise the sum
+                    c = np.zeros(n)
+                    c[pending] = direction
+                    result = solve(c)
+                    if result.status == 0:
+                        seen_lo, seen_hi = np.minimum(seen_lo, result.x), np.maximum(seen_hi, result.x)
+                    pending = [j for j in pending if not proven_safe(j)]
+                if len(pending) == before:
+                    break
 
         for j in range(n):
             if proven_safe(j):
                 continue
             c = np.zeros(n)
             c[j] = 1.0
-            lo = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
-            if lo.status == 2:
-                raise ValueError(
-                    "no table fits the published values (not additive, or a suppressed cell "
-                    "would have to be 0 although zeros are always published)"
-                )
-            if lo.status != 0:
+            lo = solve(c)
+            if lo.status != 0:  # a cell bounded below cannot fall without limit
                 raise RuntimeError(f"linprog failed: {lo.message}")
             lower[j] = lo.fun
             seen_lo, seen_hi = np.minimum(seen_lo, lo.x), np.maximum(seen_hi, lo.x)
@@ -339,6 +373,34 @@ class TableAuditor(_Auditor):
         return lower, upper
 
 
+    def _one_line(self, comp: np.ndarray, row: int) -> tuple[np.ndarray, np.ndarray]:
+        """Bounds when the unknowns share a single line ``sum(a_i x_i) = b`` (``a_i = +1`` for
+        inner cells, ``-1`` for the line's total), ``x_i >= l`` (the lower bound), as the LPs would
+        find them: for a cell with ``a_j = +1``, ``x_j = b - sum(+1 others) + sum(-1 others)``, so
+        its minimum is ``l`` if another ``+1`` cell can rise without limit, else
+        ``max(l, b + l * #(-1 others))``, and its maximum is unbounded if a ``-1`` cell can rise,
+        else ``b - l * #(+1 others)``; the same with the signs swapped (and ``-b``) for ``a_j = -1``.
+        """
+        rel = self.layout.relations[row]
+        a = rel[comp]
+        known = np.ones(self.values.shape, dtype=bool)
+        known[comp] = False
+        b = -(rel[known] @ self.values[known])
+        lb = float(self.lower_bound)
+        plus = a > 0
+        same = np.where(plus, np.count_nonzero(plus), np.count_nonzero(~plus)) - 1  # others, same sign
+        other = len(comp) - 1 - same  # others of the opposite sign
+        rhs = np.where(plus, b, -b)
+        lower = np.where(same > 0, lb, np.maximum(lb, rhs + lb * other))
+        upper = np.where(other > 0, np.inf, rhs - lb * same)
+        if np.any(upper < lower - _EPS):
+            raise ValueError(
+                "no table fits the published values (not additive, or a suppressed cell "
+                "would have to be 0 although zeros are always published)"
+            )
+        return lower.astype(float), upper.astype(float)
+
+
 class FlowAuditor(_Auditor):
     """The same bounds as :class:`TableAuditor`, computed as maximum flows (needs the true counts).
 
@@ -353,6 +415,14 @@ class FlowAuditor(_Auditor):
     graph without that cell (a decrease also capped by ``x_k - lower_bound``). The bounds are
     integers and equal the LP bounds. ``disclosed`` only needs to know whether the flows reach
     ``min_count``, so it stops augmenting there (the reported bounds of disclosed cells are exact).
+
+    Two facts keep the secondary suppression fast on tables with thousands of suppressed cells:
+
+    * suppressing a further cell only widens every interval (each feasible table stays feasible
+      with the new unknown at its true value), so a cell found safe stays safe while cells are
+      added: ``disclosed(..., cells=...)`` checks only the cells that may still be disclosed;
+    * publishing a suppressed cell again only removes its arcs, so a cell whose flows did not pass
+      through it keeps its flows: :meth:`releases` recomputes only those that did.
     """
 
     def __init__(self, values: np.ndarray, layout: TableLayout, known_nonzero: bool = True):
@@ -371,112 +441,167 @@ class FlowAuditor(_Auditor):
         in_total_col = has_rows & (c == layout.total_col)
         in_total_row = has_cols & (r == layout.total_row)
         self.sign = np.where(in_total_col ^ in_total_row, -1, 1)
-        self._cache: dict[tuple, list[tuple[int, float, float]]] = {}
 
     def intervals(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         lower = np.full(self.values.shape, np.nan)
         upper = np.full(self.values.shape, np.nan)
-        for comp in self._components(np.flatnonzero(mask.ravel())):
-            for k, lo, hi in self._bounds(comp, limit=np.inf):
-                lower[k], upper[k] = lo, hi
+        graph = _FlowGraph(self, np.flatnonzero(mask.ravel()))
+        for j, k in enumerate(graph.cells):
+            lower[k], upper[k], _ = graph.bounds(j, np.inf)
         return lower, upper
 
-    def disclosed(self, mask: np.ndarray, min_count: int) -> list[tuple[int, float, float]]:
+    def disclosed(
+        self, mask: np.ndarray, min_count: int, cells: np.ndarray | None = None
+    ) -> list[tuple[int, float, float]]:
+        """(cell index, lower, upper) of the disclosed cells, in position order; with ``cells``
+        (boolean, one per table cell) only those suppressed cells are checked."""
+        limit = float(max(min_count, 1))
+        graph = _FlowGraph(self, np.flatnonzero(mask.ravel()))
         out = []
-        for comp in self._components(np.flatnonzero(mask.ravel())):
-            key = (frozenset(comp.tolist()), min_count)
-            if key not in self._cache:
-                self._cache[key] = [
-                    (k, lo, hi)
-                    for k, lo, hi in self._bounds(comp, limit=float(max(min_count, 1)))
-                    if _is_disclosed(lo, hi, min_count)
-                ]
-            out.extend(self._cache[key])
-        return sorted(out)
+        for j, k in enumerate(graph.cells):
+            if cells is not None and not cells[k]:
+                continue
+            lo, hi, _ = graph.bounds(j, limit)
+            if _is_disclosed(lo, hi, min_count):
+                out.append((int(k), lo, hi))
+        return out
 
     def any_disclosed(self, mask: np.ndarray, min_count: int) -> bool:
         """Whether any suppressed cell is disclosed (stops at the first one found)."""
         limit = float(max(min_count, 1))
-        for comp in self._components(np.flatnonzero(mask.ravel())):
-            key = (frozenset(comp.tolist()), min_count)
-            if key in self._cache:
-                if self._cache[key]:
-                    return True
-                continue
-            found = False
-            for j in range(len(comp)):
-                (_, lo, hi), = self._bounds(comp, limit, only=j)
-                if _is_disclosed(lo, hi, min_count):
-                    found = True
-                    break
-            if found:
-                return True
-            self._cache[key] = []  # every cell checked: the component is safe
-        return False
+        graph = _FlowGraph(self, np.flatnonzero(mask.ravel()))
+        return any(_is_disclosed(*graph.bounds(j, limit)[:2], min_count) for j in range(len(graph.cells)))
 
-    def _bounds(
-        self, comp: np.ndarray, limit: float, only: int | None = None
-    ) -> list[tuple[int, float, float]]:
-        """(cell, lower, upper) for the cells of one component (or only its ``only``-th cell);
-        flows stop at ``limit``."""
-        x = self.values[comp].astype(float)
-        slack = x - self.lower_bound
+    def releases(self, mask: np.ndarray, min_count: int) -> "_Releases":
+        """Try publishing suppressed cells of the safe ``mask`` again, one at a time (see
+        :class:`_Releases`)."""
+        return _Releases(self, mask, min_count)
+
+
+class _FlowGraph:
+    """Residual graph of the suppressed cells of one mask (the arcs of :class:`FlowAuditor`).
+
+    Cell ``j`` (position in ``cells``) is one arc pair between node ``u[j]`` and node ``w[j]``:
+    ``u -> w`` with capacity ``up[j]`` (raising ``E``) and ``w -> u`` with ``down[j]``. A flow is
+    kept as the net amount ``phi[j]`` sent from ``u`` to ``w``: residual capacities are
+    ``up - phi`` forward and ``down + phi`` backward. Flows are plain Python (breadth-first
+    augmenting paths, Edmonds-Karp): the augmentations stop at a small limit, and the graphs have a
+    few hundred nodes, for which this beats building arrays for a compiled solver per flow.
+    """
+
+    def __init__(self, auditor: FlowAuditor, cells: np.ndarray):
+        self.cells = [int(k) for k in cells]
+        self.active = auditor.active
+        self.lower_bound = float(auditor.lower_bound)
+        x = auditor.values[cells].astype(float)
+        slack = x - auditor.lower_bound
         if np.any(slack < 0):
             raise ValueError("a suppressed cell lies below the lower bound (a suppressed zero?)")
+        sign = auditor.sign[cells]
+        self.x = x.tolist()
+        self.slack = slack.tolist()
+        self.positive = (sign > 0).tolist()
+        self.u = auditor.u[cells].tolist()
+        self.w = auditor.w[cells].tolist()
+        self.up = np.where(sign > 0, np.inf, slack).tolist()
+        self.down = np.where(sign > 0, slack, np.inf).tolist()
+        self.alive = [True] * len(self.cells)
+        self.adjacent: dict[int, list[tuple[int, int, bool]]] = {}
+        for j, (a, b) in enumerate(zip(self.u, self.w)):
+            self.adjacent.setdefault(a, []).append((j, b, True))
+            self.adjacent.setdefault(b, []).append((j, a, False))
+
+    def bounds(self, j: int, limit: float) -> tuple[float, float, set[int]]:
+        """(lower, upper, positions whose arcs carry the flows) of cell ``j``; flows stop at
+        ``limit``."""
         if not self.active:
-            return [(int(k), float(self.lower_bound), np.inf) for k in comp]
-        u, w, sign = self.u[comp], self.w[comp], self.sign[comp]
-        raise_cap = np.where(sign > 0, np.inf, slack)  # arc u -> w raises E
-        lower_cap = np.where(sign > 0, slack, np.inf)  # arc w -> u lowers E
-        arcs = [(int(a), int(b), float(cp)) for a, b, cp in zip(u, w, raise_cap)]
-        arcs += [(int(b), int(a), float(cp)) for a, b, cp in zip(u, w, lower_cap)]
-        n = len(comp)
-        out = []
-        for j, k in enumerate(comp):
-            if only is not None and j != only:
-                continue
-            others = arcs[:j] + arcs[j + 1 : n + j] + arcs[n + j + 1 :]
-            flow_wu = _max_flow(others, int(w[j]), int(u[j]), limit)  # back from w to u
-            flow_uw = _max_flow(others, int(u[j]), int(w[j]), limit)
-            inc, dec = (flow_wu, flow_uw) if sign[j] > 0 else (flow_uw, flow_wu)
-            out.append((int(k), float(x[j] - min(dec, slack[j])), float(x[j] + inc)))
-        return out
+            return self.lower_bound, np.inf, set()
+        flow_wu, used_wu = self.max_flow(self.w[j], self.u[j], limit, j)  # back from w to u
+        flow_uw, used_uw = self.max_flow(self.u[j], self.w[j], limit, j)
+        inc, dec = (flow_wu, flow_uw) if self.positive[j] else (flow_uw, flow_wu)
+        x = self.x[j]
+        return x - min(dec, self.slack[j]), x + inc, used_wu | used_uw
+
+    def max_flow(self, source: int, sink: int, limit: float, skip: int) -> tuple[float, set[int]]:
+        """Maximum flow from ``source`` to ``sink`` without the arcs of ``skip`` and of released
+        cells, stopping once ``limit`` is reached (``inf`` for an unbounded flow), and the
+        positions with a non-zero flow."""
+        adjacent, alive, up, down = self.adjacent, self.alive, self.up, self.down
+        if source not in adjacent or sink not in adjacent:
+            return 0.0, set()
+        phi: dict[int, float] = {}
+        flow = 0.0
+        while flow < limit:
+            parent = {source: None}
+            queue = deque([source])
+            while queue and sink not in parent:
+                node = queue.popleft()
+                for j, other, forward in adjacent[node]:
+                    if other in parent or j == skip or not alive[j]:
+                        continue
+                    p = phi.get(j, 0.0)
+                    if (up[j] - p if forward else down[j] + p) > 0:
+                        parent[other] = (node, j, forward)
+                        queue.append(other)
+            if sink not in parent:
+                break
+            path = []
+            push = limit - flow
+            node = sink
+            while node != source:
+                node, j, forward = parent[node]
+                p = phi.get(j, 0.0)
+                push = min(push, up[j] - p if forward else down[j] + p)
+                path.append((j, forward))
+            if push == np.inf:
+                return np.inf, {j for j, p in phi.items() if p != 0} | {j for j, _ in path}
+            for j, forward in path:
+                phi[j] = phi.get(j, 0.0) + (push if forward else -push)
+            flow += push
+        return flow, {j for j, p in phi.items() if p != 0}
 
 
-def _max_flow(arcs: list[tuple[int, int, float]], source: int, sink: int, limit: float) -> float:
-    """Maximum flow from ``source`` to ``sink`` over the arcs ``(tail, head, capacity)``
-    (``inf`` capacities allowed; Edmonds-Karp with breadth-first search on the residual graph),
-    stopping once ``limit`` is reached. Returns ``inf`` for an unbounded flow. Plain Python: the
-    graphs have a few dozen nodes, for which this beats any array-based solver call."""
-    residual: dict[int, dict[int, float]] = {}
-    for tail, head, cap in arcs:
-        out = residual.setdefault(tail, {})
-        out[head] = out.get(head, 0.0) + cap
-        residual.setdefault(head, {}).setdefault(tail, 0.0)
-    if source not in residual or sink not in residual:
-        return 0.0
-    flow = 0.0
-    while flow < limit:
-        parent = {source: source}
-        queue = deque([source])
-        while queue and sink not in parent:
-            node = queue.popleft()
-            for nxt, cap in residual[node].items():
-                if cap > 0 and nxt not in parent:
-                    parent[nxt] = node
-                    queue.append(nxt)
-        if sink not in parent:
-            break
-        path = []
-        node = sink
-        while node != source:
-            path.append((parent[node], node))
-            node = parent[node]
-        push = min(min(residual[a][b] for a, b in path), limit - flow)
-        if push == np.inf:
-            return np.inf
-        for a, b in path:
-            residual[a][b] -= push
-            residual[b][a] += push
-        flow += push
-    return flow
+class _Releases:
+    """Publishing suppressed cells of a safe mask again, one at a time, keeping it safe.
+
+    Every cell's flows are computed once; :meth:`release` then recomputes only the cells whose
+    flows passed through the released cell (any other cell keeps a flow that avoids it, and the
+    graph without the cell cannot carry more). The mask is safe before and after each call.
+    """
+
+    def __init__(self, auditor: FlowAuditor, mask: np.ndarray, min_count: int):
+        self.min_count = min_count
+        self.limit = float(max(min_count, 1))
+        self.graph = _FlowGraph(auditor, np.flatnonzero(mask.ravel()))
+        self.position = {k: j for j, k in enumerate(self.graph.cells)}
+        self.used: list[set[int]] = [set() for _ in self.graph.cells]  # positions each cell's flows use
+        self.users: dict[int, set[int]] = {}  # position -> cells whose flows use it
+        for j in range(len(self.graph.cells)):
+            lo, hi, used = self.graph.bounds(j, self.limit)
+            if _is_disclosed(lo, hi, min_count):
+                raise ValueError("the mask to release cells from is not safe")
+            self._remember(j, used)
+
+    def _remember(self, j: int, used: set[int]) -> None:
+        self.used[j] = used
+        for i in used:
+            self.users.setdefault(i, set()).add(j)
+
+    def release(self, cell: int) -> bool:
+        """Publish ``cell`` (a table cell index) if every other suppressed cell stays safe."""
+        graph = self.graph
+        c = self.position[cell]
+        graph.alive[c] = False
+        affected = sorted(j for j in self.users.get(c, ()) if graph.alive[j])
+        results = {}
+        for j in affected:
+            lo, hi, used = graph.bounds(j, self.limit)
+            if _is_disclosed(lo, hi, self.min_count):
+                graph.alive[c] = True
+                return False
+            results[j] = used
+        for j, used in results.items():
+            for i in self.used[j]:
+                self.users[i].discard(j)
+            self._remember(j, used)
+        return True

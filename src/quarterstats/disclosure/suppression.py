@@ -181,6 +181,9 @@ def _complete(mask: np.ndarray, auditor, ctx: _Context) -> tuple[np.ndarray, lis
     values, rel, is_total = ctx.values, ctx.rel, ctx.is_total
     position = np.arange(mask.size)
     added: list[int] = []
+    # Cells the audit found safe. Suppressing more cells only widens the intruder's intervals, so
+    # they stay safe for the rest of the loop and are not audited again.
+    safe = np.zeros(mask.size, dtype=bool)
     while True:
         # act first on a cell that is the only suppressed one in some line (recoverable by plain
         # subtraction, no audit needed); cells recovered through a chain of lines or through the
@@ -189,9 +192,12 @@ def _complete(mask: np.ndarray, auditor, ctx: _Context) -> tuple[np.ndarray, lis
         if leaky.size:
             cell = int(leaky[0])
         else:
-            disclosed = auditor.disclosed(mask.reshape(ctx.shape), ctx.min_count)
+            audited = mask & ~safe
+            disclosed = auditor.disclosed(mask.reshape(ctx.shape), ctx.min_count, cells=audited)
+            safe |= audited
             if not disclosed:
                 return mask, added
+            safe[[k for k, _, _ in disclosed]] = False
             cell = disclosed[0][0]
         choice = _choose_partner(cell, mask, values, rel, is_total, position)
         if choice is None:  # nothing left to suppress near it: fall back to any non-zero cell
@@ -205,14 +211,15 @@ def _complete(mask: np.ndarray, auditor, ctx: _Context) -> tuple[np.ndarray, lis
         added.append(choice)
 
 
-def _prune(mask: np.ndarray, added: list[int], auditor, ctx: _Context) -> np.ndarray:
+def _prune(mask: np.ndarray, added: list[int], auditor: FlowAuditor, ctx: _Context) -> np.ndarray:
     """Publish again every added cell (largest value first) whose release keeps the table safe."""
+    releases = auditor.releases(mask.reshape(ctx.shape), ctx.min_count)
     for cell in sorted(set(added), key=lambda k: (-ctx.values[k], k)):
         trial = mask.copy()
         trial[cell] = False
         if _leaky_cells(trial, ctx.rel).size:
             continue
-        if not auditor.any_disclosed(trial.reshape(ctx.shape), ctx.min_count):
+        if releases.release(cell):
             mask = trial
     return mask
 
