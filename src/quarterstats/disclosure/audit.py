@@ -423,11 +423,14 @@ class FlowAuditor(_Auditor):
     integers and equal the LP bounds. ``disclosed`` only needs to know whether the flows reach
     ``min_count``, so it stops augmenting there (the reported bounds of disclosed cells are exact).
 
-    Two facts keep the secondary suppression fast on tables with thousands of suppressed cells:
+    Three facts keep the secondary suppression fast on tables with thousands of suppressed cells:
 
     * suppressing a further cell only widens every interval (each feasible table stays feasible
       with the new unknown at its true value), so a cell found safe stays safe while cells are
       added: ``disclosed(..., cells=...)`` checks only the cells that may still be disclosed;
+    * a flow that stays below the limit is bounded by a minimum cut; an added cell changes it only
+      if one of its arcs leaves that cut, so ``disclosed`` keeps the bounds of cells that are still
+      disclosed from one call to the next and computes them again only then;
     * publishing a suppressed cell again only removes its arcs, so a cell whose flows did not pass
       through it keeps its flows: :meth:`releases` recomputes only those that did.
     """
@@ -448,30 +451,73 @@ class FlowAuditor(_Auditor):
         in_total_col = has_rows & (c == layout.total_col)
         in_total_row = has_cols & (r == layout.total_row)
         self.sign = np.where(in_total_col ^ in_total_row, -1, 1)
+        # bounds kept by ``disclosed`` while the masks only grow: cell -> (lower, upper, cuts,
+        # number of added cells already checked against the cuts)
+        self._kept: dict[int, tuple[float, float, list[set[int]], int]] = {}
+        self._added: list[int] = []
+        self._last: np.ndarray | None = None
+        self._last_min_count: int | None = None
 
     def intervals(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         lower = np.full(self.values.shape, np.nan)
         upper = np.full(self.values.shape, np.nan)
         graph = _FlowGraph(self, np.flatnonzero(mask.ravel()))
         for j, k in enumerate(graph.cells):
-            lower[k], upper[k], _ = graph.bounds(j, np.inf)
+            lower[k], upper[k], _, _ = graph.bounds(j, np.inf)
         return lower, upper
 
     def disclosed(
         self, mask: np.ndarray, min_count: int, cells: np.ndarray | None = None
     ) -> list[tuple[int, float, float]]:
         """(cell index, lower, upper) of the disclosed cells, in position order; with ``cells``
-        (boolean, one per table cell) only those suppressed cells are checked."""
+        (boolean, one per table cell) only those suppressed cells are checked.
+
+        While successive calls only add suppressed cells, a cell's bounds are kept with the
+        minimum cuts of its flows that stayed below the limit, and computed again only when an
+        added cell has an arc leaving such a cut (else the cut still bounds the flow, which cannot
+        shrink in a larger graph)."""
         limit = float(max(min_count, 1))
-        graph = _FlowGraph(self, np.flatnonzero(mask.ravel()))
+        flat = mask.ravel()
+        added = self._follow(flat, min_count)
+        graph = None
         out = []
-        for j, k in enumerate(graph.cells):
+        for k in np.flatnonzero(flat).tolist():
             if cells is not None and not cells[k]:
                 continue
-            lo, hi, _ = graph.bounds(j, limit)
-            if _is_disclosed(lo, hi, min_count):
-                out.append((int(k), lo, hi))
+            kept = self._kept.get(k)
+            if kept is None or self._crossed(kept[2], added[kept[3]:]):
+                if graph is None:
+                    graph = _FlowGraph(self, np.flatnonzero(flat))
+                    position = {cell: j for j, cell in enumerate(graph.cells)}
+                lo, hi, _, cuts = graph.bounds(position[k], limit)
+                kept = (lo, hi, cuts, len(added))
+            else:
+                kept = (*kept[:3], len(added))
+            self._kept[k] = kept
+            if _is_disclosed(kept[0], kept[1], min_count):
+                out.append((k, kept[0], kept[1]))
         return out
+
+    def _follow(self, flat: np.ndarray, min_count: int) -> list[int]:
+        """The cells suppressed since the kept bounds began, in order; forgets the kept bounds
+        when ``flat`` is not a superset of the previous mask or ``min_count`` changed."""
+        if self._last is None or min_count != self._last_min_count or np.any(self._last & ~flat):
+            self._kept, self._added = {}, []
+        else:
+            self._added.extend(np.flatnonzero(flat & ~self._last).tolist())
+        self._last, self._last_min_count = flat.copy(), min_count
+        return self._added
+
+    def _crossed(self, cuts: list[set[int]], added: list[int]) -> bool:
+        """Whether an added cell has an arc with capacity leaving one of the cuts."""
+        for c in added:
+            u, w = int(self.u[c]), int(self.w[c])
+            slack = self.values[c] - self.lower_bound
+            up, down = (np.inf, slack) if self.sign[c] > 0 else (slack, np.inf)
+            for cut in cuts:
+                if (u in cut and w not in cut and up > 0) or (w in cut and u not in cut and down > 0):
+                    return True
+        return False
 
     def any_disclosed(self, mask: np.ndarray, min_count: int) -> bool:
         """Whether any suppressed cell is disclosed (stops at the first one found)."""
@@ -518,24 +564,26 @@ class _FlowGraph:
             self.adjacent.setdefault(a, []).append((j, b, True))
             self.adjacent.setdefault(b, []).append((j, a, False))
 
-    def bounds(self, j: int, limit: float) -> tuple[float, float, set[int]]:
-        """(lower, upper, positions whose arcs carry the flows) of cell ``j``; flows stop at
-        ``limit``."""
+    def bounds(self, j: int, limit: float) -> tuple[float, float, set[int], list[set[int]]]:
+        """(lower, upper, positions whose arcs carry the flows, source sides of the minimum cuts
+        of the flows that stayed below ``limit``) of cell ``j``; flows stop at ``limit``."""
         if not self.active:
-            return self.lower_bound, np.inf, set()
-        flow_wu, used_wu = self.max_flow(self.w[j], self.u[j], limit, j)  # back from w to u
-        flow_uw, used_uw = self.max_flow(self.u[j], self.w[j], limit, j)
+            return self.lower_bound, np.inf, set(), []
+        flow_wu, used_wu, cut_wu = self.max_flow(self.w[j], self.u[j], limit, j)  # back from w to u
+        flow_uw, used_uw, cut_uw = self.max_flow(self.u[j], self.w[j], limit, j)
         inc, dec = (flow_wu, flow_uw) if self.positive[j] else (flow_uw, flow_wu)
         x = self.x[j]
-        return x - min(dec, self.slack[j]), x + inc, used_wu | used_uw
+        cuts = [cut for cut in (cut_wu, cut_uw) if cut is not None]
+        return x - min(dec, self.slack[j]), x + inc, used_wu | used_uw, cuts
 
-    def max_flow(self, source: int, sink: int, limit: float, skip: int) -> tuple[float, set[int]]:
+    def max_flow(
+        self, source: int, sink: int, limit: float, skip: int
+    ) -> tuple[float, set[int], set[int] | None]:
         """Maximum flow from ``source`` to ``sink`` without the arcs of ``skip`` and of released
-        cells, stopping once ``limit`` is reached (``inf`` for an unbounded flow), and the
-        positions with a non-zero flow."""
+        cells, stopping once ``limit`` is reached (``inf`` for an unbounded flow); the positions
+        with a non-zero flow; and, if the flow stayed below ``limit``, the nodes still reachable
+        from ``source`` (the source side of a minimum cut), else None."""
         adjacent, alive, up, down = self.adjacent, self.alive, self.up, self.down
-        if source not in adjacent or sink not in adjacent:
-            return 0.0, set()
         phi: dict[int, float] = {}
         flow = 0.0
         while flow < limit:
@@ -543,7 +591,7 @@ class _FlowGraph:
             queue = deque([source])
             while queue and sink not in parent:
                 node = queue.popleft()
-                for j, other, forward in adjacent[node]:
+                for j, other, forward in adjacent.get(node, ()):
                     if other in parent or j == skip or not alive[j]:
                         continue
                     p = phi.get(j, 0.0)
@@ -551,7 +599,7 @@ class _FlowGraph:
                         parent[other] = (node, j, forward)
                         queue.append(other)
             if sink not in parent:
-                break
+                return flow, {j for j, p in phi.items() if p != 0}, set(parent)
             path = []
             push = limit - flow
             node = sink
@@ -561,11 +609,11 @@ class _FlowGraph:
                 push = min(push, up[j] - p if forward else down[j] + p)
                 path.append((j, forward))
             if push == np.inf:
-                return np.inf, {j for j, p in phi.items() if p != 0} | {j for j, _ in path}
+                return np.inf, {j for j, p in phi.items() if p != 0} | {j for j, _ in path}, None
             for j, forward in path:
                 phi[j] = phi.get(j, 0.0) + (push if forward else -push)
             flow += push
-        return flow, {j for j, p in phi.items() if p != 0}
+        return flow, {j for j, p in phi.items() if p != 0}, None
 
 
 class _Releases:
@@ -584,7 +632,7 @@ class _Releases:
         self.used: list[set[int]] = [set() for _ in self.graph.cells]  # positions each cell's flows use
         self.users: dict[int, set[int]] = {}  # position -> cells whose flows use it
         for j in range(len(self.graph.cells)):
-            lo, hi, used = self.graph.bounds(j, self.limit)
+            lo, hi, used, _ = self.graph.bounds(j, self.limit)
             if _is_disclosed(lo, hi, min_count):
                 raise ValueError("the mask to release cells from is not safe")
             self._remember(j, used)
@@ -602,7 +650,7 @@ class _Releases:
         affected = sorted(j for j in self.users.get(c, ()) if graph.alive[j])
         results = {}
         for j in affected:
-            lo, hi, used = graph.bounds(j, self.limit)
+            lo, hi, used, _ = graph.bounds(j, self.limit)
             if _is_disclosed(lo, hi, self.min_count):
                 graph.alive[c] = True
                 return False
