@@ -324,7 +324,11 @@ def test_audit_finds_what_two_lps_per_cell_find():
 def _plain_suppression(counts, row_total, col_total, prune):
     """The secondary suppression written plainly: every loop round audits every suppressed cell,
     and every pruning trial audits the whole table (the reference for the incremental version)."""
-    from quarterstats.disclosure.suppression import _choose_partner, _Context, _leaky_cells
+    from quarterstats.disclosure.suppression import _choose_partner, _Context
+
+    def leaky_cells(mask, rel):  # suppressed cells alone in some line, over the dense relations
+        alone = rel[(rel & mask[None, :]).sum(axis=1) == 1]
+        return np.flatnonzero(alone.any(axis=0) & mask)
 
     values = counts.to_numpy()
     layout = _layout(counts, row_total, col_total)
@@ -334,7 +338,7 @@ def _plain_suppression(counts, row_total, col_total, prune):
     position = np.arange(mask.size)
     added, audited = [], 0
     while True:
-        leaky = _leaky_cells(mask, ctx.rel)
+        leaky = leaky_cells(mask, ctx.rel)
         if leaky.size:
             cell = int(leaky[0])
         else:
@@ -356,7 +360,7 @@ def _plain_suppression(counts, row_total, col_total, prune):
         for cell in sorted(set(added), key=lambda k: (-ctx.values[k], k)):
             trial = mask.copy()
             trial[cell] = False
-            if not _leaky_cells(trial, ctx.rel).size and not auditor.any_disclosed(trial.reshape(values.shape), 3):
+            if not leaky_cells(trial, ctx.rel).size and not auditor.any_disclosed(trial.reshape(values.shape), 3):
                 mask = trial
                 released += 1
     return mask.reshape(values.shape), audited, released

@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+from scipy.sparse import csr_matrix
 
 from .audit import FlowAuditor, TableAuditor, _layout
 
@@ -161,16 +162,19 @@ def apply_mask(df, mask):
 class _Context(NamedTuple):
     shape: tuple[int, int]
     values: np.ndarray
-    rel: np.ndarray
+    rel: np.ndarray  # lines x cells, True where the cell belongs to the line
+    lines: csr_matrix  # the same as a sparse 0/1 matrix, for the per-round count of each line
     is_total: np.ndarray
     min_count: int
 
     @classmethod
     def build(cls, counts_arr: np.ndarray, layout, min_count: int) -> "_Context":
+        rel = layout.relations != 0
         return cls(
             counts_arr.shape,
             counts_arr.ravel().astype(float),
-            layout.relations != 0,
+            rel,
+            csr_matrix(rel.astype(np.int64)),
             layout.is_total(),
             min_count,
         )
@@ -188,7 +192,7 @@ def _complete(mask: np.ndarray, auditor, ctx: _Context) -> tuple[np.ndarray, lis
         # act first on a cell that is the only suppressed one in some line (recoverable by plain
         # subtraction, no audit needed); cells recovered through a chain of lines or through the
         # bounds usually follow from such a cell
-        leaky = _leaky_cells(mask, rel)
+        leaky = _leaky_cells(mask, ctx.lines)
         if leaky.size:
             cell = int(leaky[0])
         else:
@@ -217,19 +221,22 @@ def _prune(mask: np.ndarray, added: list[int], auditor: FlowAuditor, ctx: _Conte
     for cell in sorted(set(added), key=lambda k: (-ctx.values[k], k)):
         trial = mask.copy()
         trial[cell] = False
-        if _leaky_cells(trial, ctx.rel).size:
+        if _leaky_cells(trial, ctx.lines).size:
             continue
         if releases.release(cell):
             mask = trial
     return mask
 
 
-def _leaky_cells(mask: np.ndarray, rel: np.ndarray) -> np.ndarray:
-    """Suppressed cells (position order) that are the only suppressed cell of some line."""
-    if rel.shape[0] == 0:
+def _leaky_cells(mask: np.ndarray, lines: csr_matrix) -> np.ndarray:
+    """Suppressed cells (position order) that are the only suppressed cell of some line
+    (``lines``: lines x cells, 1 where the cell belongs to the line)."""
+    if lines.shape[0] == 0:
         return np.zeros(0, dtype=np.int64)
-    lines = rel[(rel & mask[None, :]).sum(axis=1) == 1]
-    return np.flatnonzero(lines.any(axis=0) & mask)
+    single = (lines @ mask.astype(np.int64)) == 1
+    if not single.any():
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero((lines.T @ single.astype(np.int64) > 0) & mask)
 
 
 def _leaky_lines(cell, mask, rel):
