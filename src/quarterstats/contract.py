@@ -174,10 +174,11 @@ class Rule:
 
 
 def _known_country(values: pd.Series) -> pd.Series:
-    from quarterstats.countries import is_known_code
+    from quarterstats.countries import is_known_code, known_codes
 
     if isinstance(values.dtype, pd.CategoricalDtype):  # judged once per distinct code; missing is fine
-        known = np.asarray(is_known_code(pd.Series(values.cat.categories, dtype="str")), dtype=bool)
+        codes = known_codes()
+        known = np.array([code in codes for code in values.cat.categories], dtype=bool)
         return pd.Series(np.append(known, True)[values.cat.codes.to_numpy()], index=values.index)
     present = values.notna()
     ok = pd.Series(True, index=values.index)

@@ -86,6 +86,12 @@ def _unwrap(result: pd.Series, scalar: bool):
     return None if pd.isna(value) else value
 
 
+@lru_cache(maxsize=1)
+def known_codes() -> frozenset[str]:
+    """The codes of the country table."""
+    return frozenset(_countries().index)
+
+
 def is_known_code(codes: pd.Series | Iterable[str] | str):
     """True where the code is in the country table (exact, upper case); False for missing values.
 
