@@ -84,16 +84,7 @@ def test_grid_gives_the_exact_assignment_on_real_boundaries():
 
 
 def test_grid_gives_the_exact_assignment_with_overlaps_holes_and_tiny_districts():
-    import geopandas as gpd
-    import shapely
-    from shapely.geometry import box
-
-    base = grid_districts()
-    geoms = list(base.geometry.values)
-    geoms[1] = geoms[1].union(box(ORIGIN[0] + SIDE - 7.3, ORIGIN[1], ORIGIN[0] + SIDE, ORIGIN[1] + SIDE))  # overlaps A
-    geoms[3] = geoms[3].difference(shapely.Point(cell_centre(1, 1)).buffer(SIDE / 5))  # a hole ...
-    tiny = shapely.Point(cell_centre(1, 1)).buffer(3.0)  # ... holding a district of 3 m radius, after D
-    frame = gpd.GeoDataFrame({"district_id": ["A", "B", "C", "D", "E"]}, geometry=[*geoms, tiny], crs=base.crs)
+    frame = _tricky_frame()
     x, y = _hard_points(frame, 100_000, seed=4)
     cx, cy = cell_centre(1, 1)
     x = np.concatenate([x, cx + np.random.default_rng(5).uniform(-4, 4, 5_000)])
@@ -193,3 +184,54 @@ def test_exact_assignment_equals_a_brute_force_query(monkeypatch, threads):
 
     grid = _DistrictGrid(list(frame.geometry.values), cells=10_000)
     assert set(np.unique(grid.owner[grid.owner >= 0])) == set(range(len(geoms)))
+
+
+def _tricky_frame():
+    """Squares A–D where B overlaps A, D has a hole, and a tiny district E sits in D's hole."""
+    import geopandas as gpd
+    import shapely
+    from shapely.geometry import box
+
+    base = grid_districts()
+    geoms = list(base.geometry.values)
+    geoms[1] = geoms[1].union(box(ORIGIN[0] + SIDE - 7.3, ORIGIN[1], ORIGIN[0] + SIDE, ORIGIN[1] + SIDE))
+    geoms[3] = geoms[3].difference(shapely.Point(cell_centre(1, 1)).buffer(SIDE / 5))
+    tiny = shapely.Point(cell_centre(1, 1)).buffer(3.0)
+    return gpd.GeoDataFrame({"district_id": ["A", "B", "C", "D", "E"]}, geometry=[*geoms, tiny], crs=base.crs)
+
+
+@pytest.mark.parametrize("case", ["kaiserslautern", "tricky", "tricky_with_gap"])
+@pytest.mark.parametrize("cells", [2_000, 40_000])
+def test_grid_decides_only_cells_it_may_decide(case, cells):
+    """Soundness of the grid, checked with real cell geometries: a cell given to district i lies (with
+    its rounding margin) inside i and touches no other district; a cell given to nobody touches none.
+    The list may hold a missing geometry: owners are positions in the list as given."""
+    import shapely
+
+    from quarterstats.spatial import _EXACT, _NO_DISTRICT, CELL_MARGIN, _DistrictGrid
+
+    if case == "kaiserslautern":
+        polygons = list(load_boundaries(shared_path("data", "kaiserslautern", "ortsbezirke_wgs84.geojson"))[0].geometry.values)
+    else:
+        polygons = list(_tricky_frame().geometry.values)
+    if case == "tricky_with_gap":
+        polygons.insert(2, None)
+    grid = _DistrictGrid(polygons, cells=cells)
+    col, row = np.divmod(np.arange(grid.nx * grid.ny), grid.nx)[::-1]
+    margin = CELL_MARGIN / 2
+    boxes = shapely.box(grid.x0 + col * grid.side - margin, grid.y0 + row * grid.side - margin,
+                        grid.x0 + (col + 1) * grid.side + margin, grid.y0 + (row + 1) * grid.side + margin)
+    present = [i for i, p in enumerate(polygons) if p is not None]
+    cell, which = shapely.STRtree([polygons[i] for i in present]).query(boxes, predicate="intersects")
+    touching = np.bincount(cell, minlength=len(boxes))
+    toucher = np.full(len(boxes), -1)
+    toucher[cell] = np.asarray(present)[which]
+
+    owned = np.flatnonzero(grid.owner >= 0)
+    assert (touching[owned] == 1).all() and (toucher[owned] == grid.owner[owned]).all()
+    owners = np.asarray(polygons, dtype=object)[grid.owner[owned]]
+    assert shapely.covers(owners, boxes[owned]).all()
+    assert (touching[grid.owner == _NO_DISTRICT] == 0).all()
+    assert set(np.unique(grid.owner)) <= set(present) | {_EXACT, _NO_DISTRICT}
+    # and it decides most cells, or it would be of no use
+    assert (grid.owner != _EXACT).mean() > (0.5 if cells > 2_000 else 0.3)

@@ -101,55 +101,50 @@ class _DistrictGrid:
     """
 
     def __init__(self, polygons: list, cells: int = GRID_CELLS) -> None:
-        bounds = np.array([p.bounds for p in polygons if p is not None])
+        index = np.array([i for i, p in enumerate(polygons) if p is not None], dtype=np.int64)
+        geoms = np.array([polygons[i] for i in index], dtype=object)
+        bounds = shapely.bounds(geoms)
         self.x0, self.y0 = bounds[:, 0].min(), bounds[:, 1].min()
         width, height = bounds[:, 2].max() - self.x0, bounds[:, 3].max() - self.y0
         self.side = max(MIN_CELL_SIDE, float(np.sqrt(max(width * height, 1.0) / cells)))
         self.nx = int(width // self.side) + 1
         self.ny = int(height // self.side) + 1
-        touching = np.zeros(self.nx * self.ny, dtype=np.int32)
-        inside_count = np.zeros(self.nx * self.ny, dtype=np.int32)
-        owner = np.full(self.nx * self.ny, _EXACT, dtype=np.int64)
-        for i, polygon in enumerate(polygons):  # loops over districts only
-            if polygon is None:
-                continue
-            ix, iy = self._index_range(polygon.bounds)
-            gx, gy = np.meshgrid(ix, iy)
-            cells = (gy * self.nx + gx).ravel()
-            centre_in = shapely.intersects_xy(polygon, self.x0 + (gx.ravel() + 0.5) * self.side,
-                                              self.y0 + (gy.ravel() + 0.5) * self.side)
-            border = np.isin(cells, self._border_cells(polygon))
-            touching[cells[border | centre_in]] += 1
-            inside = cells[~border & centre_in]
-            inside_count[inside] += 1
-            owner[inside] = i
+        n_cells = self.nx * self.ny
+        # every (district, cell near its bounding box) pair at once: no loop over districts
+        boxes = _CellBoxes(self, bounds)
+        district, cell = boxes.pairs()
+        shapely.prepare(geoms)
+        centre_in = shapely.intersects_xy(geoms[district], self.x0 + (cell % self.nx + 0.5) * self.side,
+                                          self.y0 + (cell // self.nx + 0.5) * self.side)
+        border = np.zeros(len(cell), dtype=bool)
+        border[boxes.position(*self._border_cells(geoms))] = True
+        touching = np.bincount(cell[border | centre_in], minlength=n_cells)
+        inside = ~border & centre_in
+        inside_count = np.bincount(cell[inside], minlength=n_cells)
+        owner = np.full(n_cells, _EXACT, dtype=np.int64)
+        owner[cell[inside]] = index[district[inside]]  # used only where one district holds the cell
         self.owner = np.where(touching == 0, _NO_DISTRICT,
                               np.where((touching == 1) & (inside_count == 1), owner, _EXACT))
 
-    def _index_range(self, bounds) -> tuple[np.ndarray, np.ndarray]:
-        """Column and row numbers of the cells overlapping ``bounds``, one cell more on every side."""
-        minx, miny, maxx, maxy = bounds
-        ix = np.arange(max(int((minx - self.x0) // self.side) - 1, 0), min(int((maxx - self.x0) // self.side) + 2, self.nx))
-        iy = np.arange(max(int((miny - self.y0) // self.side) - 1, 0), min(int((maxy - self.y0) // self.side) + 2, self.ny))
-        return ix, iy
+    def _border_cells(self, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(district position, column, row) of the cells each district's boundary (outer rings and holes)
+        passes through or comes within :data:`CELL_MARGIN` of; a cell may be named more than once.
 
-    def _border_cells(self, polygon) -> np.ndarray:
-        """Numbers of the cells the polygon's boundary (outer rings and holes) passes through or comes
-        within :data:`CELL_MARGIN` of.
-
-        The boundary is split into straight pieces at most half a cell long; such a piece (widened by the
-        margin) meets only the cells of its bounding box, at most 2 × 2, which are all marked.
+        The boundaries are split into straight pieces at most half a cell long; such a piece (widened by
+        the margin) meets only the cells of its bounding box, at most 2 × 2, which are all named.
         """
-        rings = shapely.get_parts(shapely.segmentize(polygon.boundary, self.side / 2))
+        rings, ring_district = shapely.get_parts(shapely.segmentize(shapely.boundary(geoms), self.side / 2),
+                                                 return_index=True)
         coords, ring = shapely.get_coordinates(rings, return_index=True)
         same_ring = ring[1:] == ring[:-1]
         a, b = coords[:-1][same_ring], coords[1:][same_ring]  # the pieces' end points
+        district = np.tile(ring_district[ring[:-1][same_ring]], 4)
         lo = np.floor((np.minimum(a, b) - CELL_MARGIN - (self.x0, self.y0)) / self.side).astype(np.int64)
         hi = np.floor((np.maximum(a, b) + CELL_MARGIN - (self.x0, self.y0)) / self.side).astype(np.int64)
         cx = np.concatenate([lo[:, 0], lo[:, 0], hi[:, 0], hi[:, 0]])
         cy = np.concatenate([lo[:, 1], hi[:, 1], lo[:, 1], hi[:, 1]])
         keep = (cx >= 0) & (cx < self.nx) & (cy >= 0) & (cy < self.ny)
-        return np.unique(cy[keep] * self.nx + cx[keep])
+        return district[keep], cx[keep], cy[keep]
 
     def classify_points(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """The cell decision for each point; points beyond the grid (or not finite) are outside."""
@@ -163,6 +158,35 @@ class _DistrictGrid:
         cell = (fy[inner] * self.nx + fx[inner]).astype(np.int64)
         decision[inner] = self.owner[cell]
         return decision
+
+
+class _CellBoxes:
+    """The cells overlapping each district's bounding box, one cell more on every side (clipped to the
+    grid), as one flat list of (district position, cell number) pairs: districts in turn, each box row
+    by row. A district's boundary lies in its box and :data:`CELL_MARGIN` is far below a cell side, so
+    its border cells are all in the list (:meth:`position` finds them without a search)."""
+
+    def __init__(self, grid: _DistrictGrid, bounds: np.ndarray) -> None:
+        self.nx = grid.nx
+        self.ix0 = np.maximum(((bounds[:, 0] - grid.x0) // grid.side).astype(np.int64) - 1, 0)
+        ix1 = np.minimum(((bounds[:, 2] - grid.x0) // grid.side).astype(np.int64) + 2, grid.nx)
+        self.iy0 = np.maximum(((bounds[:, 1] - grid.y0) // grid.side).astype(np.int64) - 1, 0)
+        iy1 = np.minimum(((bounds[:, 3] - grid.y0) // grid.side).astype(np.int64) + 2, grid.ny)
+        self.cols = ix1 - self.ix0
+        self.sizes = self.cols * (iy1 - self.iy0)
+        self.start = np.cumsum(self.sizes) - self.sizes
+
+    def pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """(district position, cell number) of every pair, in list order."""
+        district = np.repeat(np.arange(len(self.sizes)), self.sizes)
+        offset = np.arange(self.sizes.sum()) - self.start[district]
+        gx = self.ix0[district] + offset % self.cols[district]
+        gy = self.iy0[district] + offset // self.cols[district]
+        return district, gy * self.nx + gx
+
+    def position(self, district: np.ndarray, cx: np.ndarray, cy: np.ndarray) -> np.ndarray:
+        """Place in the list of the pair (district, cell at column ``cx``, row ``cy``) of its box."""
+        return self.start[district] + (cy - self.iy0[district]) * self.cols[district] + cx - self.ix0[district]
 
 
 def assign_districts_exactly(x: np.ndarray, y: np.ndarray, polygons) -> DistrictAssignment:
