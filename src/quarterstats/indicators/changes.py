@@ -69,15 +69,18 @@ def _row_keys(tables: list[pd.DataFrame]) -> tuple[list[np.ndarray], list[str]]:
 
 def sort_long(table: pd.DataFrame, catalogue: Mapping[str, Indicator] = CATALOGUE) -> pd.DataFrame:
     """Rows in the deterministic order: district natural order ("city" last), then catalogue order
-    (ids not in the catalogue after, alphabetically)."""
+    (ids not in the catalogue after, alphabetically). The ranks are worked out once per distinct
+    district and indicator (factorised), not looked up once per row."""
     order = {k: i for i, k in enumerate(catalogue)}
-    districts = sorted(pd.unique(table["district_id"].astype(object)), key=natural_key)
-    d_rank = {d: i for i, d in enumerate(districts)}
-    unknown = sorted(set(pd.unique(table["indicator"].astype(object))) - set(order))
+    d_codes, d_ids = pd.factorize(table["district_id"], use_na_sentinel=False)
+    i_codes, i_ids = pd.factorize(table["indicator"], use_na_sentinel=False)
+    d_rank = np.empty(len(d_ids), dtype=np.int64)
+    d_rank[sorted(range(len(d_ids)), key=lambda k: natural_key(d_ids[k]))] = np.arange(len(d_ids))
+    names = [str(i) for i in i_ids]
+    unknown = sorted(set(names) - set(order))
     i_rank = {**order, **{k: len(order) + j for j, k in enumerate(unknown)}}
-    d = table["district_id"].map(d_rank).to_numpy()
-    i = table["indicator"].map(i_rank).to_numpy()
-    return table.iloc[np.lexsort((i, d))].reset_index(drop=True)
+    i_rank = np.array([i_rank[k] for k in names], dtype=np.int64)
+    return table.iloc[np.lexsort((i_rank[i_codes], d_rank[d_codes]))].reset_index(drop=True)
 
 
 def time_series(tables: Mapping[date, pd.DataFrame], *,
