@@ -50,7 +50,10 @@ What it does (details and measured figures: ``docs/performance.md``):
 
    Per-step peak RSS: ``/proc/self/clear_refs`` is reset before each step and ``VmHWM`` read after it,
    so a step's peak is the process's high-water mark during that step (Linux). Wall times are the best
-   of ``--repeat`` runs (the run with the lowest total); CPU time (all threads) and the 1-minute load
+   of ``--repeat`` runs (the run with the lowest total). The runs go in rounds of floor, naive and
+   core, so that a slow phase of a shared VM slows all three alike, and each round's own core/naive
+   ratio is printed too (at 100,000 persons both take about 0.3 s, and which is faster can depend on
+   the minute more than on the code); CPU time (all threads) and the 1-minute load
    average are recorded beside them, because other processes may share the machine. Every core run
    records a fingerprint of the quarterstats source it imported (git HEAD, local changes, hash).
 3. Prints a table (size, districts, step, wall seconds, persons/s, peak RSS MB), the ratios core/naive
@@ -66,6 +69,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -873,23 +877,30 @@ def warm_page_cache(folder: Path) -> int:
 
 
 def measure(folder: Path, repeat: int, log) -> dict:
+    """``repeat`` rounds of floor, naive and core, each in a fresh process; the best run of each is
+    reported. The rounds interleave the three (not all floors, then all naives, then all cores), so
+    that a slow minute of a shared machine hits the three alike; ``paired_core_over_naive`` keeps each
+    round's own ratio."""
     log("  preparing the previous date's persons table (not timed)")
     prep = run_worker("prepare_previous", folder)
     results = {"prepare_previous": {k: v for k, v in prep.items() if k != "steps"}}
-    for kind, total in (("floor", _total), ("naive", _total), ("core", _core_total)):
-        runs = []
-        for i in range(repeat):
+    kinds = (("floor", _total), ("naive", _total), ("core", _core_total))
+    runs: dict[str, list[dict]] = {kind: [] for kind, _ in kinds}
+    for i in range(repeat):
+        for kind, total in kinds:
             warm_page_cache(folder)
             run = run_worker(kind, folder)
-            runs.append(run)
-            log(f"  {kind:<6} run {i + 1}/{repeat}: {total(run):6.2f} s, peak {run['peak_rss_mb']:,.0f} MB")
-        best = _best(runs, total)
+            runs[kind].append(run)
+            log(f"  round {i + 1}/{repeat} {kind:<6}: {total(run):6.2f} s, peak {run['peak_rss_mb']:,.0f} MB")
+    for kind, total in kinds:
+        best = _best(runs[kind], total)
         best["total_seconds"] = total(best)
-        best["all_totals"] = [round(total(r), 3) for r in runs]
+        best["all_totals"] = [round(total(r), 3) for r in runs[kind]]
         results[kind] = best
-        if kind == "core":
-            results["core_runs"] = [{"code_fingerprint": r.get("code_fingerprint"), "total_seconds": total(r)}
-                                    for r in runs]
+    results["core_runs"] = [{"code_fingerprint": r.get("code_fingerprint"), "total_seconds": _core_total(r)}
+                            for r in runs["core"]]
+    results["paired_core_over_naive"] = [round(_core_total(c) / _total(n), 3)
+                                         for c, n in zip(runs["core"], runs["naive"])]
     return results
 
 
@@ -906,6 +917,7 @@ def summarise(n: int, d: int, manifest: dict, res: dict) -> dict:
         "floor_peak_rss_mb": floor["peak_rss_mb"],
         "core_over_naive": core_total / naive["total_seconds"],
         "core_over_floor": core_total / floor["total_seconds"],
+        "paired_core_over_naive": res["paired_core_over_naive"],
         "targets": {},
         "code": core.get("code_fingerprint"),
         "code_changed_between_runs": len({json.dumps(r.get("code_fingerprint"), sort_keys=True)
@@ -960,6 +972,10 @@ def print_table(n: int, d: int, res: dict, summary: dict) -> None:
     print(f"core/naive = {summary['core_over_naive']:.2f}   core/floor = {summary['core_over_floor']:.1f}   "
           f"(core incl. boundaries: {summary['core_with_boundaries_seconds']:.2f} s; interpreter+imports "
           f"baseline {res['core']['baseline_rss_mb']:,.0f} MB)")
+    paired = summary["paired_core_over_naive"]
+    print(f"core/naive round by round (each round: floor, naive, core in turn): "
+          f"{', '.join(f'{r:.2f}' for r in paired)}; median {statistics.median(paired):.2f}, "
+          f"core faster in {sum(r < 1 for r in paired)} of {len(paired)} rounds")
     print(f"measured code: {summary['code']}"
           + ("  WARNING: the code changed between the repeated runs" if summary["code_changed_between_runs"] else ""))
     if summary["missing_api"]:
@@ -1076,12 +1092,13 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(scratch, ignore_errors=True)
     if report["runs"]:
         print("summary: persons districts | floor s | naive s | core s (per date) | core peak MB | "
-              "core/naive | core/floor | targets")
+              "core/naive (best; median of the rounds) | core/floor | targets")
         for run in report["runs"]:
             s = run["summary"]
             targets = ", ".join(f"{k}: {'met' if v else 'NOT met'}" for k, v in s["targets"].items())
             print(f"  {s['persons']:>9,} {s['districts']:>4} | {s['floor_seconds']:6.2f} | {s['naive_seconds']:7.2f} | "
-                  f"{s['core_seconds']:7.2f} | {s['core_peak_rss_mb']:8,.0f} | {s['core_over_naive']:5.2f} | "
+                  f"{s['core_seconds']:7.2f} | {s['core_peak_rss_mb']:8,.0f} | {s['core_over_naive']:5.2f}; "
+                  f"{statistics.median(s['paired_core_over_naive']):5.2f} | "
                   f"{s['core_over_floor']:6.1f} | {targets}")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2, default=str))
