@@ -16,7 +16,7 @@ NAN = math.nan
 
 def persons():
     # District 01: ages 0 m, 5 w, 17 m, 20 w, 64 m, 70 w  (6 persons, 3 men, 3 women)
-    # District 02: ages 19 m, 30 w, 65 d, 85 w            (4 persons, 1 man, 2 women, 1 divers)
+    # District 02: ages 19 m, 30 w, 65 d, 85 w            (4 persons, 1 man, 2 women, 1 divers: counted as a man)
     # District 10: nobody.
     return frame([
         person("a1", "01", 0, sex="m"), person("a2", "01", 5), person("a3", "01", 17, sex="m"),
@@ -39,8 +39,14 @@ def test_population_and_density(table):
 
 
 def test_sex_ratio_counts_men_per_100_women(table):
-    # 01: 3 m / 3 w; 02: 1 m / 2 w (the "d" person in neither); 10: no women -> NaN; city 4 / 5
-    assert values(table, "sex_ratio") == approx({"01": 100.0, "02": 50.0, "10": NAN, "city": 80.0})
+    # 01: 3 m / 3 w; 02: 1 m, 2 w and b3 with sex d, whose statistical sex is m (the hash of "b3" is
+    # even) -> 2 / 2; 10: no women -> NaN; city 5 / 5. Nobody is left out: men + women = pop.
+    import pandas as pd
+
+    from quarterstats.statistical_sex import is_female
+
+    assert is_female(pd.Series(["b3"]), pd.Series(["d"])).tolist() == [False]
+    assert values(table, "sex_ratio") == approx({"01": 100.0, "02": 100.0, "10": NAN, "city": 100.0})
 
 
 def test_age_groups(table):

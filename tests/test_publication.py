@@ -122,8 +122,8 @@ def test_cell_key_mode_is_selected_by_configuration(published_project, tmp_path,
 
 
 def test_pyramid_counts_by_hand_with_band_totals_protected():
-    """City in 5-year bands, districts in 10-year bands; sex d left out; cells below 3 suppressed, and a
-    second cell of the same band too, because the band totals are published elsewhere."""
+    """City in 5-year bands, districts in 10-year bands; sex d counted by statistical sex; cells below 3
+    suppressed, and a second cell of the same band too, because the band totals are published elsewhere."""
     import numpy as np
 
     from quarterstats.disclosure import DisclosureConfig
@@ -134,10 +134,13 @@ def test_pyramid_counts_by_hand_with_band_totals_protected():
         + [("01", 35, "m", True)] * 2  # a small cell alone in its band: its band partner goes too
         + [("01", 35, "m", False)] * 7 + [("01", 38, "w", False)] * 3
         + [("02", 85, "w", True)] * 3 + [("02", 97, "m", False)] * 4  # 80+ and 95+ (90+ in the city)
-        + [("02", 40, "d", False)] * 9  # left out
+        + [("02", 40, "d", False)] * 9  # x1..x9: x1, x3, x5, x8 count as women, the other five as men
         + [("03", 40, "m", False)] * 8  # not among the districts shown: counted for the city only
     )
     persons = pd.DataFrame(rows, columns=["district_id", "age", "sex", "has_mh"])
+    divers = (persons["sex"] == "d").to_numpy()
+    persons.insert(0, "person_id", [f"p{i}" for i in range(len(persons))])
+    persons.loc[divers, "person_id"] = [f"x{i}" for i in range(1, 10)]
     persons["district_id"] = persons["district_id"].astype("category")
     table = pyramid_table(persons, ["city", "01", "02"], DisclosureConfig(min_count=3))
 
@@ -158,6 +161,11 @@ def test_pyramid_counts_by_hand_with_band_totals_protected():
     assert cells("02", "80+") == {"m|mit MH": (0.0, ""), "m|ohne MH": (4.0, ""), "w|mit MH": (3.0, ""),
                                   "w|ohne MH": (0.0, "")}
     assert cells("city", "90+")["m|ohne MH"] == (4.0, "") and cells("city", "85–89")["w|mit MH"] == (3.0, "")
-    assert cells("city", "40–44")["m|ohne MH"] == (8.0, "")  # district 03 and nobody of sex d
+    # every resident is in the pyramid: the nine of sex d as five men and four women
+    assert cells("02", "40–49") == {"m|mit MH": (0.0, ""), "m|ohne MH": (5.0, ""), "w|mit MH": (0.0, ""),
+                                    "w|ohne MH": (4.0, "")}
+    assert cells("city", "40–44")["m|ohne MH"] == (8.0 + 5.0, "")  # district 03, and five of sex d
+    district_02 = table[table["district_id"] == "02"]
+    assert (district_02["flag"] == "").all() and district_02["count"].sum() == 3 + 4 + 9  # all its residents
     shown = table[table["flag"] == ""]
     assert ((shown["count"] == 0) | (shown["count"] >= 3)).all()  # no small count published

@@ -293,8 +293,10 @@ def build_catalogue(params: IndicatorParameters = IndicatorParameters()) -> dict
         id="sex_ratio", label_de="Geschlechterproportion", label_en="Sex ratio", unit="je 100",
         family="population", numerator="Männer", denominator="Frauen", formula="100 × Männer / Frauen",
         min_denominator=DEFAULT_MIN_DENOMINATOR, source=destatis, kind="ratio",
-        definition_de="Männer je 100 Frauen (Personen mit Geschlechtseintrag divers oder ohne Angabe bleiben unberücksichtigt).",
-        definition_en="Men per 100 women (persons registered as diverse or without entry are not counted).",
+        definition_de="Männer je 100 Frauen. Personen mit Geschlechtseintrag divers oder ohne Angabe sind, wie in der "
+                      "amtlichen Statistik, zufällig (reproduzierbar je Person) Männern oder Frauen zugeordnet.",
+        definition_en="Men per 100 women. Persons registered as diverse or without entry are assigned to men or "
+                      "women at random (reproducibly per person), as in official statistics.",
     )
 
     # ----------------------------------------------------------------------------------------- age

@@ -25,6 +25,7 @@ from quarterstats import atomic
 from quarterstats.catalogue import CATALOGUE, FAMILIES, Indicator, catalogue_table
 from quarterstats.disclosure import DisclosureConfig, secondary_suppression
 from quarterstats.disclosure.indicators import CITY, NOT_AVAILABLE, SUPPRESSED
+from quarterstats.statistical_sex import is_female
 
 CITY_NAME_DE = "Stadt insgesamt"
 SOURCE_DE = "Melderegister, anonymisierter statistischer Auszug"
@@ -143,19 +144,22 @@ def _positions(district_id: pd.Series, districts: list[str]) -> np.ndarray:
 def pyramid_table(persons: pd.DataFrame, district_order: list[str], config: DisclosureConfig) -> pd.DataFrame:
     """Protected counts by area × age band × sex (m, w) × migration status, for the population pyramids.
 
-    The city uses 5-year bands (…, 90+), districts 10-year bands (…, 80+). Persons with sex d or x are too
-    few to show and are left out. Each area's table is protected as a table whose band totals are known
+    The city uses 5-year bands (…, 90+), districts 10-year bands (…, 80+). Sex is the statistical sex
+    (:mod:`quarterstats.statistical_sex`): persons with sex d or x are too few to show on their own and
+    are counted as men or women, so every resident is in the pyramid and the pyramid's cells add up to
+    the published residents and age counts (leaving them out would let anyone count them, and their
+    ages, by subtraction). Each area's table is protected as a table whose band totals are known
     (the age counts are published elsewhere): primary suppression below ``min_count`` and secondary
     suppression so that no suppressed cell follows from its band total.
     """
-    people = persons[persons["sex"].isin(["m", "w"])]
     cells = [("m", "mit MH"), ("m", "ohne MH"), ("w", "mit MH"), ("w", "ohne MH")]
     keys = [f"{s}|{m}" for s, m in cells]
-    # each person's cell: 2 * (sex is w) + (without migration background), in the order of ``cells``
-    cell = 2 * (people["sex"] == "w").to_numpy(dtype=np.int64) + ~people["has_mh"].to_numpy(dtype=bool)
-    ages = people["age"].to_numpy()
+    # each person's cell: 2 * (statistical sex is w) + (without migration background), in ``cells`` order
+    female = is_female(persons["person_id"], persons["sex"])
+    cell = 2 * female.astype(np.int64) + ~persons["has_mh"].to_numpy(dtype=bool)
+    ages = persons["age"].to_numpy()
     districts = [d for d in district_order if d != CITY]
-    position = _positions(people["district_id"], districts)  # -1: not shown
+    position = _positions(persons["district_id"], districts)  # -1: not shown
     # counts of every area at once: (area, band, cell), the city first
     city_edges, city_labels = _bands(5, 90)
     district_edges, district_labels = _bands(10, 80)

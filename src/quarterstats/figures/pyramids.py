@@ -37,8 +37,8 @@ MAX_DISTRICT_PANELS = 24
 LARGEST_SHOWN = 12
 SEXES = (("m", -1, "Männer"), ("w", 1, "Frauen"))
 MH_ORDER = ("mit MH", "ohne MH")
-SEX_NOTE_DE = ("Personen mit Geschlechtseintrag „divers“ oder ohne Angabe sind zu wenige für eine Darstellung "
-               "und fehlen in der Abbildung.")
+SEX_NOTE_DE = ("Personen mit Geschlechtseintrag „divers“ oder ohne Angabe sind, wie in der amtlichen Statistik, "
+               "zufällig Männern oder Frauen zugeordnet.")
 
 
 def _bands(cells: pd.DataFrame) -> list[str]:

@@ -4,7 +4,9 @@ Formulas (Destatis definitions; ages in completed years at the reference date):
 
 * ``pop`` = number of persons with main residence; ``density`` = pop / area_km2 (city: all persons / sum of
   the district areas).
-* ``sex_ratio`` = 100 × men / women (sex ``m`` / ``w``; ``d`` and ``x`` are in neither).
+* ``sex_ratio`` = 100 × men / women by statistical sex (:mod:`quarterstats.statistical_sex`: ``d`` and
+  ``x`` are assigned to ``m`` or ``w``, as in official statistics, so that men + women = pop and nobody
+  with ``d`` or ``x`` can be counted by subtraction).
 * age groups ``age_LL_UU`` (count) and ``age_LL_UU_share`` = 100 × count / pop for the groups of
   ``IndicatorParameters.age_group_lower_bounds``; ``minors`` (< minor_age_limit) and ``young_adults``
   (inclusive band ``young_adult_ages``) with their shares.
@@ -20,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from quarterstats.catalogue import age_group_id, age_groups
+from quarterstats.statistical_sex import is_female
 
 from .common import PersonFrame, Results, Values, add_count_share
 
@@ -36,7 +39,8 @@ def compute(frame: PersonFrame, area_km2: np.ndarray) -> Results:
     area_all = np.append(area, city_area)
     res["density"] = Values.ratio(pop, area_all, 1.0)
 
-    res["sex_ratio"] = Values.ratio(frame.tally(frame.flag("sex", "m")), frame.tally(frame.flag("sex", "w")), 100.0)
+    female = is_female(frame.persons["person_id"], frame.persons["sex"])
+    res["sex_ratio"] = Values.ratio(frame.tally(~female), frame.tally(female), 100.0)
 
     for lo, hi in age_groups(p):
         add_count_share(res, age_group_id(lo, hi), frame.tally_ages(lo, hi), pop)
