@@ -138,3 +138,78 @@ def test_density_is_not_a_count_ratio(table_and_persons):
     mean_age = protect_indicators(tiny, DisclosureConfig()).published.set_index(["district_id", "indicator"])
     assert pd.isna(mean_age.loc[("D", "mean_age"), "value"]) and mean_age.loc[("D", "mean_age"), "flag"] == SUPPRESSED
     assert pd.notna(mean_age.loc[("A", "mean_age"), "value"])
+
+
+def _recovered_by_ratios(published: pd.DataFrame, truth: pd.DataFrame) -> list[tuple[str, str, float]]:
+    """The attacks of 22 Nov 2026 on published ratios (a quotient of whole numbers gives both back):
+    (district, suppressed cell, value recovered) wherever it equals the true value.
+
+    * pop, youth ratio U/W and old-age ratio O/W give U, W, O; O minus the published one of the 65–79
+      and 80+ cells is the other;
+    * the mean household size times the households is pop minus the persons in institutions."""
+    pub = published.pivot(index="district_id", columns="indicator", values="value")
+    flag = published.pivot(index="district_id", columns="indicator", values="flag")
+    true = truth.pivot(index="district_id", columns="indicator", values="value")
+    found = []
+    for district, row in pub.iterrows():
+        pop, youth, old = row.get("pop"), row.get("youth_ratio"), row.get("old_age_ratio")
+        if not np.isnan([pop, youth, old]).any():
+            over_65 = round(pop / (1 + youth / 100 + old / 100) * old / 100)
+            hidden = [c for c in ("age_65_79", "age_80plus") if flag.loc[district, c] == SUPPRESSED]
+            if len(hidden) == 1:
+                shown = "age_80plus" if hidden[0] == "age_65_79" else "age_65_79"
+                found.append((district, hidden[0], over_65 - row[shown]))
+        mean, households = row.get("household_size_mean"), row.get("households")
+        if flag.loc[district, "persons_in_institutions"] == SUPPRESSED and not np.isnan([pop, mean, households]).any():
+            found.append((district, "persons_in_institutions", pop - round(mean * households)))
+    return [(d, c, v) for d, c, v in found if v == true.loc[d, c]]
+
+
+@pytest.fixture(scope="module")
+def small_cells_table():
+    persons = random_persons(seed=5, sizes=(1200, 800, 400, 40))
+    persons.loc[persons.index[persons["district_id"] == "C"][:1], "household_id"] = None  # 1 in an institution
+    return compute_indicators(persons, districts_frame(), DAY)
+
+
+def test_ratios_do_not_give_back_suppressed_cells(small_cells_table, monkeypatch):
+    import quarterstats.disclosure.indicators as protection
+
+    table = small_cells_table
+    config = DisclosureConfig()
+    published = protect_indicators(table, config).published
+    assert _recovered_by_ratios(published, table) == []
+    pub = published.set_index(["district_id", "indicator"])
+    assert pub.loc[("C", "persons_in_institutions"), "flag"] == SUPPRESSED
+    assert pub.loc[("C", "household_size_mean"), "flag"] == SUPPRESSED
+    assert pd.notna(pub.loc[("A", "household_size_mean"), "value"])  # nothing hidden there
+    ages_hidden = pub.loc["D"].loc[[i for i in pub.loc["D"].index if i.startswith("age_") and "share" not in i], "flag"]
+    assert (ages_hidden == SUPPRESSED).any()
+    assert pub.loc[("D", "youth_ratio"), "flag"] == pub.loc[("D", "old_age_ratio"), "flag"] == SUPPRESSED
+    # without the rule both attacks succeed on this table: the test can fail
+    monkeypatch.setattr(protection, "VALUE_FOLLOWS", {})
+    monkeypatch.setattr(protection, "DEPENDENCY_RATIOS", ())
+    leaked = _recovered_by_ratios(protect_indicators(table, config).published, table)
+    assert {c for _, c, _ in leaked} == {"age_80plus", "persons_in_institutions"}
+    assert ("C", "persons_in_institutions", 1.0) in leaked
+
+
+def test_dependency_ratios_are_suppressed_where_they_split_off_a_small_age_band():
+    """The youth ratio's limit 20 cuts the age group 18–24: with the under-18s published, the ratio gives
+    the 18–19-year-olds. Where that (or the 20–24) count is 1 or 2, neither dependency ratio is shown."""
+    from quarterstats.disclosure.indicators import dependency_ratio_splits
+
+    persons = random_persons()
+    in_b = (persons["district_id"] == "B") & persons["age"].isin([18, 19])
+    persons.loc[persons.index[in_b][1:], "age"] = 30  # B keeps a single 18/19-year-old
+    table = compute_indicators(persons, districts_frame(), DAY)
+    splits = dependency_ratio_splits(table)
+    assert list(splits.columns) == ["age_18_19", "age_20_24"]
+    assert splits.loc["B", "age_18_19"] == 1
+    ages = persons.groupby("district_id")["age"]
+    assert (splits["age_18_19"].drop("city") == ages.apply(lambda a: a.isin([18, 19]).sum())).all()
+    assert (splits["age_20_24"].drop("city") == ages.apply(lambda a: a.between(20, 24).sum())).all()
+    pub = protect_indicators(table, DisclosureConfig()).published.set_index(["district_id", "indicator"])
+    for ratio in ("youth_ratio", "old_age_ratio"):
+        assert pub.loc[("B", ratio), "flag"] == SUPPRESSED
+        assert pd.notna(pub.loc[("A", ratio), "value"])

@@ -88,7 +88,8 @@ class DisclosureConfig:
             return (
                 f"Geheimhaltung durch Zellsperrung: {small}; wo Summen veröffentlicht werden, "
                 f"sind weitere Felder gesperrt, damit sich kein gesperrter Wert aus Zeilen- und "
-                f"Spaltensummen zurückrechnen lässt; {rates}, {composite}."
+                f"Spaltensummen zurückrechnen lässt; Verhältniszahlen und Mittelwerte, aus denen sich "
+                f"ein gesperrter Wert ergäbe, sind mitgesperrt; {rates}, {composite}."
             )
         return (
             f"Geheimhaltung nach der Cell-Key-Methode (wie im Zensus 2022): Jede Fallzahl wird um "

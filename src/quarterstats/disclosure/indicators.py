@@ -14,7 +14,10 @@ Suppression mode (default; the city's statistical yearbook):
   ``min_denominator`` (and published). Ratios, rates, means, indices and scores publish only their value:
   where the denominator is under ``min_denominator`` or the numerator is a small count (1 …
   ``min_count`` − 1) the value is suppressed; a location quotient follows its group count (LQ × P × t
-  would give it back). Composite milieu scores of districts under ``min_population_composite``
+  would give it back). A quotient of two whole numbers published to 15 digits gives both of them back,
+  so a ratio or mean whose numerator or denominator takes part in the additive relations follows the
+  cells it would give back (:data:`VALUE_FOLLOWS`), and the two dependency ratios are also suppressed
+  where the counts they split off an age group would be small (:func:`dependency_ratio_splits`). Composite milieu scores of districts under ``min_population_composite``
   residents are not published (flag "–"). LISA classes and the milieu type are published.
 * Changes against earlier dates are computed from *published* values only (see
   :func:`published_changes`), so a suppressed earlier value cannot be recovered by difference.
@@ -61,6 +64,54 @@ RELATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("pop", tuple(_AGE_IDS)),
     ("minors", tuple(_AGE_IDS[:3])),
 )
+
+
+#: Ratios and means whose value, a quotient of whole numbers, gives back counts that take part in the
+#: additive relations: the value is suppressed wherever one of these cells is. The two dependency ratios
+#: with the residents give the under-20s, the 20–64s and the 65+ exactly (solve U/W, O/W, U + W + O = pop),
+#: and 65+ minus the 65–79s is the 80+ cell; the mean household size times the households is the residents
+#: minus the persons in institutions; turnover and net migration give the in- and outflows; the sex ratio,
+#: the mean age and the density give back the residents.
+VALUE_FOLLOWS: dict[str, tuple[str, ...]] = {
+    "youth_ratio": ("pop", *_AGE_IDS),
+    "old_age_ratio": ("pop", *_AGE_IDS),
+    "household_size_mean": ("pop", "households", "persons_in_institutions"),
+    "turnover": ("pop", "in_movers", "out_movers", "intra_city_in", "intra_city_out"),
+    "net_migration": ("pop", "in_movers", "out_movers", "intra_city_in", "intra_city_out"),
+    "sex_ratio": ("pop",),
+    "mean_age": ("pop",),
+    "density": ("pop",),
+}
+DEPENDENCY_RATIOS = ("youth_ratio", "old_age_ratio")
+
+
+def dependency_ratio_splits(table: pd.DataFrame, params: IndicatorParameters = IndicatorParameters()) -> pd.DataFrame:
+    """Areas × the parts into which the dependency ratios' age limits cut a published age group.
+
+    The youth ratio's numerator is the residents under ``youth_age_limit`` (20), the old-age ratio's the
+    residents from ``old_age_limit`` (65) on. Where a limit is not a bound of the age groups, that count
+    and the groups wholly below the limit give the two parts of the group around it: with the default
+    groups, 18–24 falls into ``age_18_19`` and ``age_20_24`` (65 is a bound: nothing is split). Columns:
+    those parts (true counts, from the unprotected ``table``); none where nothing is split."""
+    def wide(column: str) -> pd.DataFrame:
+        rows = table[table["indicator"].isin([*_AGE_IDS, "pop", *DEPENDENCY_RATIOS])]
+        return rows.pivot(index="district_id", columns="indicator", values=column)
+
+    values, numerators = wide("value"), wide("numerator")
+    parts = {}
+    for ratio, limit in (("youth_ratio", params.youth_age_limit), ("old_age_ratio", params.old_age_limit)):
+        if ratio not in numerators.columns:
+            continue
+        below = numerators[ratio] if ratio == "youth_ratio" else values["pop"] - numerators[ratio]
+        for (lo, hi), key in zip(_AGE_GROUPS, _AGE_IDS):
+            if lo < limit and (hi is None or limit < hi):
+                lower = [k for (_, upper), k in zip(_AGE_GROUPS, _AGE_IDS) if upper is not None and upper <= lo]
+                if not {key, "pop", *lower} <= set(values.columns):
+                    continue
+                first = below - values[lower].sum(axis=1)
+                parts[f"age_{lo:02d}_{limit - 1:02d}"] = first
+                parts[age_group_id(limit, hi)] = values[key] - first
+    return pd.DataFrame(parts, index=values.index)
 
 
 def _person_count_rules(reference_age_limit: int = 18) -> dict[str, Callable[[pd.DataFrame], np.ndarray]]:
@@ -250,6 +301,7 @@ def protect_indicators(
         out[column] = out[column].astype("float64")
     flag = np.where(out["value"].isna(), NOT_AVAILABLE, "").astype(object)
     available = set(wide.columns)
+    splits = dependency_ratio_splits(table)
 
     def cell(district: pd.Series, key: str | None) -> tuple[np.ndarray, np.ndarray]:
         """(value, suppressed) of a count cell for each row's district."""
@@ -291,6 +343,11 @@ def protect_indicators(
                 small_num = (numerator >= 1) & (numerator < config.min_count)
                 small_den = denominator < max(min_den, config.min_denominator)
                 hide = np.nan_to_num(small_num, nan=False).astype(bool) | np.nan_to_num(small_den, nan=False).astype(bool)
+            for key in VALUE_FOLLOWS.get(indicator_id, ()):
+                hide |= cell(districts, key)[1]
+            if indicator_id in DEPENDENCY_RATIOS:
+                small = (splits >= 1) & (splits < config.min_count)
+                hide |= small.any(axis=1).reindex(districts).fillna(False).to_numpy(dtype=bool)
             if indicator_id.startswith("location_quotient_"):
                 group = indicator_id.removeprefix("location_quotient_")
                 group_key = {"foreign": "foreign", "with_mh": "with_mh"}.get(
