@@ -168,6 +168,10 @@ def _recovered_by_ratios(published: pd.DataFrame, truth: pd.DataFrame) -> list[t
 @pytest.fixture(scope="module")
 def small_cells_table():
     persons = random_persons(seed=5, sizes=(1200, 800, 400, 40))
+    rng = np.random.default_rng(6)  # households of 1 to 5 persons, so that the household indicators vary
+    size = rng.integers(1, 6, len(persons))
+    household = np.repeat(np.arange(len(persons)), size)[: len(persons)]
+    persons["household_id"] = [f"H{d}{h:05d}" for d, h in zip(persons["district_id"], household)]
     persons.loc[persons.index[persons["district_id"] == "C"][:1], "household_id"] = None  # 1 in an institution
     return compute_indicators(persons, districts_frame(), DAY)
 
@@ -213,3 +217,46 @@ def test_dependency_ratios_are_suppressed_where_they_split_off_a_small_age_band(
     for ratio in ("youth_ratio", "old_age_ratio"):
         assert pub.loc[("B", ratio), "flag"] == SUPPRESSED
         assert pd.notna(pub.loc[("A", ratio), "value"])
+
+
+def _household_means_from_family_score(published: pd.DataFrame, truth: pd.DataFrame) -> list[str]:
+    """The third attack of 22 Nov 2026: the family score is the mean of the z-values of three indicators,
+    two of them published; its z-value of the mean household size, known wherever that is published,
+    gives the standardisation's mean and sd, and with them a suppressed mean household size. Returns the
+    districts whose suppressed value comes back exactly."""
+    pub = published[published["district_id"] != "city"].pivot(index="district_id", columns="indicator", values="value")
+    true = truth.pivot(index="district_id", columns="indicator", values="value")
+    inc = pub[pub["milieu_excluded"] == 0]
+
+    def z(x: pd.Series) -> pd.Series:
+        return (x - x.mean()) / x.std(ddof=0)
+
+    z_mean = 3 * inc["milieu_family"] - z(inc["households_with_minors_share"]) + z(inc["single_person_households_share"])
+    known = inc["household_size_mean"].notna() & z_mean.notna()
+    if known.sum() < 2:
+        return []
+    (mean, sd), *_ = np.linalg.lstsq(np.c_[np.ones(known.sum()), z_mean[known]], inc.loc[known, "household_size_mean"], rcond=None)
+    hidden = inc.index[inc["household_size_mean"].isna() & z_mean.notna()]
+    return [d for d in hidden if abs(mean + sd * z_mean[d] - true.loc[d, "household_size_mean"]) < 1e-9]
+
+
+def test_milieu_scores_are_computed_from_published_values_only(small_cells_table, monkeypatch):
+    import quarterstats.disclosure.indicators as protection
+    from quarterstats.indicators.milieu import DIMENSIONS, milieu_values
+
+    table = small_cells_table
+    published = protect_indicators(table, DisclosureConfig()).published
+    pub = published[published["district_id"] != "city"].pivot(index="district_id", columns="indicator", values="value")
+    assert pd.isna(pub.loc["C", "household_size_mean"])  # suppressed (1 person in an institution)
+    assert _household_means_from_family_score(published, table) == []
+    # the published scores are those of the published values: C's family score from its two others
+    components = {i: pub[i].to_numpy(dtype=float) for dims in DIMENSIONS.values() for i, _ in dims if i in pub.columns}
+    true_pop = table[table["indicator"] == "pop"].set_index("district_id")["value"].reindex(pub.index)
+    expected = milieu_values(components, true_pop.to_numpy(dtype=float))
+    included = pub["milieu_excluded"] == 0
+    np.testing.assert_allclose(pub.loc[included, "milieu_family"], expected["milieu_family"][included.to_numpy()])
+    np.testing.assert_array_equal(pub.loc[included, "milieu_type"], expected["milieu_type"][included.to_numpy()])
+    assert pd.notna(pub.loc["C", "milieu_family"])
+    # scores from the true values would give C's mean household size back: the test can fail
+    monkeypatch.setattr(protection, "_milieu_from_published", lambda *args: None)
+    assert _household_means_from_family_score(protect_indicators(table, DisclosureConfig()).published, table) == ["C"]

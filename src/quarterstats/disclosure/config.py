@@ -82,7 +82,8 @@ class DisclosureConfig:
         )
         composite = (
             f"zusammengesetzte Indizes nur für Stadtteile mit mindestens "
-            f"{_int_de(self.min_population_composite)} Einwohnerinnen und Einwohnern"
+            f"{_int_de(self.min_population_composite)} Einwohnerinnen und Einwohnern und nur aus "
+            f"veröffentlichten Werten berechnet"
         )
         if self.method == "suppression":
             return (

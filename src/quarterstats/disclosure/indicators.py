@@ -17,7 +17,9 @@ Suppression mode (default; the city's statistical yearbook):
   would give it back). A quotient of two whole numbers published to 15 digits gives both of them back,
   so a ratio or mean whose numerator or denominator takes part in the additive relations follows the
   cells it would give back (:data:`VALUE_FOLLOWS`), and the two dependency ratios are also suppressed
-  where the counts they split off an age group would be small (:func:`dependency_ratio_splits`). Composite milieu scores of districts under ``min_population_composite``
+  where the counts they split off an age group would be small (:func:`dependency_ratio_splits`).
+* Milieu scores and types are recomputed from the *published* values (:func:`_milieu_from_published`):
+  scores standardised over the districts with true values would carry the suppressed ones. Composite milieu scores of districts under ``min_population_composite``
   residents are not published (flag "–"). LISA classes and the milieu type are published.
 * Changes against earlier dates are computed from *published* values only (see
   :func:`published_changes`), so a suppressed earlier value cannot be recovered by difference.
@@ -280,8 +282,11 @@ def protect_indicators(
     *,
     persons: pd.DataFrame | None = None,
     catalogue: Mapping[str, Indicator] = CATALOGUE,
+    params: IndicatorParameters = IndicatorParameters(),
 ) -> ProtectionResult:
-    """The long indicator table with everything that may not be published masked (NaN) and flagged."""
+    """The long indicator table with everything that may not be published masked (NaN) and flagged.
+
+    ``params``: those the table was computed with (the milieu scores are recomputed with them)."""
     wide = count_cells(table, catalogue)
     if config.method == "cell_key":
         if persons is None:
@@ -363,12 +368,48 @@ def protect_indicators(
         hide = np.asarray(hide, dtype=bool) & out.loc[idx, "value"].notna().to_numpy()
         out.loc[idx[hide], ["value", "numerator", "denominator"]] = np.nan
         flag[out.index.get_indexer(idx[hide])] = SUPPRESSED
+    _milieu_from_published(out, table, flag, params)
     flag = np.where((flag == "") & out["value"].isna().to_numpy(), NOT_AVAILABLE, flag)
     out["flag"] = pd.array(flag, dtype="string")
     for column in ("change_previous", "change_baseline"):
         if column in out.columns:
             out[column] = np.nan  # recomputed from published values: published_changes()
     return ProtectionResult(out, mask, wide)
+
+
+def _milieu_from_published(out: pd.DataFrame, table: pd.DataFrame, flag: np.ndarray,
+                           params: IndicatorParameters) -> None:
+    """Recompute the milieu scores and types of ``out`` from its published values (in place).
+
+    A score standardises its indicators over all districts, so a score computed from true values carries
+    the suppressed ones: the mean and sd of the standardisation, solved from the published districts,
+    give them back (on the default run, the family score gave the suppressed mean household size of two
+    districts, and with it the persons in institutions). From the published values, a suppressed value
+    is left out of the standardisation and of its district's score (the score is the mean of the
+    indicators available, as for missing ones); a score with none left is suppressed. Which districts are
+    included (at least ``composite_min_population`` residents) does not change; rows already masked
+    (districts too small) stay masked."""
+    from quarterstats.indicators.milieu import DIMENSIONS, milieu_values
+
+    keys = [k for k in out["indicator"].unique() if k.startswith("milieu_") and k != "milieu_excluded"]
+    if not keys:
+        return
+    districts = [d for d in out["district_id"].drop_duplicates() if d != CITY]
+    published = out[out["district_id"] != CITY].pivot(index="district_id", columns="indicator", values="value")
+    published = published.reindex(districts)
+    components = {i: published[i].to_numpy(dtype=float) for dims in DIMENSIONS.values() for i, _ in dims
+                  if i in published.columns}
+    pop = table[table["indicator"] == "pop"].set_index("district_id")["value"].reindex(districts)
+    recomputed = milieu_values(components, pop.to_numpy(dtype=float), params)
+    for key in keys:
+        rows = out.index[(out["indicator"] == key) & (out["district_id"] != CITY)]
+        if key not in recomputed:  # no indicator of the dimension is published anywhere
+            new = np.full(len(rows), np.nan)
+        else:
+            new = pd.Series(recomputed[key], index=districts).reindex(out.loc[rows, "district_id"]).to_numpy()
+        shown = out.loc[rows, "value"].notna().to_numpy()
+        out.loc[rows, "value"] = np.where(shown, new, np.nan)
+        flag[out.index.get_indexer(rows[shown & np.isnan(new)])] = SUPPRESSED
 
 
 def published_changes(current: pd.DataFrame, previous: pd.DataFrame | None, baseline: pd.DataFrame | None,

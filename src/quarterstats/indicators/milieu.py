@@ -28,6 +28,10 @@ Hamburg RISE):
    that are not medium, e.g. "jung, familiär, hoher Migrationsanteil"; all medium -> "durchschnittlich".
    The rule depends only on the scores, so a type stays the same across reference dates as long as the
    scores do. Dynamics (change of the scores) come from :func:`quarterstats.indicators.changes.add_changes`.
+4. Publication: the scores and types are computed again from the published (disclosure-controlled)
+   values, so that a suppressed value enters neither the standardisation nor a score
+   (:func:`quarterstats.disclosure.indicators.protect_indicators`); the unprotected table in
+   ``data/processed`` keeps the scores of the true values.
 
 Social-status indicators (auxiliary district figures, columns district_id, sgb2_recipients_under65,
 unemployed, children_under15_in_sgb2): ``sgb2_rate`` = 100 × recipients / pop under ``old_age_limit``;
@@ -158,21 +162,31 @@ def type_label_de(code: int) -> str:
 
 
 # ----------------------------------------------------------------------------------------- compute
+def milieu_values(district_values: Mapping[str, np.ndarray], population: np.ndarray,
+                  params: IndicatorParameters = IndicatorParameters()) -> dict[str, np.ndarray]:
+    """``milieu_<dimension>`` scores, ``milieu_type`` and ``milieu_excluded`` per district (no city) from
+    the dimension indicators' values per district (:func:`dimension_scores`, :func:`classify`,
+    :func:`type_codes`). The indicator stage uses the true values; the publication recomputes them from
+    the published values (:func:`quarterstats.disclosure.indicators.protect_indicators`)."""
+    scores, included = dimension_scores(district_values, population, params)
+    out: dict[str, np.ndarray] = {}
+    classes = {}
+    for dim, score in scores.items():
+        out[f"milieu_{dim}"] = score
+        classes[dim] = classify(score, included, params.typology_threshold_sd)
+    out["milieu_type"] = type_codes(classes, included)
+    out["milieu_excluded"] = (~included).astype(np.float64)
+    return out
+
+
 def compute(results: Results, n_districts: int, params: IndicatorParameters) -> Results:
     """Dimension scores, type and exclusion flag from the already computed indicators (city row: NaN)."""
     district_values = {
         i: results[i].value[:n_districts] for dims in DIMENSIONS.values() for i, _ in dims if i in results
     }
     population = results["pop"].value[:n_districts]
-    scores, included = dimension_scores(district_values, population, params)
-    out: Results = {}
-    classes = {}
-    for dim, score in scores.items():
-        out[f"milieu_{dim}"] = Values.plain(np.append(score, np.nan))
-        classes[dim] = classify(score, included, params.typology_threshold_sd)
-    out["milieu_type"] = Values.plain(np.append(type_codes(classes, included), np.nan))
-    out["milieu_excluded"] = Values.plain(np.append((~included).astype(np.float64), np.nan))
-    return out
+    return {key: Values.plain(np.append(values, np.nan))
+            for key, values in milieu_values(district_values, population, params).items()}
 
 
 def compute_social(frame: PersonFrame, auxiliary: pd.DataFrame) -> Results:
