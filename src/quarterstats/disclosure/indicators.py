@@ -19,8 +19,9 @@ Suppression mode (default; the city's statistical yearbook):
   cells it would give back (:data:`VALUE_FOLLOWS`), and the two dependency ratios are also suppressed
   where the counts they split off an age group would be small (:func:`dependency_ratio_splits`).
 * Milieu scores and types are recomputed from the *published* values (:func:`_milieu_from_published`):
-  scores standardised over the districts with true values would carry the suppressed ones. Composite milieu scores of districts under ``min_population_composite``
-  residents are not published (flag "–"). LISA classes and the milieu type are published.
+  scores standardised over the districts with true values would carry the suppressed ones. Composite
+  milieu scores of districts under ``min_population_composite`` residents are not published (flag "–").
+  LISA classes and the milieu type are published.
 * Changes against earlier dates are computed from *published* values only (see
   :func:`published_changes`), so a suppressed earlier value cannot be recovered by difference.
 
@@ -306,7 +307,7 @@ def protect_indicators(
         out[column] = out[column].astype("float64")
     flag = np.where(out["value"].isna(), NOT_AVAILABLE, "").astype(object)
     available = set(wide.columns)
-    splits = dependency_ratio_splits(table)
+    splits = dependency_ratio_splits(table, params)
 
     def cell(district: pd.Series, key: str | None) -> tuple[np.ndarray, np.ndarray]:
         """(value, suppressed) of a count cell for each row's district."""
