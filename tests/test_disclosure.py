@@ -333,7 +333,6 @@ def _plain_suppression(counts, row_total, col_total, prune):
     values = counts.to_numpy()
     layout = _layout(counts, row_total, col_total)
     ctx = _Context.build(values, layout, 3)
-    auditor = FlowAuditor(values, layout)
     mask = primary_mask(counts).to_numpy().ravel()
     position = np.arange(mask.size)
     added, audited = [], 0
@@ -360,7 +359,8 @@ def _plain_suppression(counts, row_total, col_total, prune):
         for cell in sorted(set(added), key=lambda k: (-ctx.values[k], k)):
             trial = mask.copy()
             trial[cell] = False
-            if not leaky_cells(trial, ctx.rel).size and not auditor.any_disclosed(trial.reshape(values.shape), 3):
+            # a new auditor per trial, the whole table audited
+            if not leaky_cells(trial, ctx.rel).size and not FlowAuditor(values, layout).disclosed(trial.reshape(values.shape), 3):
                 mask = trial
                 released += 1
     return mask.reshape(values.shape), audited, released

@@ -57,6 +57,8 @@ __all__ = [
 TOTAL_ROW_LABEL = "city"
 TOTAL_COLUMN_LABEL = "total"
 _EPS = 1e-6  # tolerance when rounding LP bounds to integers
+_NO_TABLE_FITS = ("no table fits the published values (not additive, or a suppressed cell would have "
+                  "to be 0 although zeros are always published)")
 
 
 class RecoveredCell(NamedTuple):
@@ -208,9 +210,6 @@ class _Auditor:
                 out.append((int(k), float(lower[k]), float(upper[k])))
         return out
 
-    def any_disclosed(self, mask: np.ndarray, min_count: int) -> bool:
-        return bool(self.disclosed(mask, min_count))
-
     def _components(self, unknown: np.ndarray) -> list[np.ndarray]:
         """Suppressed cells linked through shared relations (row-major within a component)."""
         if len(unknown) == 0:
@@ -330,10 +329,7 @@ class TableAuditor(_Auditor):
         def solve(c: np.ndarray):
             result = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
             if result.status == 2:
-                raise ValueError(
-                    "no table fits the published values (not additive, or a suppressed cell "
-                    "would have to be 0 although zeros are always published)"
-                )
+                raise ValueError(_NO_TABLE_FITS)
             if result.status not in (0, 3):
                 raise RuntimeError(f"linprog failed: {result.message}")
             return result
@@ -379,7 +375,6 @@ class TableAuditor(_Auditor):
                 raise RuntimeError(f"linprog failed: {hi.message}")
         return lower, upper
 
-
     def _one_line(self, comp: np.ndarray, row: int) -> tuple[np.ndarray, np.ndarray]:
         """Bounds when the unknowns share a single line ``sum(a_i x_i) = b`` (``a_i = +1`` for
         inner cells, ``-1`` for the line's total), ``x_i >= l`` (the lower bound), as the LPs would
@@ -401,10 +396,7 @@ class TableAuditor(_Auditor):
         lower = np.where(same > 0, lb, np.maximum(lb, rhs + lb * other))
         upper = np.where(other > 0, np.inf, rhs - lb * same)
         if np.any(upper < lower - _EPS):
-            raise ValueError(
-                "no table fits the published values (not additive, or a suppressed cell "
-                "would have to be 0 although zeros are always published)"
-            )
+            raise ValueError(_NO_TABLE_FITS)
         return lower.astype(float), upper.astype(float)
 
 
@@ -451,6 +443,10 @@ class FlowAuditor(_Auditor):
         in_total_col = has_rows & (c == layout.total_col)
         in_total_row = has_cols & (r == layout.total_row)
         self.sign = np.where(in_total_col ^ in_total_row, -1, 1)
+        # each cell's arc capacities (used for suppressed cells): u -> w raises E, w -> u lowers it
+        slack = self.values - float(self.lower_bound)
+        self.up = np.where(self.sign > 0, np.inf, slack)
+        self.down = np.where(self.sign > 0, slack, np.inf)
         # bounds kept by ``disclosed`` while the masks only grow: cell -> (lower, upper, cuts,
         # number of added cells already checked against the cuts)
         self._kept: dict[int, tuple[float, float, list[set[int]], int]] = {}
@@ -511,19 +507,11 @@ class FlowAuditor(_Auditor):
     def _crossed(self, cuts: list[set[int]], added: list[int]) -> bool:
         """Whether an added cell has an arc with capacity leaving one of the cuts."""
         for c in added:
-            u, w = int(self.u[c]), int(self.w[c])
-            slack = self.values[c] - self.lower_bound
-            up, down = (np.inf, slack) if self.sign[c] > 0 else (slack, np.inf)
+            u, w, up, down = int(self.u[c]), int(self.w[c]), self.up[c], self.down[c]
             for cut in cuts:
                 if (u in cut and w not in cut and up > 0) or (w in cut and u not in cut and down > 0):
                     return True
         return False
-
-    def any_disclosed(self, mask: np.ndarray, min_count: int) -> bool:
-        """Whether any suppressed cell is disclosed (stops at the first one found)."""
-        limit = float(max(min_count, 1))
-        graph = _FlowGraph(self, np.flatnonzero(mask.ravel()))
-        return any(_is_disclosed(*graph.bounds(j, limit)[:2], min_count) for j in range(len(graph.cells)))
 
     def releases(self, mask: np.ndarray, min_count: int) -> "_Releases":
         """Try publishing suppressed cells of the safe ``mask`` again, one at a time (see
@@ -556,8 +544,8 @@ class _FlowGraph:
         self.positive = (sign > 0).tolist()
         self.u = auditor.u[cells].tolist()
         self.w = auditor.w[cells].tolist()
-        self.up = np.where(sign > 0, np.inf, slack).tolist()
-        self.down = np.where(sign > 0, slack, np.inf).tolist()
+        self.up = auditor.up[cells].tolist()
+        self.down = auditor.down[cells].tolist()
         self.alive = [True] * len(self.cells)
         self.adjacent: dict[int, list[tuple[int, int, bool]]] = {}
         for j, (a, b) in enumerate(zip(self.u, self.w)):

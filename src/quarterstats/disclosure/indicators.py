@@ -13,10 +13,10 @@ Suppression mode (default; the city's statistical yearbook):
 * A share is published only where its numerator is published and its denominator is at least
   ``min_denominator`` (and published). Ratios, rates, means, indices and scores publish only their value:
   where the denominator is under ``min_denominator`` or the numerator is a small count (1 …
-  ``min_count`` − 1) the value is suppressed; a location quotient follows its group count (LQ × P × t
-  would give it back). A quotient of two whole numbers published to 15 digits gives both of them back,
-  so a ratio or mean whose numerator or denominator takes part in the additive relations follows the
-  cells it would give back (:data:`VALUE_FOLLOWS`), and the two dependency ratios are also suppressed
+  ``min_count`` − 1) the value is suppressed. A quotient of two whole numbers published to 15 digits
+  gives both of them back, so a ratio, mean or location quotient whose numerator or denominator takes
+  part in the additive relations follows the cells it would give back (:data:`VALUE_FOLLOWS`; a
+  location quotient its group count and the residents), and the two dependency ratios are also suppressed
   where the counts they split off an age group would be small (:func:`dependency_ratio_splits`).
 * Milieu scores and types are recomputed from the *published* values (:func:`_milieu_from_published`):
   scores standardised over the districts with true values would carry the suppressed ones. Composite
@@ -40,7 +40,9 @@ from typing import Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from quarterstats.catalogue import CATALOGUE, ORIGIN_REGIONS, Indicator, IndicatorParameters, age_group_id, age_groups
+from quarterstats.catalogue import (
+    CATALOGUE, ORIGIN_REGIONS, SEGREGATION_GROUPS, Indicator, IndicatorParameters, age_group_id, age_groups,
+)
 
 from .audit import recoverable_cells
 from .cellkey import cell_keys, perturb, record_keys
@@ -74,7 +76,7 @@ RELATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
 #: with the residents give the under-20s, the 20–64s and the 65+ exactly (solve U/W, O/W, U + W + O = pop),
 #: and 65+ minus the 65–79s is the 80+ cell; the mean household size times the households is the residents
 #: minus the persons in institutions; turnover and net migration give the in- and outflows; the sex ratio,
-#: the mean age and the density give back the residents.
+#: the mean age and the density give back the residents; a location quotient its group count.
 VALUE_FOLLOWS: dict[str, tuple[str, ...]] = {
     "youth_ratio": ("pop", *_AGE_IDS),
     "old_age_ratio": ("pop", *_AGE_IDS),
@@ -84,6 +86,9 @@ VALUE_FOLLOWS: dict[str, tuple[str, ...]] = {
     "sex_ratio": ("pop",),
     "mean_age": ("pop",),
     "density": ("pop",),
+    # a location quotient LQ = (x / t) / (X / T): LQ × t × X / T gives back the group count x
+    **{f"location_quotient_{gid}": ("pop", gid if gid in ("foreign", "with_mh") else "origin_" + gid)
+       for gid, _, _ in SEGREGATION_GROUPS},
 }
 DEPENDENCY_RATIOS = ("youth_ratio", "old_age_ratio")
 
@@ -96,11 +101,9 @@ def dependency_ratio_splits(table: pd.DataFrame, params: IndicatorParameters = I
     and the groups wholly below the limit give the two parts of the group around it: with the default
     groups, 18–24 falls into ``age_18_19`` and ``age_20_24`` (65 is a bound: nothing is split). Columns:
     those parts (true counts, from the unprotected ``table``); none where nothing is split."""
-    def wide(column: str) -> pd.DataFrame:
-        rows = table[table["indicator"].isin([*_AGE_IDS, "pop", *DEPENDENCY_RATIOS])]
-        return rows.pivot(index="district_id", columns="indicator", values=column)
-
-    values, numerators = wide("value"), wide("numerator")
+    rows = table[table["indicator"].isin([*_AGE_IDS, "pop", *DEPENDENCY_RATIOS])]
+    wide = rows.pivot(index="district_id", columns="indicator", values=["value", "numerator"])
+    values, numerators = wide["value"], wide["numerator"]
     parts = {}
     for ratio, limit in (("youth_ratio", params.youth_age_limit), ("old_age_ratio", params.old_age_limit)):
         if ratio not in numerators.columns:
@@ -354,12 +357,6 @@ def protect_indicators(
             if indicator_id in DEPENDENCY_RATIOS:
                 small = (splits >= 1) & (splits < config.min_count)
                 hide |= small.any(axis=1).reindex(districts).fillna(False).to_numpy(dtype=bool)
-            if indicator_id.startswith("location_quotient_"):
-                group = indicator_id.removeprefix("location_quotient_")
-                group_key = {"foreign": "foreign", "with_mh": "with_mh"}.get(
-                    group, "origin_region_" + group.removeprefix("region_"))
-                _, group_hidden = cell(districts, group_key)
-                hide |= group_hidden
             if kind in ("score",) or indicator_id == "milieu_type":
                 pop, _ = cell(districts, "pop")
                 too_small = np.nan_to_num(pop < config.min_population_composite, nan=True).astype(bool)
