@@ -379,3 +379,19 @@ def test_relabellings_are_the_permutations_esda_moran_draws():
     expected = np.stack([np.random.permutation(z) for _ in range(25)])
     np.testing.assert_array_equal(z[rows], expected)
     assert _relabellings(40, 25, 99) is rows and not rows.flags.writeable  # made once, shared read-only
+
+
+def test_adjacency_is_kept_per_weights_and_rebuilt_when_they_change():
+    """The LISA tests of a date share one copy of the weights without diagonal; it follows the weights."""
+    from quarterstats.autocorrelation import _adjacency
+
+    w = queen_weights(lattice(3, 3), "district_id")
+    start, weights, island = _adjacency(w)
+    assert _adjacency(w)[1] is weights and not weights.flags.writeable  # kept, read-only
+    np.testing.assert_array_equal(np.diff(start), [3, 5, 3, 5, 8, 5, 3, 5, 3])
+    np.testing.assert_allclose(weights[:3], 1 / 3)
+    assert not island.any()
+    w.transform = "b"  # new weights: rebuilt from them
+    np.testing.assert_array_equal(_adjacency(w)[1], 1.0)
+    w.transform = "r"
+    np.testing.assert_allclose(_adjacency(w)[1], weights)

@@ -47,6 +47,7 @@ __all__ = [
     "weights_from_neighbours",
     "global_moran",
     "local_moran_table",
+    "local_moran_arrays",
     "local_moran_classes",
 ]
 
@@ -387,6 +388,30 @@ def _cached_draws(key: tuple, draw):
     return _DRAWS[key]
 
 
+def _adjacency(w: W) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(indptr, weights, island)`` of ``w``'s sparse matrix without its diagonal (esda randomises the
+    other sites only; queen weights have no self weight anyway), and the islands as a mask in
+    ``w.id_order``. Made once per weights object and kept on it for as long as its sparse matrix is the
+    same object (libpysal rebuilds that matrix whenever the weights change): the 11 LISA tests of a
+    date share it instead of copying the matrix and setting its diagonal 11 times."""
+    sparse = w.sparse
+    cached = getattr(w, "_quarterstats_adjacency", None)
+    if cached is not None and cached[0] is sparse:
+        return cached[1]
+    with warnings.catch_warnings():  # setting the (absent) diagonal of a CSR matrix: harmless at this size
+        warnings.simplefilter("ignore")
+        adjacency = sparse.tocsr(copy=True)
+        adjacency.setdiag(0)
+        adjacency.eliminate_zeros()
+    islands = {str(i) for i in w.islands}
+    island = np.fromiter((str(i) in islands for i in w.id_order), dtype=bool, count=len(w.id_order))
+    arrays = (adjacency.indptr, adjacency.data, island)
+    for array in arrays:
+        array.setflags(write=False)
+    w._quarterstats_adjacency = (sparse, arrays)
+    return arrays
+
+
 def _local_moran_p_values(z: np.ndarray, observed: np.ndarray, w: W, permutations: int, seed: int) -> np.ndarray:
     """Folded pseudo p-value (:func:`_folded_p_values`) of each district's local Moran's I
     ``observed`` under ``permutations`` conditional randomisations, simulated exactly as
@@ -400,12 +425,8 @@ def _local_moran_p_values(z: np.ndarray, observed: np.ndarray, w: W, permutation
     batch's simulations are compared with the observed values at once instead of being kept.
     Islands (no neighbours) get NaN."""
     n = z.size
-    with warnings.catch_warnings():  # setting the (absent) diagonal of a CSR matrix: harmless at this size
-        warnings.simplefilter("ignore")
-        adjacency = w.sparse.tocsr(copy=True)
-        adjacency.setdiag(0)  # esda randomises the other sites only (queen weights have no self weight)
-        adjacency.eliminate_zeros()
-    start, weights = adjacency.indptr, adjacency.data.astype(z.dtype)
+    start, weights, _ = _adjacency(w)
+    weights = weights.astype(z.dtype)
     scaling = (n - 1) / (z * z).sum()
     p_values = np.full(n, np.nan)
     for sites, drawn_sites in _conditional_sites(np.diff(start), permutations, seed):
@@ -483,14 +504,27 @@ def local_moran_table(
     neighbour pairs, all values equal) every district is ``"not_significant"`` (or ``"island"``) with
     NaN ``local_i`` and ``p_sim``.
     """
+    local_i, p_sim, classes = local_moran_arrays(values, w, permutations=permutations, seed=seed, alpha=alpha)
+    return pd.DataFrame(
+        {"local_i": local_i, "p_sim": p_sim, "lisa_class": pd.array(classes, dtype="str")},
+        index=pd.Index([str(i) for i in w.id_order]),
+    )
+
+
+def local_moran_arrays(
+    values, w: W, permutations: int = 999, seed: int | None = 12345, alpha: float = 0.05
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The columns of :func:`local_moran_table` as arrays in ``w.id_order``: ``(local_i, p_sim,
+    lisa_class)`` (the classes as an object array of :data:`LISA_CLASSES`). Same rules and values; for
+    callers that test many groups on the same weights (the segregation family: 11 per date) and need
+    no table per group."""
     if permutations < 1:
         raise ValueError(f"local Moran needs permutations >= 1 for its p-values, got {permutations}")
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
     y = _aligned_values(values, w)
     w = _row_standardised(w)
-    ids = pd.Index([str(i) for i in w.id_order])
-    island = np.isin(ids.to_numpy(dtype=object), [str(i) for i in w.islands])
+    island = _adjacency(w)[2]
 
     if _is_degenerate(y, w):
         local_i = np.full(y.size, np.nan)
@@ -511,14 +545,7 @@ def local_moran_table(
     classes[island] = "island"
     local_i = np.where(island, np.nan, local_i)  # lag 0 by construction: no local statistic
     p_sim = np.where(island, np.nan, p_sim)
-    return pd.DataFrame(
-        {
-            "local_i": local_i,
-            "p_sim": p_sim,
-            "lisa_class": pd.array(classes, dtype="str"),
-        },
-        index=ids,
-    )
+    return local_i, p_sim, classes
 
 
 def local_moran_classes(

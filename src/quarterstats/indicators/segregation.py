@@ -93,15 +93,15 @@ def segregation_indicators(
         warnings.simplefilter("ignore", UserWarning)  # islands are classed "island", not warned about
         weights = autocorrelation.weights_from_neighbours(neighbours, [str(i) for i in ids[populated]])
 
-    rows, city = [], []
-    total = counts["total"]
-    populated_ids = ids[populated].to_numpy(dtype=object)
+    city = []
+    total = counts["total"].to_numpy(dtype="float64")
+    ta = total[populated]  # arrays in the weights' order (counts from bincounts: valid, no labels needed)
+    indicators, values, numerators, denominators = [], [], [], []
     for gid, _, _ in SEGREGATION_GROUPS:
-        group = counts[gid]
+        group = counts[gid].to_numpy(dtype="float64")
         if group.sum() == 0:
             continue
-        # arrays in the weights' order (counts from bincounts: valid by construction, no labels needed)
-        xa, ta = group.to_numpy(dtype="float64")[populated], total.to_numpy(dtype="float64")[populated]
+        xa = group[populated]
         city += [
             ("seg_dissimilarity", gid, 100.0 * segregation.dissimilarity(xa, ta), np.nan),
             ("seg_isolation", gid, segregation.isolation(xa, ta), np.nan),
@@ -112,24 +112,29 @@ def segregation_indicators(
         share = xa / ta
         moran = autocorrelation.global_moran(share, weights, permutations=permutations, seed=seed)
         city.append(("moran_i", gid, moran.I, moran.p_sim))
-        lq = np.asarray(segregation.location_quotient(group, total), dtype=float)[populated]
-        classes = autocorrelation.local_moran_classes(share, weights, permutations=permutations, seed=seed)
-        lisa = np.array([LISA_CODES[c] for c in classes.to_numpy(dtype=object)], dtype="float64")
-        n = int(populated.sum())
-        rows.append(pd.DataFrame({  # the location quotients, then the LISA classes, of the populated districts
-            "district_id": np.concatenate([populated_ids, populated_ids]),
-            "indicator": [f"location_quotient_{gid}"] * n + [f"lisa_class_{gid}"] * n,
-            "value": np.concatenate([lq, lisa]),
-            "numerator": np.concatenate([xa, np.full(n, np.nan)]),
-            "denominator": np.concatenate([ta, np.full(n, np.nan)]),
-        }))
+        _, _, classes = autocorrelation.local_moran_arrays(share, weights, permutations=permutations, seed=seed)
+        # the location quotients, then the LISA classes, of the populated districts
+        indicators += [f"location_quotient_{gid}", f"lisa_class_{gid}"]
+        values += [segregation.location_quotient(group, total)[populated],
+                   np.array([LISA_CODES[c] for c in classes], dtype="float64")]
+        numerators += [xa, np.full(ta.size, np.nan)]
+        denominators += [ta, np.full(ta.size, np.nan)]
+    if indicators:  # one frame for all groups
+        long = pd.DataFrame({
+            "district_id": np.tile(ids[populated].to_numpy(dtype=object), len(indicators)),
+            "indicator": np.repeat(np.array(indicators, dtype=object), ta.size),
+            "value": np.concatenate(values),
+            "numerator": np.concatenate(numerators),
+            "denominator": np.concatenate(denominators),
+        })
+    else:
+        long = pd.DataFrame(columns=LONG_COLUMNS)
     multigroup = counts.loc[populated, ["no_mh"] + [f"region_{c}" for c, _, _ in ORIGIN_REGIONS]]
     multigroup = multigroup.loc[:, multigroup.sum() > 0]
     city += [
         ("seg_multigroup_theil", MULTIGROUP, segregation.multigroup_theil(multigroup.to_numpy()), np.nan),
         ("seg_multigroup_dissimilarity", MULTIGROUP, segregation.multigroup_dissimilarity(multigroup.to_numpy()), np.nan),
     ]
-    long = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=LONG_COLUMNS)
     long = long[LONG_COLUMNS].astype({"value": "float64", "numerator": "float64", "denominator": "float64"})
     long["district_id"] = long["district_id"].astype("string")
     long["indicator"] = long["indicator"].astype("str")
