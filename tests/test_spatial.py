@@ -113,10 +113,13 @@ def test_outside_share_up_to_the_tolerance_passes_and_beyond_it_stops():
 
 
 def test_grid_cells_grow_with_districts_only_for_many_points():
-    from quarterstats.spatial import GRID_CELLS, grid_cells
+    from quarterstats.spatial import GRID_CELLS, MIN_GRID_CELLS, grid_cells
 
     assert grid_cells(18, 4_000_000) == GRID_CELLS  # Kaiserslautern-sized: the base grid
-    assert grid_cells(450, 100_000) == GRID_CELLS  # few points: a finer grid would not pay off
+    assert grid_cells(18, 1_000_000) == GRID_CELLS
+    assert grid_cells(18, 100_000) == 25_000  # a small extract: a coarser base grid, one cell per 4 points
+    assert grid_cells(450, 100_000) == 25_000  # few points: a finer grid would not pay off
+    assert grid_cells(18, 1_000) == MIN_GRID_CELLS
     assert grid_cells(450, 4_000_000) == 450_000  # 1,000 cells per district
     assert grid_cells(450, 2_000_000) == 250_000  # at most one cell per 8 points
 

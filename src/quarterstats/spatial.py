@@ -40,13 +40,19 @@ class DistrictAssignment:
 
 
 #: Target number of grid cells over the districts' extent (cell side = sqrt(extent area / cells), at
-#: least :data:`MIN_CELL_SIDE` metres): :data:`GRID_CELLS`, or more where there are many districts and
-#: many points: more districts mean more border and more points left to the exact test (at 450
-#: districts and 100,000 cells, 22 % of the points; with 450,000 cells, 11 %), and a finer grid costs
-#: time to build, which only pays off for millions of points. So: :data:`GRID_CELLS_PER_DISTRICT` per
-#: district, but at most one cell per :data:`POINTS_PER_CELL` points. About 50 m cells for
-#: Kaiserslautern (18 districts); for Berlin (450 districts, 3.8 million persons) about 60 m, not 110 m.
+#: least :data:`MIN_CELL_SIDE` metres): the base grid of :data:`GRID_CELLS`, but no more than one cell per
+#: :data:`POINTS_PER_BASE_CELL` points (and at least :data:`MIN_GRID_CELLS`): building the grid costs time
+#: per cell, which a small extract does not win back (100,000 persons in 18 districts: 18 ms with 25,000
+#: cells, 8.8 % of the points left to the exact test, against 32 ms with 100,000 cells and 4.6 %). More
+#: where there are many districts and many points: more districts mean more border and more points left
+#: to the exact test (at 450 districts and 100,000 cells, 22 % of the points; with 450,000 cells, 11 %),
+#: and a finer grid only pays off for millions of points. So: :data:`GRID_CELLS_PER_DISTRICT` per
+#: district, but at most one cell per :data:`POINTS_PER_CELL` points. About 50 m cells for a
+#: Kaiserslautern-sized area with a million persons, 75 m with 100,000; for Berlin (450 districts, 3.8
+#: million persons) about 60 m, not 110 m.
 GRID_CELLS = 100_000
+MIN_GRID_CELLS = 1_000
+POINTS_PER_BASE_CELL = 4
 GRID_CELLS_PER_DISTRICT = 1_000
 POINTS_PER_CELL = 8
 MIN_CELL_SIDE = 25.0
@@ -88,7 +94,8 @@ def assign_districts(x: np.ndarray, y: np.ndarray, districts: gpd.GeoDataFrame) 
 
 def grid_cells(districts: int, points: int) -> int:
     """Target number of grid cells for assigning ``points`` to ``districts`` (see :data:`GRID_CELLS`)."""
-    return max(GRID_CELLS, min(GRID_CELLS_PER_DISTRICT * districts, points // POINTS_PER_CELL))
+    base = max(MIN_GRID_CELLS, min(GRID_CELLS, points // POINTS_PER_BASE_CELL))
+    return max(base, min(GRID_CELLS_PER_DISTRICT * districts, points // POINTS_PER_CELL))
 
 
 class _DistrictGrid:
