@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -296,3 +297,19 @@ def test_rules_on_dates_before_birth_judge_years_before_1970_too(tmp_path):
     result = ingest_register(write_extract(rows, tmp_path / f"{REFERENCE_DATE}.parquet"))
     assert result.quarantine["person_id"].tolist() == ["bad"]
     assert result.rule_counts == {"moved_in_city.before_birth": 1}
+
+
+def test_quarantine_text_of_a_column_is_the_values_as_delivered():
+    """Only the quarantined rows of a Categorical are converted; missing stays missing; dates as ISO."""
+    from quarterstats.ingest import _delivered_text
+
+    rows = np.array([0, 2, 3])
+    household = pd.Series(pd.Categorical(["H1", "H2", None, "H1"], categories=["H2", "H1", "H9"]))
+    assert _delivered_text(household, rows).tolist() == ["H1", pd.NA, "H1"]
+    empty = pd.Series(pd.Categorical([None] * 4, categories=pd.Index([], dtype="str")))
+    assert _delivered_text(empty, rows).isna().all() and len(_delivered_text(empty, rows)) == 3
+    dates = pd.Series(pd.to_datetime(["2020-01-31", "2021-02-01", None, "1999-12-31"]))
+    assert _delivered_text(dates, rows).tolist() == ["2020-01-31", pd.NA, "1999-12-31"]
+    ages = pd.Series([5, 6, 7, None], dtype="Int64")
+    result = _delivered_text(ages, rows)
+    assert result.dtype == "string" and result.tolist() == ["5", "7", pd.NA]

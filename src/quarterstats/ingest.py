@@ -800,12 +800,8 @@ def _quarantine_table(
     Lines with more fields than the header (``row.fields``) come with their values as split, in header
     order; the table is sorted by row number.
     """
-    columns = [c for c in contract.COLUMN_NAMES if c in raw.columns]
-    selected = raw.loc[bad_rows, columns].reset_index(drop=True)
-    for c in columns:
-        if pd.api.types.is_datetime64_any_dtype(selected[c].dtype):
-            selected[c] = selected[c].dt.strftime("%Y-%m-%d")
-    out = selected.astype("string")
+    rows = np.flatnonzero(bad_rows)
+    out = pd.DataFrame({c: _delivered_text(raw[c], rows) for c in contract.COLUMN_NAMES if c in raw.columns})
     for c in contract.COLUMN_NAMES:
         if c not in out.columns:
             out[c] = pd.Series(pd.NA, index=out.index, dtype="string")
@@ -837,6 +833,23 @@ def _quarantine_table(
         out = pd.concat([out, structural], ignore_index=True)
         out = out.sort_values("row_number", kind="stable").reset_index(drop=True)
     return out
+
+
+def _delivered_text(column: pd.Series, rows: np.ndarray) -> pd.Series:
+    """The values at ``rows`` as text (``string``), as delivered; dates as ``YYYY-MM-DD``. Of a
+    Categorical only these rows' values are converted, not its categories (a household id column has
+    one per household)."""
+    values = column.iloc[rows].reset_index(drop=True)
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy()
+        categories = values.cat.categories
+        if not len(categories):
+            return pd.Series(pd.NA, index=values.index, dtype="string")
+        text = pd.Series(categories.take(np.maximum(codes, 0)), dtype="string")
+        return text.mask(codes < 0)
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        values = values.dt.strftime("%Y-%m-%d")
+    return values.astype("string")
 
 
 def example_rows(result: IngestResult, per_rule: int = 3) -> dict[str, list[dict]]:
