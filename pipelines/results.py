@@ -47,7 +47,7 @@ def materialize_result(result: StageResult, *, asset_key: str | None = None) -> 
             check_name=name,
             asset_key=asset_key,
             passed=passed,
-            severity=dg.AssetCheckSeverity.ERROR,
+            severity=dg.AssetCheckSeverity.WARN if name in result.warnings else dg.AssetCheckSeverity.ERROR,
             description=description,
             metadata={"result": description},
         )

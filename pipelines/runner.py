@@ -78,7 +78,7 @@ def dagster_home(workdir: Path) -> Path:
 def _failure(result: dg.ExecuteInProcessResult) -> tuple[str | None, str | None]:
     """(failed check or step, the user-facing message) of a run; a failed check explains more."""
     for evaluation in result.get_asset_check_evaluations():
-        if not evaluation.passed:
+        if not evaluation.passed and evaluation.severity != dg.AssetCheckSeverity.WARN:
             return evaluation.check_name, evaluation.description
     for event in result.all_events:
         if event.event_type == dg.DagsterEventType.STEP_FAILURE:
@@ -182,6 +182,9 @@ def materialize_all(
             progress(f"  ✗ {label}: {message}")
             return RunOutcome(False, planned, failed_step, message, time.perf_counter() - started, keys)
         progress(f"  ✓ {label} ({time.perf_counter() - t0:.1f} s)")
+        for evaluation in result.get_asset_check_evaluations():  # checks that only warn
+            if not evaluation.passed:
+                progress(f"    ! {evaluation.check_name}: {evaluation.description}")
         return None
 
     if not single:

@@ -191,6 +191,52 @@ def test_a_later_date_refuses_to_run_before_the_earlier_one(small_project):
     assert not paths.indicators(REFERENCE_DATE).exists()
 
 
+LATER = date(2021, 12, 31)
+
+
+def test_time_series_names_the_reference_dates_it_leaves_out(small_project):
+    """A date with an extract but no indicator table (failed, or not run yet) drops out of the time
+    series: the stage says so in a check that warns, and in its metadata."""
+    from quarterstats.stages import boundaries_stage, indicators_stage, ingest_stage, persons_stage, time_series_stage
+
+    paths = ProjectPaths.from_workdir(small_project)
+    boundaries_stage(paths)
+    for stage in (ingest_stage, persons_stage, indicators_stage):
+        stage(paths, REFERENCE_DATE)
+    complete = time_series_stage(paths)
+    assert complete.checks["time_series_covers_every_reference_date"][0] is True
+    assert complete.metadata["missing_reference_dates"] == []
+    write_extract(clean_rows(), paths.raw_register / f"{LATER}.parquet")
+    partial = time_series_stage(paths)
+    passed, description = partial.checks["time_series_covers_every_reference_date"]
+    assert passed is False and "time_series_covers_every_reference_date" in partial.warnings
+    assert "1 of 2 reference date(s) with an extract have no indicator table yet" in description
+    assert "2021-12-31" in description and partial.metadata["missing_reference_dates"] == ["2021-12-31"]
+    assert partial.metadata["reference_dates"] == ["2020-12-31"]
+
+
+@pytest.mark.slow
+def test_run_of_one_date_warns_that_the_summaries_leave_out_the_others(small_project, capsys):
+    """`quarterstats run --date` runs that date and the summaries; a later date not run yet is named
+    (a warning, not a failure) on the console, in Dagster's check and on the index page."""
+    from quarterstats.cli import main
+
+    paths = ProjectPaths.from_workdir(small_project)
+    write_extract(clean_rows(), paths.raw_register / f"{LATER}.parquet")
+    assert main(["run", "--workdir", str(small_project), "--date", REFERENCE_DATE.isoformat()]) == 0
+    out = capsys.readouterr().out
+    assert "! time_series_covers_every_reference_date: 1 of 2 reference date(s)" in out
+    assert "! index_covers_every_reference_date: 1 of 2 reference date(s)" in out and "2021-12-31" in out
+    index = (paths.reports / "index.html").read_text(encoding="utf-8")
+    assert "<strong>Noch nicht veröffentlicht:</strong> 31.12.2021." in index
+    instance = dg.DagsterInstance.get()
+    record = instance.event_log_storage.get_latest_asset_check_execution_by_key(
+        [dg.AssetCheckKey(dg.AssetKey("report_index"), "index_covers_every_reference_date")]
+    )
+    evaluation = next(iter(record.values())).event.dagster_event.event_specific_data
+    assert evaluation.passed is False and evaluation.severity == dg.AssetCheckSeverity.WARN
+
+
 def test_earlier_outputs_are_required_for_the_previous_and_the_first_date(tmp_path):
     from quarterstats.stages import require_earlier_outputs
 

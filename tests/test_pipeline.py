@@ -27,7 +27,8 @@ def test_definitions_load():
     assert {"register_extract", "district_boundaries", "persons", "indicators"} <= keys
     checks = {c.name for c in graph.asset_check_keys}
     assert {"register_rows_accounted", "register_quarantine_within_tolerance", "boundaries_valid",
-            "persons_all_accounted"} <= checks
+            "persons_all_accounted", "time_series_covers_every_reference_date",
+            "index_covers_every_reference_date"} <= checks
 
 
 def test_partition_materialises_with_hand_computed_residents(small_project):

@@ -485,6 +485,17 @@ def test_index_page(tmp_path):
         render_index(tmp_path, [{"reference_date": DATE1, "report": "/etc/passwd", "files": []}])
 
 
+def test_index_names_reference_dates_that_are_not_published_yet(tmp_path):
+    entries = [{"reference_date": DATE1, "report": "2023-12-31/bericht.html", "files": []}]
+    complete = render_index(tmp_path, entries).read_text(encoding="utf-8")
+    assert "Noch nicht veröffentlicht" not in complete
+    one = render_index(tmp_path, entries, missing_dates=[date(2024, 12, 31)]).read_text(encoding="utf-8")
+    assert "<strong>Noch nicht veröffentlicht:</strong> 31.12.2024. Für diesen Stichtag" in one
+    assert "er fehlt auch in den Zeitreihen" in one
+    two = render_index(tmp_path, entries, missing_dates=["2025-12-31", date(2024, 12, 31)]).read_text(encoding="utf-8")
+    assert "31.12.2024, 31.12.2025. Für diese Stichtage" in two and "sie fehlen auch" in two
+
+
 # ------------------------------------------------------------------------------------------ browser
 def _chromium() -> str | None:
     for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):

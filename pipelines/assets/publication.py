@@ -34,6 +34,13 @@ def publication(context: dg.AssetExecutionContext, project: ProjectResource) -> 
     deps=["publication", "indicator_time_series"],
     group_name="publish",
     kinds={"html", "excel"},
+    check_specs=[
+        dg.AssetCheckSpec(
+            "index_covers_every_reference_date", asset="report_index", blocking=False,
+            description="Every reference date with a register extract has a published report in the index "
+                        "and the time series (warns; the index names the missing dates).",
+        ),
+    ],
 )
 def report_index(context: dg.AssetExecutionContext, project: ProjectResource) -> dg.MaterializeResult:
     """reports/index.html and the time series of the published values (zeitreihe.xlsx|csv|parquet), per

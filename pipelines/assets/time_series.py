@@ -9,7 +9,13 @@ from quarterstats.stages import time_series_stage
 
 
 @dg.asset(
-    partitions_def=municipality_partitions, deps=["indicators"], group_name="indicators", kinds={"parquet"}
+    partitions_def=municipality_partitions, deps=["indicators"], group_name="indicators", kinds={"parquet"},
+    check_specs=[
+        dg.AssetCheckSpec(
+            "time_series_covers_every_reference_date", asset="indicator_time_series", blocking=False,
+            description="Every reference date with a register extract has its indicator table in the time series (warns: a failed or not yet run date drops out).",
+        ),
+    ],
 )
 def indicator_time_series(context: dg.AssetExecutionContext, project: ProjectResource) -> dg.MaterializeResult:
     """Every indicator of every reference date of the municipality in one long table (and the segregation

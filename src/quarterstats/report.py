@@ -719,7 +719,7 @@ def _file_groups(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
 
 
 def render_index(reports_root: Path, entries: list[dict], *, series_files: Sequence[str | Path] = (),
-                 city_name: str | None = None) -> Path:
+                 city_name: str | None = None, missing_dates: Sequence[date | str] = ()) -> Path:
     """Write ``reports_root/index.html``: one row per reference date (newest first) with links to the report
     and the table files, plus the time-series files (e.g. the Excel workbook).
 
@@ -730,6 +730,8 @@ def render_index(reports_root: Path, entries: list[dict], *, series_files: Seque
             tables). An entry whose ``reference_date`` is None lists date-independent files (time series).
         series_files: further time-series files (relative paths), e.g. the time-series workbook.
         city_name: shown in the title when given.
+        missing_dates: reference dates that have an extract but no published report yet; the index
+            names them, so that nobody takes the time series for complete.
     """
     reports_root = Path(reports_root)
     dated, series_paths = [], list(series_files)
@@ -750,5 +752,6 @@ def render_index(reports_root: Path, entries: list[dict], *, series_files: Seque
         raise ValueError("render_index: a reference date appears twice in entries")
     dated.sort(key=lambda e: e["date"], reverse=True)
     html = _environment().get_template("index.html.j2").render(
-        city_name=city_name or "", entries=dated, series=series, legend=LEGEND_DE)
+        city_name=city_name or "", entries=dated, series=series, legend=LEGEND_DE,
+        missing=[format_date_de(_as_date(d)) for d in sorted(_as_date(d) for d in missing_dates)])
     return atomic.write_text(html, reports_root / INDEX_FILE)

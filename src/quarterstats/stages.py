@@ -31,11 +31,13 @@ use_system_memory_pool()
 
 @dataclass
 class StageResult:
-    """Metadata of one stage run, plus named checks (name -> (passed, description))."""
+    """Metadata of one stage run, plus named checks (name -> (passed, description)); the checks named in
+    ``warnings`` only warn when they fail (the outputs are usable, but the user should know)."""
 
     metadata: dict
     checks: dict[str, tuple[bool, str]] = field(default_factory=dict)
     outputs: list[Path] = field(default_factory=list)
+    warnings: frozenset[str] = frozenset()
 
 
 def _date(reference_date: date | str) -> date:
@@ -355,8 +357,29 @@ def time_series_stage(paths: ProjectPaths) -> StageResult:
     )
     seg = seg[["reference_date", *[c for c in seg.columns if c != "reference_date"]]]
     atomic.write_parquet(seg, paths.segregation_time_series)
-    metadata = {"reference_dates": [d.isoformat() for d in sorted(tables)], "rows": len(series)}
-    return StageResult(metadata, {}, [paths.indicator_time_series, paths.segregation_time_series])
+    missing = unfinished_dates(paths, paths.indicators)
+    metadata = {"reference_dates": [d.isoformat() for d in sorted(tables)], "rows": len(series),
+                "missing_reference_dates": [d.isoformat() for d in missing]}
+    checks = {"time_series_covers_every_reference_date": coverage_check(paths, missing, "indicator table")}
+    return StageResult(metadata, checks, [paths.indicator_time_series, paths.segregation_time_series],
+                       warnings=frozenset(checks))
+
+
+def unfinished_dates(paths: ProjectPaths, output: Callable[[date], Path]) -> list[date]:
+    """Reference dates with an extract in ``data/raw/register`` whose ``output`` (e.g. ``paths.indicators``)
+    is missing. The summaries over all dates take the dates that are finished; in Dagster a failed or
+    not yet run partition would otherwise drop out of the time series without a word."""
+    return [d for d in paths.reference_dates() if not output(d).is_file()]
+
+
+def coverage_check(paths: ProjectPaths, missing: list[date], what: str) -> tuple[bool, str]:
+    """(passed, description) of a summary's check that it covers every reference date."""
+    total = len(paths.reference_dates())
+    if not missing:
+        return True, f"all {total} reference date(s) with an extract are included"
+    listed = ", ".join(d.isoformat() for d in missing)
+    return False, (f"{len(missing)} of {total} reference date(s) with an extract have no {what} yet and are "
+                   f"left out: {listed}; run them (quarterstats run, or their partitions in Dagster)")
 
 
 def _read_if_exists(path: Path, columns: list[str] | None = None) -> pd.DataFrame | None:
@@ -520,8 +543,11 @@ def publication_index_stage(paths: ProjectPaths) -> StageResult:
                         "files": [f"{d.isoformat()}/{name}" for name in files]})
     entries.append({"reference_date": None, "report": None,
                     "files": ["zeitreihe.xlsx", "zeitreihe.csv", "zeitreihe.parquet"]})
-    outputs.append(render_index(paths.reports, entries, city_name=settings["name"]))
-    return StageResult({"reference_dates": [d.isoformat() for d in dates]}, {}, outputs)
+    missing = unfinished_dates(paths, paths.published)
+    outputs.append(render_index(paths.reports, entries, city_name=settings["name"], missing_dates=missing))
+    metadata = {"reference_dates": [d.isoformat() for d in dates], "missing_reference_dates": [d.isoformat() for d in missing]}
+    checks = {"index_covers_every_reference_date": coverage_check(paths, missing, "published report")}
+    return StageResult(metadata, checks, outputs, warnings=frozenset(checks))
 
 
 #: Indicators of the planners' time-series workbook (one sheet each).
