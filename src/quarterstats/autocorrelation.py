@@ -426,7 +426,7 @@ def _local_moran_p_values(z: np.ndarray, observed: np.ndarray, w: W, permutation
     Islands (no neighbours) get NaN."""
     n = z.size
     start, weights, _ = _adjacency(w)
-    weights = weights.astype(z.dtype)
+    weights = weights.astype(z.dtype, copy=False)  # the kept array itself when the types agree
     scaling = (n - 1) / (z * z).sum()
     p_values = np.full(n, np.nan)
     for sites, drawn_sites in _conditional_sites(np.diff(start), permutations, seed):

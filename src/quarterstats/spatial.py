@@ -47,9 +47,9 @@ class DistrictAssignment:
 #: where there are many districts and many points: more districts mean more border and more points left
 #: to the exact test (at 450 districts and 100,000 cells, 22 % of the points; with 450,000 cells, 11 %),
 #: and a finer grid only pays off for millions of points. So: :data:`GRID_CELLS_PER_DISTRICT` per
-#: district, but at most one cell per :data:`POINTS_PER_CELL` points. About 50 m cells for a
-#: Kaiserslautern-sized area with a million persons, 75 m with 100,000; for Berlin (450 districts, 3.8
-#: million persons) about 60 m, not 110 m.
+#: district, but at most one cell per :data:`POINTS_PER_CELL` points. Over Kaiserslautern's extent (a
+#: bounding box of 270 km²) about 50 m cells from 400,000 persons on, about 100 m with 100,000; for
+#: Berlin (450 districts, 3.8 million persons) about 60 m, not 110 m.
 GRID_CELLS = 100_000
 MIN_GRID_CELLS = 1_000
 POINTS_PER_BASE_CELL = 4

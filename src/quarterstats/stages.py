@@ -345,7 +345,8 @@ def time_series_stage(paths: ProjectPaths) -> StageResult:
     """All reference dates' indicator and segregation tables stacked (long, with reference_date)."""
     from quarterstats.indicators import time_series
 
-    tables = {d: pd.read_parquet(paths.indicators(d)) for d in paths.reference_dates() if paths.indicators(d).is_file()}
+    dates, missing = finished_dates(paths, paths.indicators)
+    tables = {d: pd.read_parquet(paths.indicators(d)) for d in dates}
     if not tables:
         raise InputError("no indicator tables yet: run the reference dates first", file=paths.processed / "indicators")
     series = time_series(tables)
@@ -357,29 +358,35 @@ def time_series_stage(paths: ProjectPaths) -> StageResult:
     )
     seg = seg[["reference_date", *[c for c in seg.columns if c != "reference_date"]]]
     atomic.write_parquet(seg, paths.segregation_time_series)
-    missing = unfinished_dates(paths, paths.indicators)
-    metadata = {"reference_dates": [d.isoformat() for d in sorted(tables)], "rows": len(series),
-                "missing_reference_dates": [d.isoformat() for d in missing]}
-    checks = {"time_series_covers_every_reference_date": coverage_check(paths, missing, "indicator table")}
-    return StageResult(metadata, checks, [paths.indicator_time_series, paths.segregation_time_series],
-                       warnings=frozenset(checks))
+    metadata = {"reference_dates": [d.isoformat() for d in dates], "rows": len(series)}
+    return _summary_result(metadata, "time_series_covers_every_reference_date", dates, missing, "indicator table",
+                           [paths.indicator_time_series, paths.segregation_time_series])
 
 
-def unfinished_dates(paths: ProjectPaths, output: Callable[[date], Path]) -> list[date]:
-    """Reference dates with an extract in ``data/raw/register`` whose ``output`` (e.g. ``paths.indicators``)
-    is missing. The summaries over all dates take the dates that are finished; in Dagster a failed or
-    not yet run partition would otherwise drop out of the time series without a word."""
-    return [d for d in paths.reference_dates() if not output(d).is_file()]
+def finished_dates(paths: ProjectPaths, output: Callable[[date], Path]) -> tuple[list[date], list[date]]:
+    """(finished, missing): the reference dates with an extract in ``data/raw/register`` whose ``output``
+    (e.g. ``paths.indicators``) exists, and those whose output is missing. The summaries over all dates
+    take the finished ones; the missing ones are named (:func:`_summary_result`), since in Dagster a
+    failed or not yet run partition would otherwise drop out of the time series without a word."""
+    finished, missing = [], []
+    for day in paths.reference_dates():
+        (finished if output(day).is_file() else missing).append(day)
+    return finished, missing
 
 
-def coverage_check(paths: ProjectPaths, missing: list[date], what: str) -> tuple[bool, str]:
-    """(passed, description) of a summary's check that it covers every reference date."""
-    total = len(paths.reference_dates())
-    if not missing:
-        return True, f"all {total} reference date(s) with an extract are included"
-    listed = ", ".join(d.isoformat() for d in missing)
-    return False, (f"{len(missing)} of {total} reference date(s) with an extract have no {what} yet and are "
-                   f"left out: {listed}; run them (quarterstats run, or their partitions in Dagster)")
+def _summary_result(metadata: dict, check: str, finished: list[date], missing: list[date], what: str,
+                    outputs: list[Path]) -> StageResult:
+    """A summary stage's result: ``metadata`` plus the missing dates, and the coverage ``check``, which
+    only warns (the summary of the finished dates is usable)."""
+    total = len(finished) + len(missing)
+    if missing:
+        listed = ", ".join(d.isoformat() for d in missing)
+        verdict = (False, f"{len(missing)} of {total} reference date(s) with an extract have no {what} yet and "
+                          f"are left out: {listed}; run them (quarterstats run, or their partitions in Dagster)")
+    else:
+        verdict = (True, f"all {total} reference date(s) with an extract are included")
+    metadata = {**metadata, "missing_reference_dates": [d.isoformat() for d in missing]}
+    return StageResult(metadata, {check: verdict}, outputs, warnings=frozenset({check}))
 
 
 def _read_if_exists(path: Path, columns: list[str] | None = None) -> pd.DataFrame | None:
@@ -417,7 +424,7 @@ def provenance(paths: ProjectPaths, day: date, protection_de: str, source_de: st
 
 
 def published_dates(paths: ProjectPaths) -> list[date]:
-    return [d for d in paths.reference_dates() if paths.published(d).is_file()]
+    return finished_dates(paths, paths.published)[0]
 
 
 def publication_stage(paths: ProjectPaths, reference_date: date | str) -> StageResult:
@@ -523,7 +530,7 @@ def publication_index_stage(paths: ProjectPaths) -> StageResult:
     from quarterstats.publication import write_long_tables, write_time_series_workbook
     from quarterstats.report import render_index
 
-    dates = published_dates(paths)
+    dates, missing = finished_dates(paths, paths.published)
     if not dates:
         raise InputError("nothing published yet: run the reference dates first", file=paths.reports)
     series = pd.concat([pd.read_parquet(paths.published(d)) for d in dates], ignore_index=True)
@@ -543,11 +550,9 @@ def publication_index_stage(paths: ProjectPaths) -> StageResult:
                         "files": [f"{d.isoformat()}/{name}" for name in files]})
     entries.append({"reference_date": None, "report": None,
                     "files": ["zeitreihe.xlsx", "zeitreihe.csv", "zeitreihe.parquet"]})
-    missing = unfinished_dates(paths, paths.published)
     outputs.append(render_index(paths.reports, entries, city_name=settings["name"], missing_dates=missing))
-    metadata = {"reference_dates": [d.isoformat() for d in dates], "missing_reference_dates": [d.isoformat() for d in missing]}
-    checks = {"index_covers_every_reference_date": coverage_check(paths, missing, "published report")}
-    return StageResult(metadata, checks, outputs, warnings=frozenset(checks))
+    return _summary_result({"reference_dates": [d.isoformat() for d in dates]}, "index_covers_every_reference_date",
+                           dates, missing, "published report", outputs)
 
 
 #: Indicators of the planners' time-series workbook (one sheet each).
