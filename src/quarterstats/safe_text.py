@@ -1,0 +1,86 @@
+"""Text from the inputs, made inert for every reader's tool: one layer for all published formats.
+
+District names and ids, country names and any other text that comes from a delivery end up in
+spreadsheets, CSV files, figures, HTML/SVG and console messages. None of these readers may *interpret*
+it: a spreadsheet must not evaluate ``=HYPERLINK(...)``, matplotlib must not parse ``$...$`` as
+mathtext, a browser must not run ``<script>``, a terminal must not act on an escape sequence.
+
+* :func:`spreadsheet_text` — OWASP "CSV Injection": a text cell that starts with ``=``, ``+``, ``-``,
+  ``@``, a tab, a carriage return or a line feed (or their full-width forms, which some spreadsheet
+  programs fold to ASCII) is prefixed with a single quote ``'`` so that the spreadsheet shows it as
+  text. Used for CSV cells; workbooks additionally store such text as a plain string cell with Excel's
+  "quote prefix" style, never as a formula (:func:`is_formula_like`).
+* :func:`console_text` — control characters (C0, DEL, C1), bidirectional overrides and other invisible
+  format characters are shown as ``\\xNN``/``\\uNNNN`` escapes, and a long value is cut to a readable
+  length, so a message printed to a terminal or a CI log shows exactly what was delivered and nothing
+  acts on it.
+* HTML and SVG: the report templates render with autoescape on (:mod:`quarterstats.report`), and
+  matplotlib escapes the text it writes into SVG; figures are drawn with ``text.parse_math`` off.
+
+References: OWASP, "CSV Injection" (https://owasp.org/www-community/attacks/CSV_Injection);
+Unicode Technical Report #36 (Unicode security considerations: bidirectional text spoofing).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+__all__ = ["FORMULA_TRIGGERS", "console_text", "is_formula_like", "shorten", "spreadsheet_text"]
+
+#: First characters that make a spreadsheet treat a cell as a formula or a command (OWASP), plus the
+#: full-width forms of ``= + - @`` that some programs normalise to ASCII.
+FORMULA_TRIGGERS = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")
+
+#: Longest value shown in a console message before it is cut (characters).
+MAX_SHOWN = 80
+
+
+def is_formula_like(text: str) -> bool:
+    """True where a spreadsheet would read ``text`` (as the content of a cell) as a formula or command."""
+    return bool(text) and text[0] in FORMULA_TRIGGERS
+
+
+def spreadsheet_text(value: object) -> object:
+    """``value`` made safe for a CSV/spreadsheet text cell; anything that is not a ``str`` is returned as it is.
+
+    >>> spreadsheet_text("=HYPERLINK(\\"http://x\\")")
+    '\\'=HYPERLINK("http://x")'
+    >>> spreadsheet_text("Innenstadt-Ost")
+    'Innenstadt-Ost'
+    """
+    if isinstance(value, str) and is_formula_like(value):
+        return "'" + value
+    return value
+
+
+def _escape_char(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def _unsafe(char: str) -> bool:
+    # Cc: C0/C1 controls and DEL; Cf: format characters (bidi overrides, zero-width joiners, BOM);
+    # Zl/Zp: line and paragraph separators.
+    return unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp")
+
+
+def shorten(text: str, limit: int = MAX_SHOWN) -> str:
+    """``text`` cut to at most ``limit`` characters, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text):,} characters in all)".replace(",", ".")
+
+
+def console_text(value: object, limit: int | None = MAX_SHOWN) -> str:
+    """``value`` as one inert line for a console or log: control and format characters escaped, and cut
+    to ``limit`` characters (None: not cut).
+
+    >>> console_text("Nord\\x1b[31m")
+    'Nord\\\\x1b[31m'
+    """
+    text = value if isinstance(value, str) else str(value)
+    if limit is not None and len(text) > limit:
+        text = shorten(text, limit)
+    if not any(_unsafe(c) for c in text):
+        return text
+    return "".join(_escape_char(c) if _unsafe(c) else c for c in text)
