@@ -32,6 +32,7 @@ indices, Moran's I and its pseudo p-value three.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import math
 import numbers
 import re
@@ -48,6 +49,12 @@ from quarterstats import atomic
 from quarterstats.autocorrelation import LISA_LABELS_DE
 from quarterstats.catalogue import CATALOGUE, ORIGIN_REGIONS, SEGREGATION_GROUPS, Indicator, catalogue_table
 from quarterstats.indicators import natural_key, type_label_de
+from quarterstats.methods_text import (
+    immigration_history_section, lisa_section, migration_background_section, milieu_section,
+    register_undercount_section,
+)
+from quarterstats.migration import MigrationParameters
+from quarterstats.parameter_text import parameter_rows
 
 if TYPE_CHECKING:  # the figures module is written by another helper; only its attributes are used here
     from quarterstats.figures import FigureFile
@@ -113,6 +120,9 @@ DISTRICT_TABLES: dict[str, tuple[DistrictTableSpec, ...]] = {
         DistrictTableSpec("Ausländer und Einwohner mit Migrationshintergrund nach Stadtbezirken",
                           ("foreign_share", "german_personal_mh_share", "german_familial_mh_share",
                            "with_mh_share", "with_mh_minors_share")),
+        DistrictTableSpec("Einwanderungsgeschichte nach Stadtbezirken",
+                          ("eg_immigrant_share", "eg_descendant_minors_share", "eg_one_sided_minors_share",
+                           "eg_not_determinable_share")),
         DistrictTableSpec("Einwohner mit Migrationshintergrund nach Herkunftsregion (Anteil an allen Einwohnern)",
                           tuple(f"origin_region_{code}_share" for code, _, _ in ORIGIN_REGIONS),
                           strip_prefix="Anteil mit Migrationshintergrund, Herkunftsregion "),
@@ -517,7 +527,25 @@ def _summary(lookup: Mapping[tuple[str, str], tuple[float, str]], changes: Mappi
             "show_baseline": any_base}
 
 
-def _methods(catalogue: Mapping[str, Indicator], used: Iterable[str], meta: Mapping[str, Any]) -> dict[str, Any]:
+def _parameter_rows(params: Any) -> list[dict[str, str]]:
+    """German rows (name, value, description) of a parameter dataclass, or of a table that is already German
+    (columns ``name``, ``value``, ``description_de``)."""
+    if params is None:
+        return []
+    if dataclasses.is_dataclass(params) and not isinstance(params, type):
+        return parameter_rows(params)
+    frame = pd.DataFrame(params)
+    out = []
+    for pos in range(len(frame)):
+        row = frame.iloc[pos]
+        desc = row.get("description_de", "")
+        out.append({"name": str(row["name"]), "value": _format_parameter(row["value"]),
+                    "description": "" if desc is None or (not isinstance(desc, str) and pd.isna(desc)) else str(desc)})
+    return out
+
+
+def _methods(catalogue: Mapping[str, Indicator], used: Iterable[str], meta: Mapping[str, Any],
+             lookup: Mapping[tuple[str, str], tuple[float, str]], n_districts: int) -> dict[str, Any]:
     used_set = set(used)
     table = catalogue_table(catalogue)
     table = table[table["id"].isin(used_set)]
@@ -536,23 +564,27 @@ def _methods(catalogue: Mapping[str, Indicator], used: Iterable[str], meta: Mapp
             })
         groups.append({"title": family_de.get(family, family), "rows": rows})
 
-    def params(frame: Any, with_description: bool) -> list[dict[str, str]]:
-        if frame is None:
-            return []
-        frame = pd.DataFrame(frame)
-        out = []
-        for pos in range(len(frame)):
-            row = frame.iloc[pos]
-            desc = row.get("description_de", "") if with_description else ""
-            out.append({"name": str(row["name"]), "value": _format_parameter(row["value"]),
-                        "description": "" if desc is None or (not isinstance(desc, str) and pd.isna(desc)) else str(desc)})
-        return out
+    # prose sections, each where the report shows what it explains
+    migration = meta.get("migration_parameters")
+    rules = migration if isinstance(migration, MigrationParameters) else MigrationParameters()
+    sections = []
+    families = {catalogue[i].family for i in used_set if i in catalogue}
+    if "migration" in families:
+        value, flag = lookup.get((CITY_ID, "eg_not_determinable_share"), (float("nan"), "–"))
+        share = None if flag or pd.isna(value) else float(value)
+        sections += [migration_background_section(rules), immigration_history_section(rules, share),
+                     register_undercount_section(meta.get("migration_recovery"))]
+    if any(i.startswith("lisa_class_") for i in used_set):
+        sections.append(lisa_section(n_districts))
+    if any(i.startswith("milieu_") for i in used_set):
+        sections.append(milieu_section(catalogue))
 
     return {
         "groups": groups,
-        "migration_parameters": params(meta.get("migration_parameters"), True),
-        "indicator_parameters": params(meta.get("indicator_parameters"), True),
-        "disclosure_parameters": params(meta.get("disclosure_parameters"), True),
+        "sections": sections,
+        "migration_parameters": _parameter_rows(migration),
+        "indicator_parameters": _parameter_rows(meta.get("indicator_parameters")),
+        "disclosure_parameters": _parameter_rows(meta.get("disclosure_parameters")),
     }
 
 
@@ -596,9 +628,14 @@ def render_report(published: pd.DataFrame, segregation: pd.DataFrame | None, fig
         figures: figure files (PNG/SVG paths relative to ``report_dir``), placed in their ``section`` in the
             given order; a section id outside :data:`SECTIONS` raises ``ValueError``.
         meta: run metadata (publication interface §6). Optional extra keys: ``previous_reference_date`` and
-            ``baseline_reference_date`` (dates named in the summary), ``disclosure_parameters`` (DataFrame
-            name, value, description_de for the methods section), ``catalogue`` (mapping id → Indicator
-            when non-default indicator parameters were used).
+            ``baseline_reference_date`` (dates named in the summary); ``migration_parameters``
+            (:class:`~quarterstats.migration.MigrationParameters`: the rules the methods prose describes;
+            default: the defaults), ``indicator_parameters`` and ``disclosure_parameters`` (a parameter
+            dataclass, rendered from its German texts in :mod:`quarterstats.parameter_text`, or a table
+            that is already German: name, value, description_de); ``migration_recovery`` (the recovery
+            report of :func:`quarterstats.migration.recovery_report` where a synthetic truth exists: the
+            measured register undercount); ``catalogue`` (mapping id → Indicator when non-default
+            indicator parameters were used).
         report_dir: the report folder ``reports/<date>/`` (created if missing).
         tables: optional further tables, title → DataFrame with German column names, shown as given
             (numbers German-formatted; a ``flag`` column marks NaN cells "*" or "–"). ``frame.attrs`` may set
@@ -687,7 +724,8 @@ def render_report(published: pd.DataFrame, segregation: pd.DataFrame | None, fig
         "input_hashes": [{"file": k, "sha256": hashes[k]} for k in sorted(hashes)],
         "summary": _summary(lookup, changes, info, catalogue, meta, areas),
         "chapters": chapters,
-        "methods": _methods(catalogue, dict.fromkeys(used), meta),
+        "methods": _methods(catalogue, dict.fromkeys(used), meta, lookup,
+                            sum(1 for did, _ in areas if did != CITY_ID)),
         "legend": LEGEND_DE,
     }
     html = _environment().get_template("report.html.j2").render(**context)
