@@ -24,8 +24,8 @@ import pytest
 from quarterstats.catalogue import CATALOGUE, IndicatorParameters
 from quarterstats.disclosure.config import DEFAULT_CELLKEY_SALT, DisclosureConfig
 from quarterstats.methods_text import (
-    immigration_history_section, lisa_caveat_de, lisa_section, migration_background_section, milieu_section,
-    register_undercount, register_undercount_section,
+    immigration_history_section, lisa_caveat_de, lisa_section, migration_background_section, milieu_note_de,
+    milieu_section, register_undercount, register_undercount_section,
 )
 from quarterstats.migration import EG_STATUS_ORDER, MH_STATUS_ORDER, RECOVERY_REASONS, MigrationParameters
 from quarterstats.parameter_text import ParameterText, format_value, missing_texts, parameter_rows, texts_for
@@ -268,6 +268,8 @@ def test_milieu_directions_match_the_computation():
     assert scores["social"][2] > scores["social"][0]
     assert scores["age"][2] < scores["age"][0]
     assert identifier_findings(text) == []
+    note = milieu_note_de(CATALOGUE)
+    assert "sozialer Status „niedriger sozialer Status“" in note and identifier_findings(note) == []
 
 
 # --------------------------------------------------------------------- a small city, end to end
@@ -343,8 +345,9 @@ def test_report_methods_explain_the_run(small_city):
     assert "Geheimhaltung durch Zellsperrung" in methods
     assert "Kleinste ausgewiesene Fallzahl" in methods and "3 Personen" in methods
     assert "Junge Erwachsene" in methods and "18 bis 29 Jahre" in methods
-    # the LISA figure captions carry the reading aid
-    assert text.count("ungewichteten Mittelwert der Bezirksanteile") >= 3  # methods + two LISA maps
+    # the LISA figure captions and the LISA table carry the reading aid, the milieu table its direction
+    assert text.count("ungewichteten Mittelwert der Bezirksanteile") >= 4  # methods, table, two LISA maps
+    assert "sozialer Status „niedriger sozialer Status“" in text and "hoch heißt benachteiligt" in text
 
 
 def test_definitions_sheet_text_holds_no_identifier(small_city):

@@ -39,6 +39,7 @@ __all__ = [
     "lisa_caveat_de",
     "lisa_section",
     "milieu_section",
+    "milieu_note_de",
 ]
 
 _PARENTS_GENITIVE_DE = {"mother": "der Mutter", "father": "des Vaters"}
@@ -310,3 +311,12 @@ def milieu_section(catalogue: Mapping[str, Indicator] = CATALOGUE) -> dict[str, 
     section = _section("methoden-milieu", "Milieudimensionen", paragraphs, items)
     section["after"] = after
     return section
+
+
+def milieu_note_de(catalogue: Mapping[str, Indicator] = CATALOGUE) -> str:
+    """The reading aid under the milieu table: what high values mean, the status dimension in particular."""
+    high = [f"{catalogue[f'milieu_{d}'].label_de.removeprefix('Dimension ')} „{CLASS_LABELS_DE[d][HIGH]}“"
+            for d in DIMENSION_ORDER if f"milieu_{d}" in catalogue]
+    return (f"Milieudimensionen als z-Werte: 0 ist der Durchschnitt der Bezirke. Hohe Werte bedeuten: {_enumerate_de(high)} "
+            "(die Dimension sozialer Status ist wie im Berliner Monitoring Soziale Stadtentwicklung "
+            "ausgerichtet: hoch heißt benachteiligt).")

@@ -18,6 +18,10 @@ The report is one self-contained, German, printable HTML file:
 * numbers in German format (thousands dot, decimal comma, one decimal for percentages); ``*`` marks a
   value suppressed for confidentiality and ``–`` a value not available, as in the city's statistical
   yearbook (Zeichenerklärung under every table).
+* a methods chapter in German prose (:mod:`quarterstats.methods_text`): Migrationshintergrund and
+  Einwanderungsgeschichte as the run derived them, the register undercount measured on the synthetic truth,
+  how to read the LISA clusters and the milieu dimensions, the disclosure rules, and every parameter by its
+  German name (:mod:`quarterstats.parameter_text`); the LISA and milieu tables carry a short reading aid.
 * no timestamp anywhere: the same inputs give byte-identical files (the reference date and the input
   hashes are the provenance).
 
@@ -50,8 +54,8 @@ from quarterstats.autocorrelation import LISA_LABELS_DE
 from quarterstats.catalogue import CATALOGUE, ORIGIN_REGIONS, SEGREGATION_GROUPS, Indicator, catalogue_table
 from quarterstats.indicators import natural_key, type_label_de
 from quarterstats.methods_text import (
-    immigration_history_section, lisa_section, migration_background_section, milieu_section,
-    register_undercount_section,
+    immigration_history_section, lisa_caveat_de, lisa_section, migration_background_section, milieu_note_de,
+    milieu_section, register_undercount_section,
 )
 from quarterstats.migration import MigrationParameters
 from quarterstats.parameter_text import parameter_rows
@@ -100,6 +104,8 @@ class DistrictTableSpec:
     #: instead of fixed ids: every catalogue id matching this regular expression, in catalogue order
     #: (the age-group ids follow the indicator parameters).
     pattern: str | None = None
+    #: a reading aid under the table (German)
+    note_de: str = ""
 
     def ids(self, catalogue: Mapping[str, Indicator]) -> tuple[str, ...]:
         if self.pattern is None:
@@ -141,12 +147,12 @@ DISTRICT_TABLES: dict[str, tuple[DistrictTableSpec, ...]] = {
     "milieu": (
         DistrictTableSpec("Milieudimensionen (z-Werte) und Quartierstyp nach Stadtbezirken",
                           ("milieu_age", "milieu_family", "milieu_ethnic", "milieu_stability", "milieu_social",
-                           "milieu_type")),
+                           "milieu_type"), note_de=milieu_note_de()),
     ),
     "segregation": (
         DistrictTableSpec("Lokalisationsquotienten und LISA-Cluster nach Stadtbezirken",
                           ("location_quotient_foreign", "location_quotient_with_mh", "lisa_class_foreign",
-                           "lisa_class_with_mh")),
+                           "lisa_class_with_mh"), note_de=lisa_caveat_de()),
         DistrictTableSpec("Lokalisationsquotienten nach Herkunftsregion",
                           tuple(f"location_quotient_region_{code}" for code, _, _ in ORIGIN_REGIONS),
                           strip_prefix="Lokalisationsquotient: Herkunftsregion "),
@@ -355,7 +361,7 @@ def _district_table(spec: DistrictTableSpec, catalogue: Mapping[str, Indicator],
             cells.append(_cell(i, info[i]["kind"], value, flag))
         rows.append({"id": "" if did == CITY_ID else did, "name": name, "total": did == CITY_ID, "cells": cells})
     return {"title": spec.title_de, "headers": headers, "rows": rows, "legend": True, "indicators": ids,
-            "lead": ["Nr.", "Stadtbezirk"], "no_id": False, "notes": []}
+            "lead": ["Nr.", "Stadtbezirk"], "no_id": False, "notes": [spec.note_de] if spec.note_de else []}
 
 
 def _segregation_tables(segregation: pd.DataFrame | None, reference_date: date,
