@@ -362,3 +362,14 @@ def test_definitions_sheet_text_holds_no_identifier(small_city):
     assert len(table) > 50
     findings = {c: identifier_findings(" | ".join(table[c].dropna())) for c in text_columns}
     assert {c: f for c, f in findings.items() if f} == {}
+
+
+def test_the_report_waits_for_the_undercount_measurement():
+    """The publication reads migration_recovery's output: Dagster must run it first, not beside."""
+    import dagster as dg
+
+    from pipelines.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    upstream = {k.to_user_string() for k in graph.get(dg.AssetKey("publication")).parent_keys}
+    assert "migration_recovery" in upstream

@@ -429,9 +429,9 @@ def published_dates(paths: ProjectPaths) -> list[date]:
 
 def publication_stage(paths: ProjectPaths, reference_date: date | str) -> StageResult:
     """Protect the date's indicators and write tables, figures and the report under reports/<date>/."""
+    from quarterstats.catalogue import IndicatorParameters
     from quarterstats.disclosure.indicators import audit, protect_indicators, published_changes
     from quarterstats.figures import start_figures
-    from quarterstats.catalogue import IndicatorParameters
     from quarterstats.migration import MigrationParameters
     from quarterstats.parameter_text import parameter_table
     from quarterstats.publication import (
