@@ -11,7 +11,8 @@ the parameters and constants the pipeline used, so the text stays true when they
   (:func:`quarterstats.migration.recovery_report`), or a sentence that it is measured only there;
 * :func:`lisa_section` and :func:`lisa_caveat_de` — the LISA reference level (the unweighted mean of the
   district shares) and the multiple-testing caveat, also used by the LISA map captions;
-* :func:`milieu_section` — the direction of every milieu dimension (:data:`quarterstats.indicators.milieu.DIMENSIONS`).
+* :func:`milieu_section` and :func:`milieu_note_de` — the direction of every milieu dimension
+  (:data:`quarterstats.indicators.milieu.DIMENSIONS`).
 
 No Python identifier, English enum value or decimal point reaches the text: codes are translated with the
 German names the modules declare, numbers are written with a decimal comma.
@@ -146,7 +147,8 @@ def immigration_history_section(params: MigrationParameters = MigrationParameter
     why = (
         "Warum viele „nicht bestimmbar“ sind: Das Melderegister führt Verknüpfungen zu den Eltern nur für "
         "Minderjährige. Bei einer in Deutschland geborenen Person ohne verknüpften Elternteil – das sind fast alle "
-        "Erwachsenen – ist deshalb nicht bekannt, ob ihre Eltern eingewandert sind. Der Bericht weist sie als „Einwanderungsgeschichte nicht bestimmbar“ aus und "
+        "Erwachsenen – ist deshalb nicht bekannt, ob ihre Eltern eingewandert sind. Der Bericht weist sie als "
+        "„Einwanderungsgeschichte nicht bestimmbar“ aus und "
         f"zählt sie nicht stillschweigend zu „ohne Einwanderungsgeschichte“. {single}"
     )
     if not_determinable_share is not None and math.isfinite(not_determinable_share):
@@ -303,7 +305,8 @@ def milieu_section(catalogue: Mapping[str, Indicator] = CATALOGUE) -> dict[str, 
         "dieser z-Werte. Null ist der Durchschnitt der Bezirke.",
     ]
     after = [
-        f"Die Dimension „{label('milieu_social').removeprefix('Dimension ')}“ ist wie der Statusindex des Berliner Monitorings Soziale "
+        f"Die Dimension „{label('milieu_social').removeprefix('Dimension ')}“ ist wie der Statusindex des "
+        "Berliner Monitorings Soziale "
         f"Stadtentwicklung ausgerichtet: Sie entsteht aus {_enumerate_de(social)}, deshalb bedeutet ein hoher "
         f"Wert einen niedrigen sozialen Status (mehr Benachteiligung) und ein niedriger Wert einen hohen. Sie "
         "wird nur berechnet, wenn die Stadt diese Zulieferdaten bereitstellt.",
@@ -317,6 +320,7 @@ def milieu_note_de(catalogue: Mapping[str, Indicator] = CATALOGUE) -> str:
     """The reading aid under the milieu table: what high values mean, the status dimension in particular."""
     high = [f"{catalogue[f'milieu_{d}'].label_de.removeprefix('Dimension ')} „{CLASS_LABELS_DE[d][HIGH]}“"
             for d in DIMENSION_ORDER if f"milieu_{d}" in catalogue]
-    return (f"Milieudimensionen als z-Werte: 0 ist der Durchschnitt der Bezirke. Hohe Werte bedeuten: {_enumerate_de(high)} "
+    return ("Milieudimensionen als z-Werte: 0 ist der Durchschnitt der Bezirke. "
+            f"Hohe Werte bedeuten: {_enumerate_de(high)} "
             "(die Dimension sozialer Status ist wie im Berliner Monitoring Soziale Stadtentwicklung "
             "ausgerichtet: hoch heißt benachteiligt).")
