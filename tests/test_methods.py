@@ -373,3 +373,10 @@ def test_the_report_waits_for_the_undercount_measurement():
     graph = defs.resolve_asset_graph()
     upstream = {k.to_user_string() for k in graph.get(dg.AssetKey("publication")).parent_keys}
     assert "migration_recovery" in upstream
+
+
+def test_every_acquisition_code_of_the_contract_has_a_german_name():
+    from quarterstats.contract import ACQUISITION_CODES
+    from quarterstats.migration import ACQUISITIONS_DE
+
+    assert set(ACQUISITIONS_DE) == set(ACQUISITION_CODES)
