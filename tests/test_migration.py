@@ -7,7 +7,7 @@ the extracts are built by hand below. Reference date 2024-12-31 unless stated, s
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import date
 
 import numpy as np
@@ -434,14 +434,19 @@ def test_labels_and_parameters_table():
     assert list(EG_STATUS_LABELS_DE) == list(EG_STATUS_ORDER)
     table = parameters_table(DEFAULTS)
     assert list(table.columns) == ["name", "value", "description_de"]
+    assert len(table) == len(fields(MigrationParameters))
+    # German names and values, as the report's methods section shows them
     values = dict(zip(table["name"], table["value"]))
-    assert values["minor_age_limit"] == "18"
-    assert values["parent_same_household"] == "ja"
-    assert values["familial_bezugsland_parent_order"] == "mother, father"
-    assert values["eg_single_parent"] == "not_determinable"
+    assert values["Altersgrenze des familiären Migrationshintergrunds"] == "18 Jahre"
+    assert values["Familiärer Migrationshintergrund nur mit Elternteil im selben Haushalt"] == "ja"
+    assert values["Bezugsland bei familiärem Migrationshintergrund"] == "Mutter vor Vater"
+    assert values["Einwanderungsgeschichte bei nur einem verknüpften Elternteil"] == "nicht bestimmbar"
+    assert values["Stichjahr der Vertriebenenregel"] == "1950"
     assert (table["description_de"].str.len() > 20).all()
     assert parameters_table(replace(DEFAULTS, parent_same_household=False)).set_index("name").loc[
-        "parent_same_household", "value"] == "nein"
+        "Familiärer Migrationshintergrund nur mit Elternteil im selben Haushalt", "value"] == "nein"
+    assert parameters_table(replace(DEFAULTS, eg_single_parent="assume_same")).set_index("name").loc[
+        "Einwanderungsgeschichte bei nur einem verknüpften Elternteil", "value"] == "wie der verknüpfte Elternteil"
 
 
 # ------------------------------------------------------------------------------------------------

@@ -20,7 +20,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from quarterstats.catalogue import CATALOGUE, ORIGIN_REGIONS
+from quarterstats.catalogue import CATALOGUE, ORIGIN_REGIONS, IndicatorParameters
+from quarterstats.migration import MigrationParameters
 from quarterstats.report import format_change, format_date_de, format_number, render_index, render_report
 
 try:  # written by the figures helper; a stand-in with the interface's fields until it exists
@@ -124,14 +125,8 @@ def meta_for(day: date) -> dict:
         "catalogue_version": "1.0.0",
         "code_version": "0.1.0+test",
         "input_hashes": {"register/2024-12-31.parquet": "ab" * 32, "boundaries/districts.gpkg": "cd" * 32},
-        "migration_parameters": pd.DataFrame({
-            "name": ["minor_age_limit", "parent_same_household", "personal_acquisitions"],
-            "value": [18, True, ("naturalisation", "option")],
-            "description_de": ["Familiärer MH nur unter diesem Alter", "Elternteil im selben Haushalt",
-                               "Erwerbsarten mit eigenem Merkmal"],
-        }),
-        "indicator_parameters": pd.DataFrame({"name": ["old_age_limit", "typology_threshold_sd"],
-                                              "value": [65, 0.5]}),
+        "migration_parameters": MigrationParameters(personal_acquisitions=("naturalisation", "option")),
+        "indicator_parameters": IndicatorParameters(),
         "generated_from": "Testdaten",
     }
 
@@ -405,11 +400,15 @@ def test_methods_only_for_indicators_in_report(rendered):
     assert row[1:] == [CATALOGUE["foreign_share"].definition_de, CATALOGUE["foreign_share"].formula, "%", "10",
                        CATALOGUE["foreign_share"].source]
     assert ["Migration"] in methods["body"]  # family group rows
-    params = table_by_caption(page, "Parameter der Ableitung")
-    assert params["body"][1][:2] == ["parent_same_household", "ja"]
-    assert params["body"][2][:2] == ["personal_acquisitions", "naturalisation, option"]
-    ind = table_by_caption(page, "Altersgrenzen")
-    assert ind["body"] == [["old_age_limit", "65"], ["typology_threshold_sd", "0,5"]]
+    # parameters by their German names, values in German (the rules the report was made with)
+    params = {r[0]: r[1] for r in table_by_caption(page, "Parameter der Ableitung")["body"]}
+    assert params["Familiärer Migrationshintergrund nur mit Elternteil im selben Haushalt"] == "ja"
+    assert params["Erwerbsarten mit eigenem Migrationshintergrund"] == "Einbürgerung, Optionsregelung"
+    assert params["Altersgrenze des familiären Migrationshintergrunds"] == "18 Jahre"
+    ind = {r[0]: r[1] for r in table_by_caption(page, "Altersgrenzen")["body"]}
+    assert ind["Altersgrenze Altenquotient"] == "65 Jahre"
+    assert ind["Schwelle der Quartierstypen"] == "0,5 Standardabweichungen"
+    assert ind["Junge Erwachsene"] == "18 bis 29 Jahre"
 
 
 # -------------------------------------------------------------------------------------- escaping etc.

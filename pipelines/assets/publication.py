@@ -10,7 +10,7 @@ from quarterstats.stages import publication_index_stage, publication_stage
 
 @dg.asset(
     partitions_def=municipality_date_partitions,
-    deps=["indicators", "persons"],
+    deps=["indicators", "persons", "migration_recovery"],
     group_name="publish",
     kinds={"html", "excel", "csv"},
     check_specs=[

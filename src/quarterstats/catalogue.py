@@ -35,6 +35,8 @@ from typing import Mapping
 
 import pandas as pd
 
+from quarterstats.parameter_text import ParameterText, describe
+
 __all__ = [
     "CATALOGUE",
     "CATALOGUE_VERSION",
@@ -42,6 +44,7 @@ __all__ = [
     "FAMILIES",
     "Indicator",
     "IndicatorParameters",
+    "INDICATOR_PARAMETER_TEXTS",
     "KINDS",
     "ORIGIN_REGIONS",
     "SEGREGATION_GROUPS",
@@ -53,7 +56,7 @@ __all__ = [
 ]
 
 #: Version of the catalogue (definitions, ids, formulas). Bump on any change of an id or a definition.
-CATALOGUE_VERSION = "1.0.0"
+CATALOGUE_VERSION = "1.0.1"
 
 #: Families in report order.
 FAMILIES = ("population", "age", "migration", "households", "mobility", "milieu", "segregation")
@@ -153,6 +156,52 @@ class IndicatorParameters:
             raise ValueError("top_countries_n must be at least 1")
         if self.typology_threshold_sd < 0:
             raise ValueError("typology_threshold_sd must not be negative")
+
+
+#: German name, meaning and unit of every :class:`IndicatorParameters` field (the report's methods section).
+INDICATOR_PARAMETER_TEXTS = describe(IndicatorParameters, {
+    "age_group_lower_bounds": ParameterText(
+        "Altersgruppen", "Altersgruppen der Tabellen und Karten; jede Gruppe reicht bis unter die nächste "
+        "Untergrenze, die letzte ist nach oben offen (Planungsgruppen: Kita, Grundschule und Sekundarstufe I, "
+        "Sekundarstufe II, Ausbildung und Studium, Familiengründung, Erwerbsalter, junge Alte, Hochbetagte).",
+        "Jahre", "age_groups"),
+    "youth_age_limit": ParameterText(
+        "Altersgrenze Jugendquotient", "Der Jugendquotient setzt die Einwohner unter diesem Alter ins "
+        "Verhältnis zu den Einwohnern im erwerbsfähigen Alter; zugleich dessen Untergrenze.", "Jahre"),
+    "old_age_limit": ParameterText(
+        "Altersgrenze Altenquotient", "Einwohner ab diesem Alter zählen im Altenquotienten und bei den allein "
+        "lebenden Älteren; das erwerbsfähige Alter und die Bezugsgruppe der SGB-II-Quote enden davor.", "Jahre"),
+    "minor_age_limit": ParameterText(
+        "Volljährigkeitsgrenze", "Minderjährig ist, wer jünger ist (Anteile unter Minderjährigen, Haushalte mit "
+        "Minderjährigen).", "Jahre"),
+    "young_adult_ages": ParameterText(
+        "Junge Erwachsene", "Altersband der jungen Erwachsenen (in einer Universitätsstadt vor allem "
+        "Studierende), Teil der Dimension Alter/Lebensphase; beide Grenzen eingeschlossen.", "Jahre", "range"),
+    "residence_years": ParameterText(
+        "Mindestwohndauer", "Einwohner mindestens dieses Alters, die seit mindestens so vielen Jahren an ihrer "
+        "Adresse wohnen, zählen bei der Wohndauer.", "Jahre"),
+    "recent_move_years": ParameterText(
+        "Zeitraum der jüngsten Zuzüge", "Zuzüge an die Adresse und in die Stadt innerhalb dieses Zeitraums vor "
+        "dem Stichtag.", "Jahre"),
+    "composite_min_population": ParameterText(
+        "Mindestgröße für Milieuwerte", "Bezirke mit weniger Einwohnern bleiben bei der Standardisierung außen "
+        "vor und erhalten keine Milieuwerte und keinen Quartierstyp.", "Einwohner", "count"),
+    "typology_threshold_sd": ParameterText(
+        "Schwelle der Quartierstypen", "Eine Milieudimension gilt als hoch (niedrig), wenn ihr Wert um mehr als "
+        "so viele Standardabweichungen über (unter) dem Mittelwert der Bezirke liegt.", "Standardabweichungen"),
+    "top_countries_n": ParameterText(
+        "Zahl der häufigsten Bezugsländer", "So viele häufigste Bezugsländer werden je Bezirk ausgewiesen.",
+        "Länder", "count"),
+    "child_poverty_age_limit": ParameterText(
+        "Altersgrenze Kinderarmut", "Kinderarmut zählt Kinder unter diesem Alter in SGB-II-Bedarfsgemeinschaften "
+        "(nur mit Zulieferdaten).", "Jahre"),
+    "labour_force_ages": ParameterText(
+        "Erwerbsfähiges Alter (Arbeitslosenanteil)", "Bezugsbevölkerung des Arbeitslosenanteils; beide Grenzen "
+        "eingeschlossen (nur mit Zulieferdaten).", "Jahre", "range"),
+    "seed": ParameterText(
+        "Startwert für Zufallsschritte", "Alle derzeitigen Regeln der Kennzahlen sind ohne Zufall; der Startwert "
+        "hält einen künftigen Zufallsschritt reproduzierbar."),
+})
 
 
 @dataclass(frozen=True)
@@ -551,7 +600,7 @@ def build_catalogue(params: IndicatorParameters = IndicatorParameters()) -> dict
     hhgen = "KOSIS HHGen (generierte Haushalte)"
     c.add(
         id="households", label_de="Haushalte", label_en="Households", unit="Haushalte", family="households",
-        numerator="Haushalte (household_id)", denominator=None, formula="Zahl der verschiedenen household_id",
+        numerator="Haushalte (Haushaltskennung)", denominator=None, formula="Zahl der verschiedenen Haushaltskennungen",
         source=hhgen, kind="count",
         definition_de="Zahl der generierten Privathaushalte; ein Haushalt zählt im Gebiet, in dem die meisten seiner Mitglieder wohnen (Personen in Einrichtungen ausgenommen).",
         definition_en="Number of generated private households; a household counts in the area where most of its members live (persons in institutions excluded).",
@@ -646,8 +695,8 @@ def build_catalogue(params: IndicatorParameters = IndicatorParameters()) -> dict
     c.add(
         id="persons_in_institutions", label_de="Personen in Einrichtungen",
         label_en="Persons in institutions", unit="Personen", family="households",
-        numerator="Personen ohne Haushaltszuordnung (household_id leer)", denominator=None,
-        formula="Zahl der Personen ohne household_id", source=hhgen, kind="count",
+        numerator="Personen ohne Haushaltszuordnung (Haushaltskennung leer)", denominator=None,
+        formula="Zahl der Personen ohne Haushaltskennung", source=hhgen, kind="count",
         definition_de="Einwohner ohne generierten Privathaushalt (Pflegeheime, Gemeinschaftsunterkünfte); sie bleiben bei den Haushaltskennzahlen unberücksichtigt.",
         definition_en="Residents without a generated private household (care homes, shared accommodation); they are left out of the household indicators.",
     )
@@ -707,7 +756,7 @@ def build_catalogue(params: IndicatorParameters = IndicatorParameters()) -> dict
     for fid, lde, len_, dde, den in flows:
         c.add(
             id=fid, label_de=lde, label_en=len_, unit="Personen", family="mobility", numerator=lde,
-            denominator=None, formula="Abgleich der person_id zwischen vorigem und aktuellem Stichtag",
+            denominator=None, formula="Abgleich der Personenkennungen (Pseudonyme) zwischen vorigem und aktuellem Stichtag",
             source=wander + "; Melderegister (stabile Pseudonyme)", kind="count", definition_de=dde,
             definition_en=den,
         )
@@ -716,7 +765,9 @@ def build_catalogue(params: IndicatorParameters = IndicatorParameters()) -> dict
         id="turnover", label_de="Mobilitätsziffer (Wanderungsvolumen je 1.000 Einwohner)",
         label_en="Turnover (migration volume per 1,000 residents)", unit="je 1.000", family="mobility",
         numerator="Zuzüge + Abgänge (Bezirke: einschließlich Umzüge über die Bezirksgrenze)", denominator=mean_pop,
-        formula="1000 × (Zuzüge + Abgänge) / B; Bezirke: Zuzüge = in_movers + intra_city_in, Abgänge = out_movers + intra_city_out; Stadt: in_movers + out_movers",
+        formula=("1000 × (Zuzüge + Abgänge) / B; Bezirke: Zuzüge = Zuzüge von außerhalb + Umzüge aus anderen "
+                 "Stadtbezirken, Abgänge = Abgänge aus der Stadt + Umzüge in andere Stadtbezirke; Stadt: Zuzüge von "
+                 "außerhalb + Abgänge aus der Stadt"),
         min_denominator=DEFAULT_MIN_DENOMINATOR, source=wander, kind="rate",
         definition_de="Summe der Zuzüge und Abgänge zwischen zwei Stichtagen je 1.000 Einwohner im Mittel beider Stichtage (Geburten nicht, Sterbefälle als Abgänge gezählt).",
         definition_en="In-moves plus departures between two reference dates per 1,000 mean residents (births not counted, deaths counted as departures).",

@@ -72,6 +72,7 @@ import pandas as pd
 
 from quarterstats.countries import origin_region
 from quarterstats.links import PersonLinks, factorize_text, parent_rows, text_codes
+from quarterstats.parameter_text import ParameterText, describe, parameter_table
 
 MH_STATUS_ORDER: tuple[str, ...] = ("foreign", "german_personal_mh", "german_familial_mh", "german_no_mh")
 EG_STATUS_ORDER: tuple[str, ...] = ("immigrant", "descendant", "one_sided", "none", "not_determinable")
@@ -151,38 +152,71 @@ class MigrationParameters:
             raise ValueError("minor_age_limit must not be negative")
 
 
-_PARAMETER_DESCRIPTIONS_DE: dict[str, str] = {
-    "minor_age_limit": "Familiärer Migrationshintergrund nur für Personen unter diesem Alter (Minderjährige)",
-    "expellee_birth_year_before": "Vertriebenenregel: Deutsche durch Geburt (oder unbekannten Erwerb), die vor "
-                                  "diesem Jahr im Ausland geboren wurden, zählen nicht als im Ausland geboren",
-    "expellee_acquisitions": "Erwerbsarten der deutschen Staatsangehörigkeit, für die die Vertriebenenregel gilt",
-    "personal_acquisitions": "Erwerbsarten der deutschen Staatsangehörigkeit, die einen eigenen "
-                             "Migrationshintergrund begründen",
-    "parent_same_household": "Elternteil muss für den familiären Migrationshintergrund im selben Haushalt "
-                             "gemeldet sein",
-    "familial_bezugsland_parent_order": "Reihenfolge der Eltern für das Bezugsland bei familiärem "
-                                        "Migrationshintergrund (Zensus 2011: zuerst die Mutter)",
-    "eg_immigration_year_from": "Einwanderungsgeschichte: als eingewandert gilt, wer ab diesem Jahr aus dem "
-                                "Ausland zugezogen ist",
-    "eg_parent_same_household": "Einwanderungsgeschichte der Kinder nur aus Eltern im selben Haushalt",
-    "eg_single_parent": "Einwanderungsgeschichte bei nur einem verknüpften Elternteil: nicht bestimmbar "
-                        "(not_determinable) oder wie der verknüpfte Elternteil (assume_same)",
-    "german_codes": "Länderschlüssel, die als Deutschland gelten",
+#: German names of the ways German citizenship is acquired (register codes of ``german_acquisition``).
+ACQUISITIONS_DE: dict[str, str] = {
+    "birth": "Geburt",
+    "naturalisation": "Einbürgerung",
+    "option": "Optionsregelung",
+    "resettler": "(Spät-)Aussiedlung",
+    "adoption": "Adoption",
+    "declaration": "Erklärung",
+    "unknown": "unbekannt",
 }
+PARENTS_DE: dict[str, str] = {"mother": "Mutter", "father": "Vater"}
+
+#: German name, meaning and unit of every :class:`MigrationParameters` field (the report's methods section).
+MIGRATION_PARAMETER_TEXTS = describe(MigrationParameters, {
+    "minor_age_limit": ParameterText(
+        "Altersgrenze des familiären Migrationshintergrunds",
+        "Einen familiären Migrationshintergrund erhalten nur Personen unter diesem Alter (Minderjährige): "
+        "nur für sie verknüpft das Melderegister die Eltern.", "Jahre"),
+    "expellee_birth_year_before": ParameterText(
+        "Stichjahr der Vertriebenenregel",
+        "Deutsche durch Geburt oder mit unbekannter Erwerbsart, die vor diesem Jahr im Ausland geboren wurden, "
+        "zählen nicht als im Ausland geboren (Vertriebene des Zweiten Weltkriegs); zugleich gilt als "
+        "eingewandert, wer ohne bekanntes Zuzugsjahr in oder nach diesem Jahr im Ausland geboren wurde.",
+        form="year"),
+    "expellee_acquisitions": ParameterText(
+        "Erwerbsarten der Vertriebenenregel",
+        "Erwerbsarten der deutschen Staatsangehörigkeit, für die die Vertriebenenregel gilt (fehlt die "
+        "Erwerbsart bei einer oder einem Deutschen, gilt sie als unbekannt).",
+        form="choices", choices_de=ACQUISITIONS_DE),
+    "personal_acquisitions": ParameterText(
+        "Erwerbsarten mit eigenem Migrationshintergrund",
+        "Wer die deutsche Staatsangehörigkeit auf einem dieser Wege erworben hat, hat einen eigenen "
+        "Migrationshintergrund.", form="choices", choices_de=ACQUISITIONS_DE),
+    "parent_same_household": ParameterText(
+        "Familiärer Migrationshintergrund nur mit Elternteil im selben Haushalt",
+        "Der Elternteil, von dem sich der familiäre Migrationshintergrund ableitet, muss im selben Haushalt "
+        "gemeldet sein wie das Kind (Berliner Praxis); Kinder in Einrichtungen erhalten dann keinen.",
+        form="flag"),
+    "familial_bezugsland_parent_order": ParameterText(
+        "Bezugsland bei familiärem Migrationshintergrund",
+        "Das Bezugsland kommt vom ersten Elternteil dieser Reihenfolge, der einen Migrationshintergrund hat "
+        "(Zensus 2011).", form="choices", choices_de=PARENTS_DE, joiner=" vor "),
+    "eg_immigration_year_from": ParameterText(
+        "Stichjahr der Einwanderung",
+        "Als eingewandert (Einwanderungsgeschichte) gilt, wer in oder nach diesem Jahr aus dem Ausland "
+        "zugezogen ist.", form="year"),
+    "eg_parent_same_household": ParameterText(
+        "Einwanderungsgeschichte nur aus Eltern im selben Haushalt",
+        "Für die Einwanderungsgeschichte der Kinder zählen nur Eltern, die im selben Haushalt gemeldet sind; "
+        "sonst jeder verknüpfte Elternteil.", form="flag"),
+    "eg_single_parent": ParameterText(
+        "Einwanderungsgeschichte bei nur einem verknüpften Elternteil",
+        "Ist nur ein Elternteil verknüpft, ist die Einwanderungsgeschichte entweder nicht bestimmbar oder wird "
+        "wie beim verknüpften Elternteil angenommen.", form="choice",
+        choices_de={"not_determinable": "nicht bestimmbar", "assume_same": "wie der verknüpfte Elternteil"}),
+    "german_codes": ParameterText(
+        "Schlüssel für Deutschland",
+        "Länderschlüssel, die bei Staatsangehörigkeit, Geburtsland und Herkunftsland als Deutschland gelten.",
+        form="codes", choices_de={"DEU": "Deutschland", "DDR": "Deutsche Demokratische Republik"}),
+})
 
 
 def parameters_table(params: MigrationParameters = MigrationParameters()) -> pd.DataFrame:
-    """The parameters for the report's methods section: columns name, value, description_de."""
-
-    def show(value: object) -> str:
-        if isinstance(value, bool):
-            return "ja" if value else "nein"
-        if isinstance(value, tuple):
-            return ", ".join(str(v) for v in value)
-        return str(value)
-
-    rows = [(f.name, show(getattr(params, f.name)), _PARAMETER_DESCRIPTIONS_DE[f.name]) for f in fields(params)]
-    return pd.DataFrame(rows, columns=["name", "value", "description_de"]).astype("str")
+    """The parameters in German for the report's methods section: columns name, value, description_de."""
+    return parameter_table(params)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -439,6 +473,16 @@ RECOVERY_REASONS: tuple[str, ...] = (
     "parent_register_gap",
     "other",
 )
+#: German names of :data:`RECOVERY_REASONS` (the methods section of the report).
+RECOVERY_REASONS_DE: dict[str, str] = {
+    "not_in_extract": "nicht im Registerauszug",
+    "birth_country_gap": "Geburtsland im Register nicht eingetragen",
+    "acquisition_gap": "Erwerbsart der Staatsangehörigkeit im Register unbekannt",
+    "parent_link_missing": "Elternteil nicht verknüpft",
+    "parent_other_household": "Elternteil in einem anderen Haushalt gemeldet",
+    "parent_register_gap": "Registerlücke beim Elternteil",
+    "other": "sonstige Gründe",
+}
 
 
 def _truth_flag(truth: pd.DataFrame, column: str) -> np.ndarray:

@@ -18,6 +18,10 @@ The report is one self-contained, German, printable HTML file:
 * numbers in German format (thousands dot, decimal comma, one decimal for percentages); ``*`` marks a
   value suppressed for confidentiality and ``–`` a value not available, as in the city's statistical
   yearbook (Zeichenerklärung under every table).
+* a methods chapter in German prose (:mod:`quarterstats.methods_text`): Migrationshintergrund and
+  Einwanderungsgeschichte as the run derived them, the register undercount measured on the synthetic truth,
+  how to read the LISA clusters and the milieu dimensions, the disclosure rules, and every parameter by its
+  German name (:mod:`quarterstats.parameter_text`); the LISA and milieu tables carry a short reading aid.
 * no timestamp anywhere: the same inputs give byte-identical files (the reference date and the input
   hashes are the provenance).
 
@@ -32,6 +36,7 @@ indices, Moran's I and its pseudo p-value three.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import math
 import numbers
 import re
@@ -48,6 +53,12 @@ from quarterstats import atomic
 from quarterstats.autocorrelation import LISA_LABELS_DE
 from quarterstats.catalogue import CATALOGUE, ORIGIN_REGIONS, SEGREGATION_GROUPS, Indicator, catalogue_table
 from quarterstats.indicators import natural_key, type_label_de
+from quarterstats.methods_text import (
+    immigration_history_section, lisa_caveat_de, lisa_section, migration_background_section, milieu_note_de,
+    milieu_section, register_undercount_section,
+)
+from quarterstats.migration import MigrationParameters
+from quarterstats.parameter_text import parameter_rows
 
 if TYPE_CHECKING:  # the figures module is written by another helper; only its attributes are used here
     from quarterstats.figures import FigureFile
@@ -93,6 +104,8 @@ class DistrictTableSpec:
     #: instead of fixed ids: every catalogue id matching this regular expression, in catalogue order
     #: (the age-group ids follow the indicator parameters).
     pattern: str | None = None
+    #: a reading aid under the table (German)
+    note_de: str = ""
 
     def ids(self, catalogue: Mapping[str, Indicator]) -> tuple[str, ...]:
         if self.pattern is None:
@@ -113,6 +126,9 @@ DISTRICT_TABLES: dict[str, tuple[DistrictTableSpec, ...]] = {
         DistrictTableSpec("Ausländer und Einwohner mit Migrationshintergrund nach Stadtbezirken",
                           ("foreign_share", "german_personal_mh_share", "german_familial_mh_share",
                            "with_mh_share", "with_mh_minors_share")),
+        DistrictTableSpec("Einwanderungsgeschichte nach Stadtbezirken",
+                          ("eg_immigrant_share", "eg_descendant_minors_share", "eg_one_sided_minors_share",
+                           "eg_not_determinable_share")),
         DistrictTableSpec("Einwohner mit Migrationshintergrund nach Herkunftsregion (Anteil an allen Einwohnern)",
                           tuple(f"origin_region_{code}_share" for code, _, _ in ORIGIN_REGIONS),
                           strip_prefix="Anteil mit Migrationshintergrund, Herkunftsregion "),
@@ -131,12 +147,12 @@ DISTRICT_TABLES: dict[str, tuple[DistrictTableSpec, ...]] = {
     "milieu": (
         DistrictTableSpec("Milieudimensionen (z-Werte) und Quartierstyp nach Stadtbezirken",
                           ("milieu_age", "milieu_family", "milieu_ethnic", "milieu_stability", "milieu_social",
-                           "milieu_type")),
+                           "milieu_type"), note_de=milieu_note_de()),
     ),
     "segregation": (
         DistrictTableSpec("Lokalisationsquotienten und LISA-Cluster nach Stadtbezirken",
                           ("location_quotient_foreign", "location_quotient_with_mh", "lisa_class_foreign",
-                           "lisa_class_with_mh")),
+                           "lisa_class_with_mh"), note_de=lisa_caveat_de()),
         DistrictTableSpec("Lokalisationsquotienten nach Herkunftsregion",
                           tuple(f"location_quotient_region_{code}" for code, _, _ in ORIGIN_REGIONS),
                           strip_prefix="Lokalisationsquotient: Herkunftsregion "),
@@ -345,7 +361,7 @@ def _district_table(spec: DistrictTableSpec, catalogue: Mapping[str, Indicator],
             cells.append(_cell(i, info[i]["kind"], value, flag))
         rows.append({"id": "" if did == CITY_ID else did, "name": name, "total": did == CITY_ID, "cells": cells})
     return {"title": spec.title_de, "headers": headers, "rows": rows, "legend": True, "indicators": ids,
-            "lead": ["Nr.", "Stadtbezirk"], "no_id": False, "notes": []}
+            "lead": ["Nr.", "Stadtbezirk"], "no_id": False, "notes": [spec.note_de] if spec.note_de else []}
 
 
 def _segregation_tables(segregation: pd.DataFrame | None, reference_date: date,
@@ -517,7 +533,25 @@ def _summary(lookup: Mapping[tuple[str, str], tuple[float, str]], changes: Mappi
             "show_baseline": any_base}
 
 
-def _methods(catalogue: Mapping[str, Indicator], used: Iterable[str], meta: Mapping[str, Any]) -> dict[str, Any]:
+def _parameter_rows(params: Any) -> list[dict[str, str]]:
+    """German rows (name, value, description) of a parameter dataclass, or of a table that is already German
+    (columns ``name``, ``value``, ``description_de``)."""
+    if params is None:
+        return []
+    if dataclasses.is_dataclass(params) and not isinstance(params, type):
+        return parameter_rows(params)
+    frame = pd.DataFrame(params)
+    out = []
+    for pos in range(len(frame)):
+        row = frame.iloc[pos]
+        desc = row.get("description_de", "")
+        out.append({"name": str(row["name"]), "value": _format_parameter(row["value"]),
+                    "description": "" if desc is None or (not isinstance(desc, str) and pd.isna(desc)) else str(desc)})
+    return out
+
+
+def _methods(catalogue: Mapping[str, Indicator], used: Iterable[str], meta: Mapping[str, Any],
+             lookup: Mapping[tuple[str, str], tuple[float, str]], n_districts: int) -> dict[str, Any]:
     used_set = set(used)
     table = catalogue_table(catalogue)
     table = table[table["id"].isin(used_set)]
@@ -536,23 +570,27 @@ def _methods(catalogue: Mapping[str, Indicator], used: Iterable[str], meta: Mapp
             })
         groups.append({"title": family_de.get(family, family), "rows": rows})
 
-    def params(frame: Any, with_description: bool) -> list[dict[str, str]]:
-        if frame is None:
-            return []
-        frame = pd.DataFrame(frame)
-        out = []
-        for pos in range(len(frame)):
-            row = frame.iloc[pos]
-            desc = row.get("description_de", "") if with_description else ""
-            out.append({"name": str(row["name"]), "value": _format_parameter(row["value"]),
-                        "description": "" if desc is None or (not isinstance(desc, str) and pd.isna(desc)) else str(desc)})
-        return out
+    # prose sections, each where the report shows what it explains
+    migration = meta.get("migration_parameters")
+    rules = migration if isinstance(migration, MigrationParameters) else MigrationParameters()
+    sections = []
+    families = {catalogue[i].family for i in used_set if i in catalogue}
+    if "migration" in families:
+        value, flag = lookup.get((CITY_ID, "eg_not_determinable_share"), (float("nan"), "–"))
+        share = None if flag or pd.isna(value) else float(value)
+        sections += [migration_background_section(rules), immigration_history_section(rules, share),
+                     register_undercount_section(meta.get("migration_recovery"))]
+    if any(i.startswith("lisa_class_") for i in used_set):
+        sections.append(lisa_section(n_districts))
+    if any(i.startswith("milieu_") for i in used_set):
+        sections.append(milieu_section(catalogue))
 
     return {
         "groups": groups,
-        "migration_parameters": params(meta.get("migration_parameters"), True),
-        "indicator_parameters": params(meta.get("indicator_parameters"), True),
-        "disclosure_parameters": params(meta.get("disclosure_parameters"), True),
+        "sections": sections,
+        "migration_parameters": _parameter_rows(migration),
+        "indicator_parameters": _parameter_rows(meta.get("indicator_parameters")),
+        "disclosure_parameters": _parameter_rows(meta.get("disclosure_parameters")),
     }
 
 
@@ -596,9 +634,14 @@ def render_report(published: pd.DataFrame, segregation: pd.DataFrame | None, fig
         figures: figure files (PNG/SVG paths relative to ``report_dir``), placed in their ``section`` in the
             given order; a section id outside :data:`SECTIONS` raises ``ValueError``.
         meta: run metadata (publication interface §6). Optional extra keys: ``previous_reference_date`` and
-            ``baseline_reference_date`` (dates named in the summary), ``disclosure_parameters`` (DataFrame
-            name, value, description_de for the methods section), ``catalogue`` (mapping id → Indicator
-            when non-default indicator parameters were used).
+            ``baseline_reference_date`` (dates named in the summary); ``migration_parameters``
+            (:class:`~quarterstats.migration.MigrationParameters`: the rules the methods prose describes;
+            default: the defaults), ``indicator_parameters`` and ``disclosure_parameters`` (a parameter
+            dataclass, rendered from its German texts in :mod:`quarterstats.parameter_text`, or a table
+            that is already German: name, value, description_de); ``migration_recovery`` (the recovery
+            report of :func:`quarterstats.migration.recovery_report` where a synthetic truth exists: the
+            measured register undercount); ``catalogue`` (mapping id → Indicator when non-default
+            indicator parameters were used).
         report_dir: the report folder ``reports/<date>/`` (created if missing).
         tables: optional further tables, title → DataFrame with German column names, shown as given
             (numbers German-formatted; a ``flag`` column marks NaN cells "*" or "–"). ``frame.attrs`` may set
@@ -687,7 +730,8 @@ def render_report(published: pd.DataFrame, segregation: pd.DataFrame | None, fig
         "input_hashes": [{"file": k, "sha256": hashes[k]} for k in sorted(hashes)],
         "summary": _summary(lookup, changes, info, catalogue, meta, areas),
         "chapters": chapters,
-        "methods": _methods(catalogue, dict.fromkeys(used), meta),
+        "methods": _methods(catalogue, dict.fromkeys(used), meta, lookup,
+                            sum(1 for did, _ in areas if did != CITY_ID)),
         "legend": LEGEND_DE,
     }
     html = _environment().get_template("report.html.j2").render(**context)

@@ -429,9 +429,11 @@ def published_dates(paths: ProjectPaths) -> list[date]:
 
 def publication_stage(paths: ProjectPaths, reference_date: date | str) -> StageResult:
     """Protect the date's indicators and write tables, figures and the report under reports/<date>/."""
+    from quarterstats.catalogue import IndicatorParameters
     from quarterstats.disclosure.indicators import audit, protect_indicators, published_changes
     from quarterstats.figures import start_figures
-    from quarterstats.migration import MigrationParameters, parameters_table
+    from quarterstats.migration import MigrationParameters
+    from quarterstats.parameter_text import parameter_table
     from quarterstats.publication import (
         load_disclosure_config, person_level_findings, published_table, pyramid_table, write_long_tables,
         write_workbook,
@@ -469,8 +471,13 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str) -> StageR
         "reference_date": day, "city_name": settings["name"], "source": settings["source"],
         "protection_de": config.describe_de(), "catalogue_version": prov.catalogue_version,
         "code_version": prov.code_version, "input_hashes": dict(prov.input_hashes),
-        "migration_parameters": parameters_table(MigrationParameters()),
-        "indicator_parameters": _indicator_parameters_table(),
+        "migration_parameters": MigrationParameters(),
+        "indicator_parameters": IndicatorParameters(),
+        # rendered here, so that the cell key salt never travels with the metadata (figure workers)
+        "disclosure_parameters": parameter_table(config),
+        # the register undercount, measured where the synthetic truth exists (migration_recovery)
+        "migration_recovery": (_read_if_exists(paths.migration_recovery(day))
+                               if paths.truth_file(day) is not None else None),
         "generated_from": f"quarterstats {prov.code_version}, Katalog {prov.catalogue_version}",
         "previous_reference_date": previous,
         "baseline_reference_date": baseline if baseline < day else None,
@@ -507,15 +514,6 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str) -> StageR
         "figures": len(figures),
     }
     return StageResult(metadata, checks, outputs)
-
-
-def _indicator_parameters_table() -> pd.DataFrame:
-    from dataclasses import fields
-
-    from quarterstats.catalogue import IndicatorParameters
-
-    params = IndicatorParameters()
-    return pd.DataFrame([(f.name, str(getattr(params, f.name))) for f in fields(params)], columns=["name", "value"])
 
 
 def _render_report(published, segregation, figures, meta, report_dir) -> Path:

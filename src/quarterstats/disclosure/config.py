@@ -18,7 +18,9 @@ import os
 import warnings
 from dataclasses import dataclass, field
 
-__all__ = ["DisclosureConfig", "DEFAULT_CELLKEY_SALT", "SALT_ENV_VAR", "METHODS"]
+from quarterstats.parameter_text import ParameterText, describe
+
+__all__ = ["DisclosureConfig", "DISCLOSURE_PARAMETER_TEXTS", "DEFAULT_CELLKEY_SALT", "SALT_ENV_VAR", "METHODS"]
 
 SALT_ENV_VAR = "QUARTERSTATS_CELLKEY_SALT"
 DEFAULT_CELLKEY_SALT = "quarterstats-public-demo-salt--replace-for-real-data"
@@ -99,6 +101,34 @@ class DisclosureConfig:
             f"Wert erhält; echte Nullen bleiben null, und Summen können von der Summe ihrer "
             f"Einzelwerte abweichen; {rates}, {composite}."
         )
+
+
+#: German name, meaning and unit of every :class:`DisclosureConfig` field (the report's methods section).
+#: The salt is never shown: only whether the public demo salt is in use.
+DISCLOSURE_PARAMETER_TEXTS = describe(DisclosureConfig, {
+    "method": ParameterText(
+        "Verfahren", "Zellsperrung wie im Statistischen Jahrbuch der Stadt oder Cell-Key-Methode wie im Zensus "
+        "2022.", form="choice", choices_de={"suppression": "Zellsperrung", "cell_key": "Cell-Key-Methode"}),
+    "min_count": ParameterText(
+        "Kleinste ausgewiesene Fallzahl", "Bei der Zellsperrung werden kleinere Fallzahlen (außer Null) gesperrt.",
+        "Personen", "count"),
+    "min_denominator": ParameterText(
+        "Mindestnenner", "Anteile und Quoten werden nur ausgewiesen, wenn ihre Bezugsgröße (Personen oder "
+        "Haushalte) mindestens so groß ist.", form="count"),
+    "min_population_composite": ParameterText(
+        "Mindestgröße für zusammengesetzte Indizes", "Milieuwerte und Quartierstypen nur für Bezirke mit "
+        "mindestens so vielen Einwohnern.", "Einwohner", "count"),
+    "max_deviation": ParameterText(
+        "Größte Abweichung (Cell-Key-Methode)", "Jede Fallzahl wird um höchstens so viel verändert (nur bei der "
+        "Cell-Key-Methode).", "Personen", "count"),
+    "variance": ParameterText(
+        "Varianz der Überlagerung (Cell-Key-Methode)", "Streuung der zufälligen, aber reproduzierbaren Veränderung "
+        "(nur bei der Cell-Key-Methode)."),
+    "salt": ParameterText(
+        "Schlüssel der Cell-Key-Methode", "Geheimer Schlüssel, aus dem die Zufallszahlen der Personen abgeleitet "
+        "werden; er wird nie veröffentlicht (nur bei der Cell-Key-Methode).", form="secret",
+        choices_de={DEFAULT_CELLKEY_SALT: "öffentlicher Beispielschlüssel, nur für synthetische Daten geeignet"}),
+})
 
 
 def _int_de(n: int) -> str:

@@ -13,7 +13,10 @@ Districts without a value are drawn hatched: suppressed for confidentiality (fla
 districts no labels. A scale bar in km sits below the city (EPSG:25832 is metric).
 
 LISA maps show the local Moran classes of :mod:`quarterstats.autocorrelation` (Anselin 1995) in the GeoDa
-colours with the global Moran's I and its permutation p-value from the segregation table in the subtitle.
+colours with the global Moran's I and its permutation p-value from the segregation table in the subtitle;
+the caption says what "hoch" and "niedrig" refer to (the unweighted mean of the district shares) and that
+each district is tested on its own, without a correction for multiple testing
+(:func:`quarterstats.methods_text.lisa_caveat_de`).
 The milieu map shows the type of each district (:func:`quarterstats.indicators.type_label_de`); districts
 below the composite minimum population are hatched "zu klein für Milieuwerte".
 """
@@ -39,6 +42,8 @@ from shapely.ops import polylabel
 from quarterstats.autocorrelation import LISA_LABELS_DE
 from quarterstats.catalogue import SEGREGATION_GROUPS
 from quarterstats.indicators import type_label_de
+from quarterstats.indicators.segregation import LISA_ALPHA, MORAN_PERMUTATIONS
+from quarterstats.methods_text import lisa_caveat_de
 
 from . import style
 from .inputs import MISSING, OK, SUPPRESSED, district_frame, indicator_values
@@ -451,17 +456,19 @@ def lisa_map(published: pd.DataFrame, districts: gpd.GeoDataFrame, segregation: 
     _place_legend_axes(ax, legend_ax)
     _scale_bar(ax)
     id_key = _label_districts(fig, ax, frame)
+    level = f"{format_number(100 * LISA_ALPHA, 0 if (100 * LISA_ALPHA).is_integer() else 1)} %"
     legend_title = _wrap_legend_title(
-        f"LISA-Cluster (lokales Moran's I)\n{share_label}\nSignifikanzniveau 5 %\n(Zahl der Bezirke)")
+        f"LISA-Cluster (lokales Moran's I)\n{share_label}\nSignifikanzniveau {level}\n(Zahl der Bezirke)")
     _legend(legend_ax, styles, keys, legend_title,
             ["Hoch-Hoch: hoher Anteil, Nachbarn hoch", "Niedrig-Niedrig: niedriger Anteil,",
              "   Nachbarn niedrig", "Hoch-Niedrig, Niedrig-Hoch: Ausreißer", "   gegenüber den Nachbarn"], id_key)
     caption = (
         f"Lokale räumliche Autokorrelation (LISA, Anselin 1995) des Merkmals „{share_label}“ in den "
         f"{len(frame)} Bezirken, Stichtag {style.format_date(meta['reference_date'])}: Queen-Nachbarschaft, "
-        f"zeilenstandardisiert, Permutationstest, Signifikanzniveau 5 %; Farben wie in GeoDa "
+        f"zeilenstandardisiert; Farben wie in GeoDa "
         f"(Hoch-Hoch rot, Niedrig-Niedrig blau, Hoch-Niedrig hellrot, Niedrig-Hoch hellblau, nicht "
-        f"signifikant hellgrau, ohne Nachbarn weiß). Globaler Wert: {moran_caption}."
+        f"signifikant hellgrau, ohne Nachbarn weiß). {lisa_caveat_de(MORAN_PERMUTATIONS, LISA_ALPHA)} "
+        f"Globaler Wert: {moran_caption}."
         f"{_areas_note(frame, iv.status, SUPPRESSED)}{_areas_note(frame, iv.status, MISSING)}"
         f" {style.source_line(meta)}."
     )

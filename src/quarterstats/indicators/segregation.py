@@ -35,6 +35,9 @@ from .common import LONG_COLUMNS, flag, positions_in
 LISA_CODES = {"HH": 1, "LL": 2, "HL": 3, "LH": 4, "not_significant": 0, "island": -1}
 MORAN_PERMUTATIONS = 999
 MORAN_SEED = 12345
+#: A district's LISA class is significant when its pseudo p-value is below this level (no correction for
+#: testing every district; the report and the LISA maps say so).
+LISA_ALPHA = 0.05
 MULTIGROUP = "origin_regions"
 SEGREGATION_COLUMNS = ["index", "group", "value", "p_value"]
 
@@ -112,7 +115,8 @@ def segregation_indicators(
         share = xa / ta
         moran = autocorrelation.global_moran(share, weights, permutations=permutations, seed=seed)
         city.append(("moran_i", gid, moran.I, moran.p_sim))
-        _, _, classes = autocorrelation.local_moran_arrays(share, weights, permutations=permutations, seed=seed)
+        _, _, classes = autocorrelation.local_moran_arrays(share, weights, permutations=permutations, seed=seed,
+                                                          alpha=LISA_ALPHA)
         # the location quotients, then the LISA classes, of the populated districts
         indicators += [f"location_quotient_{gid}", f"lisa_class_{gid}"]
         values += [segregation.location_quotient(group, total)[populated],
