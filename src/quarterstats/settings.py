@@ -247,7 +247,7 @@ def _toml_type(hint: Any) -> str:
     if origin is tuple:
         args = typing.get_args(hint)
         inner = _toml_type(args[0])
-        return f"array of {inner}" if len(args) == 2 and args[1] is Ellipsis else f"array of {len(args)} {inner}"
+        return f"array of {inner}s" if len(args) == 2 and args[1] is Ellipsis else f"array of {len(args)} {inner}s"
     return {int: "integer", float: "float", str: "string", bool: "boolean"}.get(hint, str(hint))
 
 
@@ -280,6 +280,11 @@ def field_docs(cls: type) -> dict[str, str]:
             if comment:
                 docs[node.target.id] = " ".join(comment)
     return docs
+
+
+def _markdown(text: str) -> str:
+    """reStructuredText literals (double backticks) as Markdown code."""
+    return text.replace("``", "`")
 
 
 def _default_toml(value: Any) -> str:
@@ -321,7 +326,8 @@ def reference_markdown() -> str:
         "",
     ]
     for name, cls in sections().items():
-        out += [f"## `[{name}]`", "", (inspect.getdoc(cls) or "").split("\n\n")[0].replace("\n", " "), ""]
+        summary = (inspect.getdoc(cls) or "").split("\n\n")[0].replace("\n", " ").split(". ")[0].rstrip(".")
+        out += [f"## `[{name}]`", "", _markdown(summary) + ".", ""]
         docs = field_docs(cls)
         hints = typing.get_type_hints(cls)
         out += ["| key | type | default | meaning |", "|---|---|---|---|"]
@@ -329,7 +335,7 @@ def reference_markdown() -> str:
             if (name, f.name) in _SECRET_KEYS:
                 continue
             default = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
-            meaning = docs.get(f.name, "").replace("|", "\\|")
+            meaning = _markdown(docs.get(f.name, "")).replace("|", "\\|")
             out.append(f"| `{f.name}` | {_toml_type(hints[f.name])} | `{_default_toml(default)}` | {meaning} |")
         out.append("")
     return "\n".join(out)

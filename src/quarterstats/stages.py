@@ -567,24 +567,13 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str, settings:
 
     leaks = person_level_findings(report_dir, persons["person_id"], persons["household_id"].dropna())
     recoverable = audit(protection.counts, protection.count_mask, config) if config.method == "suppression" else []
-    kinds = published["kind"]
-    counts = published.loc[kinds == "count", "value"].dropna()
-    small = counts[(counts >= 1) & (counts < config.min_count)]
-    below_floor = counts[(counts >= 1) & (counts < LEGAL_FLOOR)]
-    # counts below the legal floor pass only with the explicit override, and then say how many were published
-    floor_ok = below_floor.empty or config.method == "cell_key" or config.allow_below_legal_floor
-    override = (f"; OVERRIDE of the legal floor of {LEGAL_FLOOR} (allow_below_legal_floor, min_count = "
-                f"{config.min_count}): {len(below_floor)} count(s) of 1 or 2 published"
-                if config.below_legal_floor else "")
+    below_floor = _counts_below(published, LEGAL_FLOOR)
     checks = {
         "reports_hold_no_person_level_rows": (
             not leaks, "; ".join(leaks[:3]) or f"{len(outputs)} files checked: no person-level column, no pseudonym",
         ),
-        "published_counts_pass_disclosure": (
-            not recoverable and (small.empty or config.method == "cell_key") and floor_ok,
-            f"{int(protection.count_mask.to_numpy().sum())} count cells suppressed; "
-            f"{len(recoverable)} recoverable, {len(small)} small counts published" + override,
-        ),
+        "published_counts_pass_disclosure": disclosure_verdict(
+            published, config, int(protection.count_mask.to_numpy().sum()), len(recoverable)),
     }
     metadata = {
         "report_dir": _relative(report_dir, paths),
@@ -597,6 +586,27 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str, settings:
     }
     _record_settings(paths, day, "publication", settings)
     return StageResult(metadata, checks, outputs)
+
+
+def _counts_below(published: pd.DataFrame, limit: int) -> pd.Series:
+    counts = published.loc[published["kind"] == "count", "value"].dropna()
+    return counts[(counts >= 1) & (counts < limit)]
+
+
+def disclosure_verdict(published: pd.DataFrame, config, suppressed: int, recoverable: int) -> tuple[bool, str]:
+    """The check ``published_counts_pass_disclosure`` of a published table: no suppressed cell recoverable,
+    no count below ``min_count`` published (cell key: counts are perturbed instead), and no count below
+    the legal floor unless the override is set; with the override it passes and says how many counts of
+    1 or 2 were published."""
+    small = _counts_below(published, config.min_count)
+    below_floor = _counts_below(published, LEGAL_FLOOR)
+    floor_ok = below_floor.empty or config.method == "cell_key" or config.allow_below_legal_floor
+    override = (f"; OVERRIDE of the legal floor of {LEGAL_FLOOR} (allow_below_legal_floor, min_count = "
+                f"{config.min_count}): {len(below_floor)} count(s) of 1 or 2 published"
+                if config.below_legal_floor else "")
+    passed = not recoverable and (small.empty or config.method == "cell_key") and floor_ok
+    return passed, (f"{suppressed} count cells suppressed; {recoverable} recoverable, {len(small)} small counts "
+                    f"published" + override)
 
 
 def _indicator_parameters_table(params) -> pd.DataFrame:
