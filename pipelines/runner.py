@@ -207,9 +207,12 @@ def materialize_all(
         for line in settings_notes(where, settings[key]):
             progress(line)
         added = sorted(set(todo[key]) - set(dates or todo[key]))
-        if added:
-            progress(f"  (also {', '.join(d.isoformat() for d in added)}: the requested date(s) need their "
-                     "outputs, which are missing or were made with other settings)")
+        stale = [d for d in added if processed(where, d)]  # outputs exist, made with other settings
+        for listed, why in (([d for d in added if d not in stale], "are missing"),
+                            (stale, "were made with other settings")):
+            if listed:
+                progress(f"  (also {', '.join(d.isoformat() for d in listed)}: the requested date(s) need their "
+                         f"outputs, which {why})")
         settings_hash = settings[key].sha256()
         failed = step(BOUNDARY_ASSETS, key, "district boundaries", settings_hash)
         if failed:

@@ -17,7 +17,8 @@ from quarterstats.cli import main
 from quarterstats.disclosure import DisclosureConfig
 from quarterstats.errors import InputError
 from quarterstats.paths import ProjectPaths
-from quarterstats.settings import Settings, field_docs, load_settings, reference_markdown, sections
+from quarterstats.settings import field_docs, load_settings, reference_markdown, sections
+from quarterstats.stages import made_with
 
 ROOT = Path(__file__).resolve().parents[1]
 OTHER_AGES = "[indicators]\nage_group_lower_bounds = [0, 3, 6, 10, 16, 18, 21, 30, 50, 60, 75]\nyouth_age_limit = 21\n"
@@ -145,7 +146,7 @@ def test_other_age_bounds_run_end_to_end_and_the_published_age_groups_follow_the
 def _varied_project(root: Path) -> Path:
     """400 persons over the four grid districts (A 180, B 120, C 90, D 10), ages spread over 1..89: many
     small counts of age groups and nationalities."""
-    from conftest import cell_centre, grid_districts, person
+    from conftest import cell_centre, person
 
     rows = []
     for district, (col, row, n, foreign) in {"A": (0, 0, 180, 40), "B": (1, 0, 120, 10), "C": (0, 1, 90, 4),
@@ -315,3 +316,34 @@ def test_every_section_key_round_trips_through_the_file(tmp_path):
             lines.append(f"{row.group(1)} = {row.group(2)}")
     _write(tmp_path, "\n".join(lines) + "\n")
     assert load_settings(tmp_path).sha256() == load_settings(tmp_path / "none").sha256()
+
+
+def test_settings_command_shows_the_effective_settings_that_load_back_to_the_same_hash(tmp_path, capsys):
+    _write(tmp_path / "a", OTHER_AGES + '[city]\nname = "Muster\\"stadt\\" \\\\ Nord"\n' + OVERRIDE)
+    assert main(["settings", "--workdir", str(tmp_path / "a")]) == 0
+    out = capsys.readouterr().out
+    settings = load_settings(tmp_path / "a")
+    assert settings.sha256() in out and "WARNING: min_count = 1" in out
+    _write(tmp_path / "b", out)
+    assert load_settings(tmp_path / "b") == settings
+    assert main(["settings", "--reference"]) == 0
+    assert capsys.readouterr().out == reference_markdown()
+    _write(tmp_path / "c", "[indicators]\nseed = true\n")
+    assert main(["settings", "--workdir", str(tmp_path / "c")]) == 2
+    assert "[indicators] seed: expected a whole number, got bool True" in capsys.readouterr().err
+
+
+def test_run_of_a_later_date_runs_an_earlier_one_made_with_other_settings_again(small_project, capsys):
+    paths = ProjectPaths.from_workdir(small_project)
+    write_extract(clean_rows(), paths.raw_register / f"{date(2019, 12, 31)}.parquet")
+    assert main(["run", "--workdir", str(small_project), "--date", "2019-12-31"]) == 0
+    _write(small_project, OTHER_AGES)
+    capsys.readouterr()
+    assert main(["run", "--workdir", str(small_project), "--date", REFERENCE_DATE.isoformat()]) == 0
+    out = capsys.readouterr().out
+    assert "(also 2019-12-31: the requested date(s) need their outputs, which were made with other settings)" in out
+    assert "differ from those of existing outputs" in out
+    settings = load_settings(small_project)
+    assert all(made_with(paths, day, "publication", settings) for day in paths.reference_dates())
+    published = pd.read_parquet(paths.published(date(2019, 12, 31)))
+    assert "age_18_20" in set(published["indicator"])

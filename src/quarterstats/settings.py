@@ -46,7 +46,8 @@ from quarterstats.disclosure.config import LEGAL_FLOOR, SALT_ENV_VAR, Disclosure
 from quarterstats.errors import InputError
 from quarterstats.migration import MigrationParameters
 
-__all__ = ["CONFIG_FILE", "CitySettings", "Settings", "load_settings", "reference_markdown", "settings_from_mapping"]
+__all__ = ["CONFIG_FILE", "CitySettings", "Settings", "load_settings", "reference_markdown", "settings_from_mapping",
+           "settings_toml"]
 
 #: Name of the settings file in the working directory (of each municipality).
 CONFIG_FILE = "quarterstats.toml"  # (ProjectPaths.settings_file)
@@ -280,6 +281,17 @@ def field_docs(cls: type) -> dict[str, str]:
             if comment:
                 docs[node.target.id] = " ".join(comment)
     return docs
+
+
+def settings_toml(settings: Settings) -> str:
+    """``settings`` as the text of a ``quarterstats.toml`` that sets every key (loads to the same settings;
+    the salt is left out). Texts are written as TOML basic strings, escaped by JSON's rules."""
+    lines = []
+    for section, values in settings.as_dict().items():
+        lines.append(f"[{section}]")
+        lines += [f"{key} = {_default_toml(tuple(v) if isinstance(v, list) else v)}" for key, v in values.items()]
+        lines.append("")
+    return "\n".join(lines)
 
 
 def _markdown(text: str) -> str:
