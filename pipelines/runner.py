@@ -22,6 +22,9 @@ from pipelines.partitions import MUNICIPALITY, REFERENCE_DATE, partition_key
 from pipelines.resources import ProjectResource
 from quarterstats.errors import InputError
 from quarterstats.paths import DEFAULT_MUNICIPALITY, ProjectPaths
+from quarterstats.safe_text import console_text
+from quarterstats.settings import Settings, load_settings
+from quarterstats.stages import made_with, settings_record
 
 #: Written into a new DAGSTER_HOME: no telemetry, and Dagster's run queue (used by `dagster dev` and the
 #: daemon, not by this in-process runner) runs one run per municipality at a time (docs/scaling.md).
@@ -94,13 +97,17 @@ def _failure(result: dg.ExecuteInProcessResult) -> tuple[str | None, str | None]
     return None, None
 
 
-def processed(paths: ProjectPaths, day: date) -> bool:
-    """Whether a date's outputs that later dates read exist (persons, indicators, published table)."""
-    return all(p.is_file() for p in (paths.persons(day), paths.indicators(day), paths.published(day)))
+def processed(paths: ProjectPaths, day: date, settings: Settings | None = None) -> bool:
+    """Whether a date's outputs that later dates read exist (persons, indicators, published table) and,
+    with ``settings``, were made with them."""
+    exist = all(p.is_file() for p in (paths.persons(day), paths.indicators(day), paths.published(day)))
+    return exist and (settings is None or made_with(paths, day, "publication", settings))
 
 
-def with_unprocessed_predecessors(paths: ProjectPaths, requested: Sequence[date]) -> list[date]:
-    """The requested dates plus every earlier date they need that has no outputs yet.
+def with_unprocessed_predecessors(paths: ProjectPaths, requested: Sequence[date],
+                                  settings: Settings | None = None) -> list[date]:
+    """The requested dates plus every earlier date they need that has no outputs yet (or, with
+    ``settings``, outputs made with other settings).
 
     A date reads the outputs of its previous date (flows, changes against the previous date) and of
     the first date (changes against the baseline); the stages refuse to run without them. So
@@ -113,7 +120,7 @@ def with_unprocessed_predecessors(paths: ProjectPaths, requested: Sequence[date]
         if day not in todo:
             continue
         for needed in (available[index - 1], available[0]):
-            if needed not in todo and not processed(paths, needed):
+            if needed not in todo and not processed(paths, needed, settings):
                 todo.add(needed)
     return sorted(todo)
 
@@ -141,6 +148,8 @@ def materialize_all(
                               f"{', '.join(available[:10])}{' ...' if len(available) > 10 else ''})")
         keys = sorted(set(municipalities)) if municipalities else available
         plans = [(key, paths.for_municipality(key)) for key in keys]
+        # every municipality's settings are checked before anything runs
+        settings = {key: load_settings(where.workdir) for key, where in plans}
     except InputError as exc:
         return RunOutcome(False, message=str(exc))
     single = keys == [DEFAULT_MUNICIPALITY] and plans[0][1] == paths
@@ -154,7 +163,7 @@ def materialize_all(
         if not found:
             return RunOutcome(False, message=f"no register extracts found in {where.raw_register}"
                               + (" (run `quarterstats generate` for the synthetic default)" if single else ""))
-        todo[key] = with_unprocessed_predecessors(where, dates) if dates else found
+        todo[key] = with_unprocessed_predecessors(where, dates, settings[key]) if dates else found
     instance.add_dynamic_partitions(
         MUNICIPALITY, [k for k in keys if not instance.has_dynamic_partition(MUNICIPALITY, k)]
     )
@@ -168,12 +177,12 @@ def materialize_all(
     planned = [d.isoformat() if single else f"{k}|{d.isoformat()}" for k in keys for d in todo[k]]
     step_seconds: dict[str, float] = {}
 
-    def step(selection, partition: str, label: str) -> RunOutcome | None:
+    def step(selection, partition: str, label: str, settings_hash: str) -> RunOutcome | None:
         t0 = time.perf_counter()
         result = dg.materialize(
             ASSETS, selection=selection, partition_key=partition, instance=instance,
             resources=resources, raise_on_error=False, run_config=QUIET_LOGS,
-            tags={"quarterstats/source": "cli"},
+            tags={"quarterstats/source": "cli", "quarterstats/settings_sha256": settings_hash},
         )
         for name, seconds in _step_durations(result).items():
             step_seconds[name] = step_seconds.get(name, 0.0) + seconds
@@ -195,23 +204,45 @@ def materialize_all(
             progress(f"quarterstats: {len(days)} reference date(s) in {where.workdir}")
         else:
             progress(f"{key}: {len(days)} reference date(s) in {where.workdir}")
+        for line in settings_notes(where, settings[key]):
+            progress(line)
         added = sorted(set(todo[key]) - set(dates or todo[key]))
-        if added:
-            progress(f"  (also {', '.join(d.isoformat() for d in added)}: the requested date(s) need their "
-                     "outputs, which are missing)")
-        failed = step(BOUNDARY_ASSETS, key, "district boundaries")
+        stale = [d for d in added if processed(where, d)]  # outputs exist, made with other settings
+        for listed, why in (([d for d in added if d not in stale], "are missing"),
+                            (stale, "were made with other settings")):
+            if listed:
+                progress(f"  (also {', '.join(d.isoformat() for d in listed)}: the requested date(s) need their "
+                         f"outputs, which {why})")
+        settings_hash = settings[key].sha256()
+        failed = step(BOUNDARY_ASSETS, key, "district boundaries", settings_hash)
         if failed:
             return failed
         for day in days:
             failed = step(PER_DATE_ASSETS, partition_key(key, day),
-                          f"{day}: register → persons → migration → indicators → report")
+                          f"{day}: register → persons → migration → indicators → report", settings_hash)
             if failed:
                 return failed
-        failed = step(SUMMARY_ASSETS, key, "time series and index over all reference dates")
+        failed = step(SUMMARY_ASSETS, key, "time series and index over all reference dates", settings_hash)
         if failed:
             return failed
     return RunOutcome(True, planned, seconds=time.perf_counter() - started, municipalities=keys,
                       step_seconds=step_seconds)
+
+
+def settings_notes(paths: ProjectPaths, settings: Settings) -> list[str]:
+    """Console lines about the settings of one municipality: the override of the legal floor (a warning
+    on every run), and that existing outputs were made with other settings (they are recomputed)."""
+    lines = []
+    config = settings.disclosure
+    if config.below_legal_floor:
+        lines.append(f"  ! WARNING: [disclosure] min_count = {config.min_count} in {paths.settings_file}: counts "
+                     f"below the legal floor of 3 are PUBLISHED (allow_below_legal_floor; reason: "
+                     f"{console_text(config.legal_floor_reason)}); the report and every workbook say so")
+    recorded = {h for day in paths.reference_dates() for h in settings_record(paths, day).values()}
+    if recorded - {settings.sha256()}:
+        lines.append(f"  (settings SHA-256 {settings.sha256()[:12]}… differ from those of existing outputs: "
+                     "the dates run now are computed again from the persons step)")
+    return lines
 
 
 def _step_durations(result: dg.ExecuteInProcessResult) -> dict[str, float]:

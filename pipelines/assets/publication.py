@@ -20,7 +20,8 @@ from quarterstats.stages import publication_index_stage, publication_stage
         ),
         dg.AssetCheckSpec(
             "published_counts_pass_disclosure", asset="publication", blocking=True,
-            description="No small count is published and no suppressed cell can be recovered from the margins.",
+            description="No small count is published (below the legal floor of 3 only with the documented "
+                        "override, which it reports) and no suppressed cell can be recovered from the margins.",
         ),
     ],
 )
@@ -38,7 +39,8 @@ def publication(context: dg.AssetExecutionContext, project: ProjectResource) -> 
         dg.AssetCheckSpec(
             "index_covers_every_reference_date", asset="report_index", blocking=False,
             description="Every reference date with a register extract has a published report in the index "
-                        "and the time series (warns; the index names the missing dates).",
+                        "and the time series, made with the present settings (warns; the index names the "
+                        "missing dates).",
         ),
     ],
 )

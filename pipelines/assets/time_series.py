@@ -13,7 +13,7 @@ from quarterstats.stages import time_series_stage
     check_specs=[
         dg.AssetCheckSpec(
             "time_series_covers_every_reference_date", asset="indicator_time_series", blocking=False,
-            description="Every reference date with a register extract has its indicator table in the time series (warns: a failed or not yet run date drops out).",
+            description="Every reference date with a register extract has its indicator table in the time series, made with the present settings (warns: a failed or not yet run date drops out).",
         ),
     ],
 )

@@ -1,4 +1,4 @@
-"""Command line: ``quarterstats generate | validate | run | contract``.
+"""Command line: ``quarterstats generate | validate | run | settings | contract``.
 
 Exit codes: 0 success; 1 ``validate`` found rows that break rules (the file is usable, they would be
 quarantined); 2 unusable input (message names file, column and rule); 3 an internal error (a bug: the
@@ -72,6 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--municipality", dest="municipalities", type=_municipality, action="append",
                      help="only this municipality (key of a folder municipalities/<key>/; repeatable; "
                           "default: all, or the working directory itself)")
+
+    st = sub.add_parser("settings", help="check quarterstats.toml and show the effective settings and their hash")
+    st.add_argument("--workdir", type=Path, help="project folder (default: this checkout)")
+    st.add_argument("--reference", action="store_true",
+                    help="print the reference of every section and key (docs/settings.md) instead")
 
     con = sub.add_parser("contract", help="export the register-extract contract (Frictionless Table Schema)")
     con.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
@@ -149,6 +154,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_settings(args: argparse.Namespace) -> int:
+    """The effective settings of a project folder as TOML (every key, defaults filled in) and their hash;
+    exit 2 with the message of :func:`quarterstats.settings.load_settings` for a file it refuses."""
+    from quarterstats.settings import load_settings, reference_markdown, settings_toml
+
+    if args.reference:
+        sys.stdout.write(reference_markdown())
+        return EXIT_OK
+    paths = ProjectPaths.from_workdir(args.workdir)
+    settings = load_settings(paths.workdir)
+    state = "found" if paths.settings_file.is_file() else "absent: every default"
+    print(f"# {paths.settings_file} ({state})")
+    print(f"# effective settings, SHA-256 {settings.sha256()}")
+    if settings.disclosure.below_legal_floor:
+        print(f"# WARNING: min_count = {settings.disclosure.min_count}: counts below the legal floor of 3 are published")
+    sys.stdout.write(settings_toml(settings))
+    return EXIT_OK
+
+
 def cmd_contract(args: argparse.Namespace) -> int:
     text = contract.schema_json()
     if args.output:
@@ -161,7 +185,8 @@ def cmd_contract(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"generate": cmd_generate, "validate": cmd_validate, "run": cmd_run, "contract": cmd_contract}
+COMMANDS = {"generate": cmd_generate, "validate": cmd_validate, "run": cmd_run, "settings": cmd_settings,
+            "contract": cmd_contract}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,6 +19,7 @@ Value forms (``ParameterText.form``):
 * ``choice`` / ``choices``: one code or a tuple of codes, each shown by its German name in ``choices_de``
   (an unknown code is an error), joined with ``joiner``;
 * ``codes``: codes that are shown as they are and explained, "DEU (Deutschland)";
+* ``text``: a free text of the settings, shown as it is (an empty one as "keine");
 * ``secret``: never shown; ``choices_de`` may name known public values (the demo salt), anything else is
   "geheim (wird nicht veröffentlicht)".
 """
@@ -36,7 +37,7 @@ import pandas as pd
 __all__ = ["ParameterText", "FORMS", "describe", "texts_for", "missing_texts", "format_value", "parameter_rows",
            "parameter_table"]
 
-FORMS = ("number", "count", "year", "range", "age_groups", "flag", "choice", "choices", "codes", "secret")
+FORMS = ("number", "count", "year", "range", "age_groups", "flag", "choice", "choices", "codes", "text", "secret")
 
 SECRET_DE = "geheim (wird nicht veröffentlicht)"
 
@@ -154,6 +155,8 @@ def format_value(value: Any, text: ParameterText, name: str = "") -> str:
         return _choice(value, text, name)
     if form == "choices":
         return text.joiner.join(_choice(v, text, name) for v in value)
+    if form == "text":
+        return " ".join(str(value).split()) or "keine"
     if form == "codes":
         return text.joiner.join(f"{v} ({text.choices_de[v]})" if v in text.choices_de else str(v) for v in value)
     raise ValueError(f"parameter {name}: unknown form {form!r}")  # pragma: no cover - checked in ParameterText

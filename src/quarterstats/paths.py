@@ -190,6 +190,15 @@ class ProjectPaths:
     def segregation_time_series(self) -> Path:
         return self.processed / "segregation" / "time_series.parquet"
 
+    def settings_record(self, reference_date: date | str) -> Path:
+        """Hash of the settings each per-date stage's outputs were made with (``stages.settings_record``)."""
+        return self.processed / "settings" / f"{_iso(reference_date)}.json"
+
+    @property
+    def settings_file(self) -> Path:
+        """The project's settings, ``quarterstats.toml`` (optional; :mod:`quarterstats.settings`)."""
+        return self.workdir / "quarterstats.toml"
+
     def migration_recovery(self, reference_date: date | str) -> Path:
         return self.processed / "migration_recovery" / f"{_iso(reference_date)}.parquet"
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-import tomllib
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -43,28 +42,7 @@ PERSON_LEVEL_COLUMNS = {
     "person_id", "household_id", "mother_id", "father_id", "x", "y", "birth_country", "nationality_1",
     "nationality_2", "moved_in_address", "moved_in_city", "german_acquisition", "immigration_year",
 }
-CONFIG_FILE = "quarterstats.toml"
 _FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
-
-
-# ------------------------------------------------------------------------------------ configuration
-def load_disclosure_config(workdir: Path) -> DisclosureConfig:
-    """``[disclosure]`` of ``<workdir>/quarterstats.toml`` (method, min_count, min_denominator, ...);
-    defaults where the file or a key is absent. The cell key salt comes from the environment only."""
-    path = Path(workdir) / CONFIG_FILE
-    if not path.is_file():
-        return DisclosureConfig()
-    with path.open("rb") as handle:
-        settings = tomllib.load(handle).get("disclosure", {})
-    allowed = {"method", "min_count", "min_denominator", "min_population_composite", "max_deviation", "variance"}
-    unknown = set(settings) - allowed
-    if unknown:
-        from quarterstats.errors import InputError
-
-        raise InputError(f"unknown settings {', '.join(sorted(unknown))} in [disclosure] (allowed: "
-                         f"{', '.join(sorted(allowed))}; the cell key salt belongs in the environment)",
-                         file=path, rule="config.disclosure")
-    return DisclosureConfig(**settings)
 
 
 # -------------------------------------------------------------------------------------- provenance
@@ -84,6 +62,8 @@ class Provenance:
     catalogue_version: str
     code_version: str
     input_hashes: Mapping[str, str]
+    #: :meth:`quarterstats.settings.Settings.sha256` of the settings the tables were made with.
+    settings_sha256: str = ""
 
     def rows_de(self) -> list[tuple[str, str]]:
         rows = [
@@ -94,6 +74,8 @@ class Provenance:
             ("Version von quarterstats", self.code_version),
         ]
         rows += [(f"SHA-256 {name}", digest) for name, digest in sorted(self.input_hashes.items())]
+        if self.settings_sha256:
+            rows.append(("SHA-256 der Einstellungen (quarterstats.toml, wirksame Werte)", self.settings_sha256))
         return rows
 
 

@@ -727,6 +727,7 @@ def render_report(published: pd.DataFrame, segregation: pd.DataFrame | None, fig
         "catalogue_version": meta.get("catalogue_version", ""),
         "code_version": meta.get("code_version", ""),
         "generated_from": meta.get("generated_from", ""),
+        "settings_sha256": meta.get("settings_sha256", ""),
         "input_hashes": [{"file": k, "sha256": hashes[k]} for k in sorted(hashes)],
         "summary": _summary(lookup, changes, info, catalogue, meta, areas),
         "chapters": chapters,

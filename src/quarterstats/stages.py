@@ -3,6 +3,10 @@ its own outputs atomically, returning the metadata the run shows.
 
 This is the only layer that knows file locations (through :class:`~quarterstats.paths.ProjectPaths`);
 the modules it calls (ingest, boundaries, spatial, migration, indicators, ...) work on data frames.
+Every stage takes its parameters from the project's one :class:`~quarterstats.settings.Settings`
+(``quarterstats.toml``, read by :func:`~quarterstats.settings.load_settings` where the caller passes
+none) and records, per reference date, the hash of the settings its outputs were made with
+(:func:`settings_record`), so that outputs made with other settings are never silently reused.
 Dagster wiring lives in ``pipelines/``; these functions run without it too (tests, notebooks).
 """
 
@@ -19,10 +23,12 @@ import pandas as pd
 
 from quarterstats import atomic, contract
 from quarterstats.boundaries import load_boundaries
+from quarterstats.disclosure.config import LEGAL_FLOOR
 from quarterstats.errors import InputError
 from quarterstats.ingest import ingest_register
 from quarterstats.memory import use_system_memory_pool
 from quarterstats.paths import ProjectPaths
+from quarterstats.settings import Settings, load_settings
 from quarterstats.spatial import check_outside_share, join_persons
 
 # Every pipeline process (CLI, Dagster step) runs the stages: pick Arrow's pool before they allocate.
@@ -42,6 +48,53 @@ class StageResult:
 
 def _date(reference_date: date | str) -> date:
     return reference_date if isinstance(reference_date, date) else date.fromisoformat(str(reference_date))
+
+
+# ----------------------------------------------------------------------------------- settings
+#: The per-date stages whose outputs depend on the settings, in the order they run.
+SETTINGS_STAGES = ("persons", "indicators", "publication")
+
+
+def _settings(paths: ProjectPaths, settings: Settings | None) -> Settings:
+    return settings if settings is not None else load_settings(paths.workdir)
+
+
+def settings_record(paths: ProjectPaths, day: date) -> dict[str, str]:
+    """Stage → hash of the settings the stage's outputs of ``day`` were made with (empty: none recorded,
+    e.g. outputs of a version without the record: they count as made with other settings)."""
+    path = paths.settings_record(day)
+    if not path.is_file():
+        return {}
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError):
+        return {}
+    return {stage: record[stage] for stage in SETTINGS_STAGES if isinstance(record.get(stage), str)}
+
+
+def made_with(paths: ProjectPaths, day: date, stage: str, settings: Settings) -> bool:
+    """Whether the outputs of ``stage`` for ``day`` were made with ``settings`` (and so were the earlier
+    stages' outputs they were made from)."""
+    return settings_record(paths, day).get(stage) == settings.sha256()
+
+
+def _record_settings(paths: ProjectPaths, day: date, stage: str, settings: Settings) -> None:
+    """Record that ``stage``'s outputs of ``day`` are made with ``settings``; the later stages' entries
+    are dropped (their outputs were made from the outputs just replaced)."""
+    position = SETTINGS_STAGES.index(stage)
+    record = {s: h for s, h in settings_record(paths, day).items() if SETTINGS_STAGES.index(s) < position}
+    record[stage] = settings.sha256()
+    atomic.write_json({**record, "settings": settings.as_dict()}, paths.settings_record(day))
+
+
+def _require_made_with(paths: ProjectPaths, day: date, stage: str, settings: Settings, needed_by: str) -> None:
+    if not made_with(paths, day, stage, settings):
+        raise InputError(
+            f"the {stage} outputs of {day.isoformat()} were made with other settings than the present "
+            f"{paths.settings_file.name} (settings SHA-256 {settings.sha256()[:12]}…), so {needed_by} would mix "
+            f"parameters: run {day.isoformat()} again from its {stage} step (`quarterstats run` does)",
+            file=paths.settings_record(day), rule="settings.changed",
+        )
 
 
 # ----------------------------------------------------------------------------------- register
@@ -166,6 +219,7 @@ def build_persons(
     *,
     check_outside: Callable[[int], None] = lambda n_outside: None,
     timed: Callable = _untimed,
+    params=None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """The persons table of one date from its accepted register rows: (persons, outside, ambiguous).
 
@@ -173,28 +227,32 @@ def build_persons(
     every district before the derivation (it may raise). ``timed(name, function, *args)`` runs each step
     (``join``, ``migration``, ``assemble``); ``scripts/benchmark.py`` passes a timer, so the benchmark
     measures exactly this code. Row order stays the extract's own (deterministic); sorting 20+ columns
-    by person_id cost seconds.
+    by person_id cost seconds. ``params``: the :class:`~quarterstats.migration.MigrationParameters`
+    (default: the defaults).
     """
     from quarterstats.migration import MigrationParameters, derive_migration
 
     joined, outside, ambiguous = timed("join", join_persons, accepted, districts)
     check_outside(len(outside))
-    derived = timed("migration", derive_migration, joined, day, MigrationParameters())
+    derived = timed("migration", derive_migration, joined, day, params or MigrationParameters())
     persons = timed("assemble", lambda: pd.concat([joined, derived], axis=1))
     return persons, outside, ambiguous
 
 
-def persons_stage(paths: ProjectPaths, reference_date: date | str) -> StageResult:
+def persons_stage(paths: ProjectPaths, reference_date: date | str, settings: Settings | None = None) -> StageResult:
     """Join accepted persons to districts and derive migration background; write the persons table."""
     day = _date(reference_date)
+    settings = _settings(paths, settings)
     accepted = pd.read_parquet(paths.register_accepted(day))
     districts = read_districts(paths)
     persons, outside, ambiguous = build_persons(
         accepted, districts, day,
         check_outside=lambda n_outside: check_outside_share(
             n_outside, len(accepted), file=paths.register_file(day), boundaries_file=paths.boundary_file()),
+        params=settings.migration,
     )
     atomic.write_parquet(persons, paths.persons(day))
+    _record_settings(paths, day, "persons", settings)
     outside_table = outside.assign(rule="location.outside_districts",
                                    message="address coordinates lie in no district")
     atomic.write_parquet(outside_table, paths.quarantine_location(day))
@@ -211,6 +269,7 @@ def persons_stage(paths: ProjectPaths, reference_date: date | str) -> StageResul
         "districts_with_persons": int(persons["district_id"].nunique()),
         "mh_status_counts": {str(k): int(v) for k, v in status_counts.items()},
         "share_with_mh": round(float(persons["has_mh"].mean()), 4) if len(persons) else None,
+        "settings_sha256": settings.sha256(),
     }
     checks = {
         "persons_all_accounted": (
@@ -221,22 +280,24 @@ def persons_stage(paths: ProjectPaths, reference_date: date | str) -> StageResul
     return StageResult(metadata, checks, [paths.persons(day), paths.quarantine_location(day)])
 
 
-def migration_recovery_stage(paths: ProjectPaths, reference_date: date | str) -> StageResult:
+def migration_recovery_stage(paths: ProjectPaths, reference_date: date | str,
+                             settings: Settings | None = None) -> StageResult:
     """Recovered vs. missed persons per true category (the register undercount), where truth exists.
 
     Only the synthetic default has a truth (``data/raw/synthetic_truth``); for a real city the stage
     writes nothing and says so.
     """
-    from quarterstats.migration import MigrationParameters, recovery_report
+    from quarterstats.migration import recovery_report
 
     day = _date(reference_date)
+    settings = _settings(paths, settings)
     truth_path = paths.truth_file(day)
     if truth_path is None:
         return StageResult({"truth_available": False, "note": "no synthetic truth for this date: nothing to compare"})
     persons = pd.read_parquet(paths.persons(day))
     register = pd.read_parquet(paths.register_accepted(day))
     truth = pd.read_parquet(truth_path)
-    report = recovery_report(persons, register, truth, MigrationParameters())
+    report = recovery_report(persons, register, truth, settings.migration)
     atomic.write_parquet(report, paths.migration_recovery(day))
     totals = report[report["category"] == "total"].set_index("concept")
     metadata = {
@@ -270,6 +331,7 @@ def build_indicator_tables(
     baseline_table: pd.DataFrame | None = None,
     neighbours: dict[str, list[str]] | None = None,
     timed: Callable = _untimed,
+    params=None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(the long indicator table with changes, the city-level segregation table) of one date.
 
@@ -278,10 +340,15 @@ def build_indicator_tables(
     so that it runs while the segregation and the other indicators are computed; with
     ``QUARTERSTATS_THREADS=1`` the matching itself), ``segregation`` (location quotients, LISA, city
     indices), ``indicators`` (every other family; waits for the matching), ``changes`` (both joined
-    and sorted, then the changes).
+    and sorted, then the changes). ``params``: the :class:`~quarterstats.catalogue.IndicatorParameters`
+    (default: the defaults); the catalogue they give orders the table.
     """
+    from quarterstats.catalogue import IndicatorParameters, build_catalogue
     from quarterstats.indicators import add_changes, compute_indicators, match_previous, sort_long
     from quarterstats.indicators.segregation import segregation_indicators
+
+    params = params or IndicatorParameters()
+    catalogue = build_catalogue(params)
 
     district_frame = pd.DataFrame(
         {
@@ -295,19 +362,23 @@ def build_indicator_tables(
         matching = timed("match_previous", match_previous, persons, previous_persons)
     local, city = timed("segregation", segregation_indicators, persons, districts, neighbours=neighbours)
     table = timed("indicators", compute_indicators, persons, district_frame, day,
-                  previous_persons=previous_persons, auxiliary=auxiliary, previous_match=matching)
+                  previous_persons=previous_persons, auxiliary=auxiliary, previous_match=matching, params=params)
 
     def changes() -> pd.DataFrame:
-        return add_changes(sort_long(pd.concat([table, local], ignore_index=True)), previous_table, baseline_table)
+        return add_changes(sort_long(pd.concat([table, local], ignore_index=True), catalogue), previous_table,
+                           baseline_table, catalogue=catalogue)
 
     return timed("changes", changes), city
 
 
-def indicators_stage(paths: ProjectPaths, reference_date: date | str) -> StageResult:
+def indicators_stage(paths: ProjectPaths, reference_date: date | str, settings: Settings | None = None) -> StageResult:
     """The long indicator table of one date (all families, changes against the previous and the first
     date) and the city-level segregation table."""
     day = _date(reference_date)
-    require_earlier_outputs(paths, day, [paths.persons, paths.indicators], [paths.indicators])
+    settings = _settings(paths, settings)
+    require_earlier_outputs(paths, day, [paths.persons, paths.indicators], [paths.indicators],
+                            settings=settings, stage="indicators")
+    _require_made_with(paths, day, "persons", settings, f"the indicators of {day.isoformat()}")
     persons = pd.read_parquet(paths.persons(day))
     districts = read_districts(paths)
     previous = previous_date(paths, day)
@@ -320,9 +391,11 @@ def indicators_stage(paths: ProjectPaths, reference_date: date | str) -> StageRe
         previous_table=_read_if_exists(paths.indicators(previous)) if previous else None,
         baseline_table=_read_if_exists(paths.indicators(baseline)) if baseline < day else None,
         neighbours=read_neighbours(paths, districts),
+        params=settings.indicators,
     )
     atomic.write_parquet(table, paths.indicators(day))
     atomic.write_parquet(city, paths.segregation(day))
+    _record_settings(paths, day, "indicators", settings)
     pop = table[table["indicator"] == "pop"].set_index("district_id")["value"]
     dissimilarity = city[city["index"] == "seg_dissimilarity"].set_index("group")["value"]
     moran = city[city["index"] == "moran_i"].set_index("group")
@@ -337,19 +410,22 @@ def indicators_stage(paths: ProjectPaths, reference_date: date | str) -> StageRe
         "previous_reference_date": previous.isoformat() if previous else None,
         "baseline_reference_date": baseline.isoformat(),
         "auxiliary_data": auxiliary is not None,
+        "settings_sha256": settings.sha256(),
     }
     return StageResult(metadata, {}, [paths.indicators(day), paths.segregation(day)])
 
 
-def time_series_stage(paths: ProjectPaths) -> StageResult:
+def time_series_stage(paths: ProjectPaths, settings: Settings | None = None) -> StageResult:
     """All reference dates' indicator and segregation tables stacked (long, with reference_date)."""
+    from quarterstats.catalogue import build_catalogue
     from quarterstats.indicators import time_series
 
+    settings = _settings(paths, settings)
     dates, missing = finished_dates(paths, paths.indicators)
     tables = {d: pd.read_parquet(paths.indicators(d)) for d in dates}
     if not tables:
         raise InputError("no indicator tables yet: run the reference dates first", file=paths.processed / "indicators")
-    series = time_series(tables)
+    series = time_series(tables, catalogue=build_catalogue(settings.indicators))
     series["reference_date"] = pd.to_datetime(series["reference_date"].astype(str)).dt.date
     atomic.write_parquet(series, paths.indicator_time_series)
     seg = pd.concat(
@@ -358,9 +434,11 @@ def time_series_stage(paths: ProjectPaths) -> StageResult:
     )
     seg = seg[["reference_date", *[c for c in seg.columns if c != "reference_date"]]]
     atomic.write_parquet(seg, paths.segregation_time_series)
-    metadata = {"reference_dates": [d.isoformat() for d in dates], "rows": len(series)}
+    metadata = {"reference_dates": [d.isoformat() for d in dates], "rows": len(series),
+                "settings_sha256": settings.sha256()}
+    other = [d for d in dates if not made_with(paths, d, "indicators", settings)]
     return _summary_result(metadata, "time_series_covers_every_reference_date", dates, missing, "indicator table",
-                           [paths.indicator_time_series, paths.segregation_time_series])
+                           [paths.indicator_time_series, paths.segregation_time_series], other_settings=other)
 
 
 def finished_dates(paths: ProjectPaths, output: Callable[[date], Path]) -> tuple[list[date], list[date]]:
@@ -375,17 +453,26 @@ def finished_dates(paths: ProjectPaths, output: Callable[[date], Path]) -> tuple
 
 
 def _summary_result(metadata: dict, check: str, finished: list[date], missing: list[date], what: str,
-                    outputs: list[Path]) -> StageResult:
+                    outputs: list[Path], other_settings: list[date] = ()) -> StageResult:
     """A summary stage's result: ``metadata`` plus the missing dates, and the coverage ``check``, which
-    only warns (the summary of the finished dates is usable)."""
+    only warns (the summary of the finished dates is usable); it also fails for dates whose ``what``
+    was made with other settings than the present ones (``other_settings``)."""
     total = len(finished) + len(missing)
+    problems = []
     if missing:
         listed = ", ".join(d.isoformat() for d in missing)
-        verdict = (False, f"{len(missing)} of {total} reference date(s) with an extract have no {what} yet and "
-                          f"are left out: {listed}; run them (quarterstats run, or their partitions in Dagster)")
+        problems.append(f"{len(missing)} of {total} reference date(s) with an extract have no {what} yet and "
+                        f"are left out: {listed}; run them (quarterstats run, or their partitions in Dagster)")
+    if other_settings:
+        listed = ", ".join(d.isoformat() for d in other_settings)
+        problems.append(f"the {what} of {len(other_settings)} reference date(s) was made with other settings than "
+                        f"the present quarterstats.toml: {listed}; run them again (quarterstats run does)")
+    if problems:
+        verdict = (False, "; ".join(problems))
     else:
         verdict = (True, f"all {total} reference date(s) with an extract are included")
-    metadata = {**metadata, "missing_reference_dates": [d.isoformat() for d in missing]}
+    metadata = {**metadata, "missing_reference_dates": [d.isoformat() for d in missing],
+                "other_settings_reference_dates": [d.isoformat() for d in other_settings]}
     return StageResult(metadata, {check: verdict}, outputs, warnings=frozenset({check}))
 
 
@@ -394,23 +481,9 @@ def _read_if_exists(path: Path, columns: list[str] | None = None) -> pd.DataFram
 
 
 # -------------------------------------------------------------------------------- publication
-def publication_settings(paths: ProjectPaths) -> dict:
-    """City name and source line for published artefacts (``[city]`` in quarterstats.toml, else defaults)."""
-    import tomllib
-
-    from quarterstats.publication import CONFIG_FILE, SOURCE_DE, SYNTHETIC_SOURCE_DE
-
-    synthetic = paths.synthetic_truth.is_dir()
-    settings = {"name": "Kaiserslautern (synthetisch)" if synthetic else "Stadt",
-                "source": SYNTHETIC_SOURCE_DE if synthetic else SOURCE_DE}
-    config = paths.workdir / CONFIG_FILE
-    if config.is_file():
-        with config.open("rb") as handle:
-            settings.update(tomllib.load(handle).get("city", {}))
-    return settings
-
-
-def provenance(paths: ProjectPaths, day: date, protection_de: str, source_de: str):
+def provenance(paths: ProjectPaths, day: date, settings: Settings):
+    """Where the published tables of ``day`` come from: source, protection, versions, the inputs' and the
+    settings' hashes."""
     from quarterstats import __version__
     from quarterstats.catalogue import CATALOGUE_VERSION
     from quarterstats.publication import Provenance, sha256_file
@@ -420,46 +493,50 @@ def provenance(paths: ProjectPaths, day: date, protection_de: str, source_de: st
     if auxiliary is not None:
         inputs.append(auxiliary)
     hashes = {_relative(p, paths): sha256_file(p) for p in inputs}
-    return Provenance(day, source_de, protection_de, CATALOGUE_VERSION, __version__, hashes)
+    return Provenance(day, settings.city.source, settings.disclosure.describe_de(), CATALOGUE_VERSION, __version__,
+                      hashes, settings.sha256())
 
 
 def published_dates(paths: ProjectPaths) -> list[date]:
     return finished_dates(paths, paths.published)[0]
 
 
-def publication_stage(paths: ProjectPaths, reference_date: date | str) -> StageResult:
+def publication_stage(paths: ProjectPaths, reference_date: date | str, settings: Settings | None = None) -> StageResult:
     """Protect the date's indicators and write tables, figures and the report under reports/<date>/."""
-    from quarterstats.catalogue import IndicatorParameters
+    from quarterstats.catalogue import build_catalogue
     from quarterstats.disclosure.indicators import audit, protect_indicators, published_changes
     from quarterstats.figures import start_figures
-    from quarterstats.migration import MigrationParameters
     from quarterstats.parameter_text import parameter_table
     from quarterstats.publication import (
-        load_disclosure_config, person_level_findings, published_table, pyramid_table, write_long_tables,
+        person_level_findings, published_table, pyramid_table, write_long_tables,
         write_workbook,
     )
 
     day = _date(reference_date)
-    require_earlier_outputs(paths, day, [paths.published], [paths.published])
-    config = load_disclosure_config(paths.workdir)
-    settings = publication_settings(paths)
+    settings = _settings(paths, settings)
+    config, params = settings.disclosure, settings.indicators
+    catalogue = build_catalogue(params)
+    require_earlier_outputs(paths, day, [paths.published], [paths.published], settings=settings, stage="publication")
+    _require_made_with(paths, day, "indicators", settings, f"the publication of {day.isoformat()}")
     table = pd.read_parquet(paths.indicators(day))
     persons = pd.read_parquet(paths.persons(day))
     districts = read_districts(paths)
     names = dict(zip(districts["district_id"].astype(str), districts["name"].astype(str)))
-    protection = protect_indicators(table, config, persons=persons if config.method == "cell_key" else None)
+    protection = protect_indicators(table, config, persons=persons if config.method == "cell_key" else None,
+                                    catalogue=catalogue, params=params)
     previous = previous_date(paths, day)
     baseline = paths.reference_dates()[0]
     protected = published_changes(
         protection.published,
         _read_if_exists(paths.published(previous)) if previous else None,
         _read_if_exists(paths.published(baseline)) if baseline < day else None,
+        catalogue=catalogue,
     )
-    published = published_table(protected, names, day)
+    published = published_table(protected, names, day, catalogue)
     order = list(dict.fromkeys(published["district_id"]))
     pyramid = pyramid_table(persons, order, config)
     report_dir = paths.report_dir(day)
-    prov = provenance(paths, day, config.describe_de(), settings["source"])
+    prov = provenance(paths, day, settings)
     earlier = [pd.read_parquet(paths.published(d)) for d in published_dates(paths) if d < day]
     series = pd.concat([*earlier, published], ignore_index=True)
     segregation = pd.concat(
@@ -468,11 +545,12 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str) -> StageR
         ignore_index=True,
     )
     meta = {
-        "reference_date": day, "city_name": settings["name"], "source": settings["source"],
+        "reference_date": day, "city_name": settings.city.name, "source": settings.city.source,
         "protection_de": config.describe_de(), "catalogue_version": prov.catalogue_version,
         "code_version": prov.code_version, "input_hashes": dict(prov.input_hashes),
-        "migration_parameters": MigrationParameters(),
-        "indicator_parameters": IndicatorParameters(),
+        "settings_sha256": prov.settings_sha256, "catalogue": catalogue,
+        "migration_parameters": settings.migration,
+        "indicator_parameters": params,
         # rendered here, so that the cell key salt never travels with the metadata (figure workers)
         "disclosure_parameters": parameter_table(config),
         # the register undercount, measured where the synthetic truth exists (migration_recovery)
@@ -486,25 +564,20 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str) -> StageR
     with start_figures(published, series, segregation, pyramid, districts, meta) as drawing:
         outputs = write_long_tables(published, report_dir)
         outputs += write_long_tables(pyramid, report_dir, stem="alterspyramide")
-        outputs.append(write_workbook(published, report_dir / "tabellen.xlsx", prov))
+        outputs.append(write_workbook(published, report_dir / "tabellen.xlsx", prov, catalogue))
         figures = drawing.finish(report_dir)
     outputs += [report_dir / f.png for f in figures] + [report_dir / f.svg for f in figures]
     outputs.append(_render_report(published, segregation, figures, meta, report_dir))
 
     leaks = person_level_findings(report_dir, persons["person_id"], persons["household_id"].dropna())
     recoverable = audit(protection.counts, protection.count_mask, config) if config.method == "suppression" else []
-    kinds = published["kind"]
-    counts = published.loc[kinds == "count", "value"].dropna()
-    small = counts[(counts >= 1) & (counts < config.min_count)]
+    below_floor = _counts_below(published, LEGAL_FLOOR)
     checks = {
         "reports_hold_no_person_level_rows": (
             not leaks, "; ".join(leaks[:3]) or f"{len(outputs)} files checked: no person-level column, no pseudonym",
         ),
-        "published_counts_pass_disclosure": (
-            not recoverable and (small.empty or config.method == "cell_key"),
-            f"{int(protection.count_mask.to_numpy().sum())} count cells suppressed; "
-            f"{len(recoverable)} recoverable, {len(small)} small counts published",
-        ),
+        "published_counts_pass_disclosure": disclosure_verdict(
+            published, config, int(protection.count_mask.to_numpy().sum()), len(recoverable)),
     }
     metadata = {
         "report_dir": _relative(report_dir, paths),
@@ -512,8 +585,32 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str) -> StageR
         "suppressed_cells": int((published["flag"] == "*").sum()),
         "published_cells": int(published["value"].notna().sum()),
         "figures": len(figures),
+        "settings_sha256": prov.settings_sha256,
+        "below_legal_floor_published": int(len(below_floor)),
     }
+    _record_settings(paths, day, "publication", settings)
     return StageResult(metadata, checks, outputs)
+
+
+def _counts_below(published: pd.DataFrame, limit: int) -> pd.Series:
+    counts = published.loc[published["kind"] == "count", "value"].dropna()
+    return counts[(counts >= 1) & (counts < limit)]
+
+
+def disclosure_verdict(published: pd.DataFrame, config, suppressed: int, recoverable: int) -> tuple[bool, str]:
+    """The check ``published_counts_pass_disclosure`` of a published table: no suppressed cell recoverable,
+    no count below ``min_count`` published (cell key: counts are perturbed instead), and no count below
+    the legal floor unless the override is set; with the override it passes and says how many counts of
+    1 or 2 were published."""
+    small = _counts_below(published, config.min_count)
+    below_floor = _counts_below(published, LEGAL_FLOOR)
+    floor_ok = below_floor.empty or config.method == "cell_key" or config.allow_below_legal_floor
+    override = (f"; OVERRIDE of the legal floor of {LEGAL_FLOOR} (allow_below_legal_floor, min_count = "
+                f"{config.min_count}): {len(below_floor)} count(s) of 1 or 2 published"
+                if config.below_legal_floor else "")
+    passed = not recoverable and (small.empty or config.method == "cell_key") and floor_ok
+    return passed, (f"{suppressed} count cells suppressed; {recoverable} recoverable, {len(small)} small counts "
+                    f"published" + override)
 
 
 def _render_report(published, segregation, figures, meta, report_dir) -> Path:
@@ -522,24 +619,23 @@ def _render_report(published, segregation, figures, meta, report_dir) -> Path:
     return render_report(published, segregation, figures, meta, report_dir)
 
 
-def publication_index_stage(paths: ProjectPaths) -> StageResult:
+def publication_index_stage(paths: ProjectPaths, settings: Settings | None = None) -> StageResult:
     """Time-series tables and workbook over all published dates, and reports/index.html."""
-    from quarterstats.catalogue import CATALOGUE
+    from quarterstats.catalogue import build_catalogue
     from quarterstats.publication import write_long_tables, write_time_series_workbook
     from quarterstats.report import render_index
 
+    settings = _settings(paths, settings)
+    catalogue = build_catalogue(settings.indicators)
     dates, missing = finished_dates(paths, paths.published)
     if not dates:
         raise InputError("nothing published yet: run the reference dates first", file=paths.reports)
     series = pd.concat([pd.read_parquet(paths.published(d)) for d in dates], ignore_index=True)
     outputs = write_long_tables(series, paths.reports, stem="zeitreihe")
-    settings = publication_settings(paths)
-    from quarterstats.publication import load_disclosure_config
-
-    last = dates[-1]
-    prov = provenance(paths, last, load_disclosure_config(paths.workdir).describe_de(), settings["source"])
-    key_indicators = [i for i in TIME_SERIES_INDICATORS if i in CATALOGUE]
-    outputs.append(write_time_series_workbook(series, paths.reports / "zeitreihe.xlsx", prov, key_indicators))
+    prov = provenance(paths, dates[-1], settings)
+    key_indicators = [i for i in TIME_SERIES_INDICATORS if i in catalogue]
+    outputs.append(write_time_series_workbook(series, paths.reports / "zeitreihe.xlsx", prov, key_indicators,
+                                              catalogue))
     entries = []
     for d in dates:
         folder = paths.report_dir(d)
@@ -548,9 +644,11 @@ def publication_index_stage(paths: ProjectPaths) -> StageResult:
                         "files": [f"{d.isoformat()}/{name}" for name in files]})
     entries.append({"reference_date": None, "report": None,
                     "files": ["zeitreihe.xlsx", "zeitreihe.csv", "zeitreihe.parquet"]})
-    outputs.append(render_index(paths.reports, entries, city_name=settings["name"], missing_dates=missing))
-    return _summary_result({"reference_dates": [d.isoformat() for d in dates]}, "index_covers_every_reference_date",
-                           dates, missing, "published report", outputs)
+    outputs.append(render_index(paths.reports, entries, city_name=settings.city.name, missing_dates=missing))
+    other = [d for d in dates if not made_with(paths, d, "publication", settings)]
+    return _summary_result({"reference_dates": [d.isoformat() for d in dates], "settings_sha256": settings.sha256()},
+                           "index_covers_every_reference_date", dates, missing, "published report", outputs,
+                           other_settings=other)
 
 
 #: Indicators of the planners' time-series workbook (one sheet each).
@@ -567,10 +665,13 @@ def previous_date(paths: ProjectPaths, day: date) -> date | None:
     return earlier[-1] if earlier else None
 
 
-def require_earlier_outputs(paths: ProjectPaths, day: date, previous: list, baseline: list) -> None:
+def require_earlier_outputs(paths: ProjectPaths, day: date, previous: list, baseline: list, *,
+                            settings: Settings | None = None, stage: str | None = None) -> None:
     """Refuse to compute ``day`` while the previous or the first reference date (those with an extract)
     lacks the outputs ``day`` reads (``previous`` / ``baseline``: path functions such as
-    ``paths.indicators``); otherwise flows and changes would silently depend on the order of runs."""
+    ``paths.indicators``); otherwise flows and changes would silently depend on the order of runs.
+    With ``settings`` and ``stage``, also while their ``stage`` outputs were made with other settings
+    (changes between two parameter sets would be meaningless)."""
     dates = paths.reference_dates()
     earlier = previous_date(paths, day)
     needed = [(earlier, f) for f in previous] if earlier else []
@@ -583,6 +684,9 @@ def require_earlier_outputs(paths: ProjectPaths, day: date, previous: list, base
             f"missing ({', '.join(dict.fromkeys(_relative(p, paths) for _, p in missing))}): materialise "
             f"{first} first (`quarterstats run` does; in Dagster, run the earlier partition before this one)"
         )
+    if settings is not None and stage is not None:
+        for earlier_day in dict.fromkeys(d for d, _ in needed):
+            _require_made_with(paths, earlier_day, stage, settings, f"reference date {day.isoformat()}")
 
 
 def read_auxiliary(paths: ProjectPaths, day: date) -> pd.DataFrame | None:
