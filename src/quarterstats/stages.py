@@ -485,7 +485,8 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str) -> StageR
     outputs.append(_render_report(published, segregation, figures, meta, report_dir))
 
     leaks = person_level_findings(report_dir, persons["person_id"], persons["household_id"].dropna())
-    recoverable = audit(protection.counts, protection.count_mask, config) if config.method == "suppression" else []
+    recoverable = (audit(protection.counts, protection.count_mask, config, relations=protection.relations)
+                   if config.method == "suppression" else [])
     kinds = published["kind"]
     counts = published.loc[kinds == "count", "value"].dropna()
     small = counts[(counts >= 1) & (counts < config.min_count)]
