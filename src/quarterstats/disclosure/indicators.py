@@ -55,7 +55,7 @@ from quarterstats.catalogue import (
     CATALOGUE, Catalogue, Indicator, IndicatorParameters, Population, Relation, age_group_id, age_groups, build_catalogue,
 )
 
-from .audit import recoverable_cells
+from .audit import RecoveredCell, TableAuditor, TableLayout, recoverable_cells
 from .cellkey import cell_keys, perturb, record_keys
 from .config import DisclosureConfig
 from .ptable import perturbation_table
@@ -215,21 +215,98 @@ def relations_used(wide: pd.DataFrame, relations: Sequence[Relation]) -> list[Re
     return _relation_tables(wide, relations)[1]
 
 
+def nested_groups(relations: Sequence[Relation]) -> list[tuple[Relation, ...]]:
+    """The relations that share cells, in groups of two or more (declaration order): the minors are a
+    part of the residents' age groups and the total of their own; the residents with a migration
+    background are a part of one relation and the total of another."""
+    groups: list[list[Relation]] = []
+    for relation in relations:
+        linked = [g for g in groups if any(set(relation.cells) & set(r.cells) for r in g)]
+        merged = [relation]
+        for g in linked:
+            groups.remove(g)
+            merged = g + merged
+        groups.append(merged)
+    order = {r: i for i, r in enumerate(relations)}
+    return [tuple(sorted(g, key=order.__getitem__)) for g in groups if len(g) > 1]
+
+
+def _group_layout(group: Sequence[Relation]) -> tuple[list[str], TableLayout]:
+    columns = list(dict.fromkeys(c for r in group for c in r.cells))
+    position = {c: j for j, c in enumerate(columns)}
+    lines = np.zeros((len(group), len(columns)))
+    for i, relation in enumerate(group):
+        lines[i, [position[p] for p in relation.parts]] = 1.0
+        lines[i, position[relation.total]] = -1.0
+    return columns, TableLayout((1, len(columns)), None, None, lines)
+
+
+def nested_disclosures(wide: pd.DataFrame, mask: pd.DataFrame, groups: Sequence[Sequence[Relation]],
+                       min_count: int) -> list[tuple[list[str], RecoveredCell]]:
+    """Suppressed cells an intruder recovers (or pins into ``[1, min_count - 1]``) from the relations of
+    one area taken together, where they share cells: the minors minus their published age groups and
+    the residents minus all published age groups together give a suppressed adult group although
+    each relation alone keeps two cells suppressed. The per-relation tables (:func:`audit`) see each
+    relation alone; this LP audit solves each area's relations of a group at once."""
+    found = []
+    for group in groups:
+        columns, layout = _group_layout(group)
+        hidden = mask[columns].to_numpy(dtype=bool)
+        values = wide[columns].to_numpy(dtype=float)
+        lines = (layout.relations != 0).astype(np.int64)
+        # areas whose suppressed cells take part in two or more relations of the group
+        rows = np.flatnonzero(((hidden.astype(np.int64) @ lines.T) > 0).sum(axis=1) >= 2)
+        for r in rows:
+            auditor = TableAuditor(values[r], layout)
+            for k, lo, hi in auditor.disclosed(hidden[r][None, :], min_count):
+                found.append((columns, RecoveredCell(wide.index[r], columns[k], lo, hi)))
+    return found
+
+
 def suppress_counts(wide: pd.DataFrame, config: DisclosureConfig, *, relations: Sequence[Relation],
                     primary: pd.DataFrame | None = None) -> pd.DataFrame:
     """Primary and secondary suppression over all additive tables, iterated to a fixpoint.
 
     ``relations``: the declared relations (``catalogue.relations``, plus any a caller adds); a relation
     whose cells are not all in ``wide`` is left out. ``primary``: cells to suppress besides the small
-    counts (True = suppress; zeros are never suppressed)."""
+    counts (True = suppress; zeros are never suppressed). Relations that share cells are also audited
+    together for each area (:func:`nested_disclosures`); where that finds a cell, a published cell of
+    its relations in that area (non-total, smallest first) is suppressed too and the tables are
+    completed again."""
     values = wide.to_numpy()
     mask = pd.DataFrame((values >= 1) & (values < config.min_count), index=wide.index, columns=wide.columns)
     if primary is not None:
         mask |= primary.reindex(index=wide.index, columns=wide.columns, fill_value=False).astype(bool) & (wide != 0)
-    tables, _ = _relation_tables(wide, relations)
+    tables, used = _relation_tables(wide, relations)
+    groups = nested_groups(used)
     # A table whose mask is the one it was last completed to is safe as it is (the completion of a
     # safe mask adds nothing), so later rounds of the fixpoint only revisit tables that changed.
     completed: dict[int, np.ndarray] = {}
+    for _ in range(50):
+        _complete_tables(wide, mask, tables, completed, config)
+        found = nested_disclosures(wide, mask, groups, config.min_count)
+        if not found:
+            return mask
+        done = set()
+        for columns, cell in found:
+            if cell.row in done:
+                continue
+            done.add(cell.row)
+            group = next(g for g in groups if cell.col in {c for r in g for c in r.cells})
+            related = [c for r in group if cell.col in r.cells for c in r.cells]
+            totals = {r.total for r in group}
+            row = wide.loc[cell.row]
+            candidates = [c for c in dict.fromkeys(related) if not mask.loc[cell.row, c] and row[c] > 0]
+            if not candidates:  # pragma: no cover (a disclosed cell always has a published partner)
+                raise RuntimeError(f"no cell left to suppress beside {cell.col} in {cell.row}")
+            partner = min(candidates, key=lambda c: (c in totals, row[c], related.index(c)))
+            mask.loc[cell.row, partner] = True
+    raise RuntimeError("secondary suppression did not converge")  # pragma: no cover (bounded by cells)
+
+
+def _complete_tables(wide: pd.DataFrame, mask: pd.DataFrame, tables, completed: dict[int, np.ndarray],
+                     config: DisclosureConfig) -> None:
+    """Complete every additive table's mask (in place), iterated until no table changes."""
     for _ in range(50):
         changed = False
         for number, (columns, has_total) in enumerate(tables):
@@ -250,16 +327,18 @@ def suppress_counts(wide: pd.DataFrame, config: DisclosureConfig, *, relations: 
                 mask[columns] = mask[columns] | new
                 changed = True
         if not changed:
-            return mask
+            return
     raise RuntimeError("secondary suppression did not converge")  # pragma: no cover (bounded by cells)
 
 
 def audit(wide: pd.DataFrame, mask: pd.DataFrame, config: DisclosureConfig, *,
           relations: Sequence[Relation]) -> list[tuple]:
-    """Every (table columns, cell) an intruder could recover from the published cells and margins, in
-    the declared ``relations`` and in each column over the districts."""
+    """Every (table columns, cell) an intruder could recover from the published cells and margins: in
+    each declared relation and each column over the districts, and in each area's relations that
+    share cells taken together (:func:`nested_disclosures`)."""
     found = []
-    for columns, has_total in _relation_tables(wide, relations)[0]:
+    tables, used = _relation_tables(wide, relations)
+    for columns, has_total in tables:
         sub = wide[columns].copy().astype(float)
         if has_total:
             sub = sub.rename(columns={columns[-1]: "total"})
@@ -269,6 +348,8 @@ def audit(wide: pd.DataFrame, mask: pd.DataFrame, config: DisclosureConfig, *,
             continue
         for cell in recoverable_cells(published, row_total=True, col_total=has_total, min_count=config.min_count):
             found.append((tuple(columns), cell))
+    found += [(tuple(columns), cell) for columns, cell in
+              nested_disclosures(wide, mask, nested_groups(used), config.min_count)]
     return found
 
 
