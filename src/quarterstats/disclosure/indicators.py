@@ -117,15 +117,17 @@ def count_cells(table: pd.DataFrame, catalogue: Mapping[str, Indicator]) -> pd.D
     return wide.loc[:, wide.notna().any()].fillna(0.0)
 
 
-def structure_cells(table: pd.DataFrame, catalogue: Mapping[str, Indicator]) -> pd.DataFrame:
-    """Districts (and "city") × every declared cell the long table holds: :func:`count_cells` and the
-    numerators and denominators of the other indicators (NaN where an area has none)."""
-    wide = count_cells(table, catalogue)
+def structure_cells(table: pd.DataFrame, catalogue: Mapping[str, Indicator],
+                    counts: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Districts (and "city") × every declared cell the long table holds: :func:`count_cells` (or
+    ``counts``, when the caller has them) and the numerators and denominators of the other indicators
+    (NaN where an area has none)."""
+    wide = count_cells(table, catalogue) if counts is None else counts
     extra = {}
-    for indicator_id, rows in table.groupby("indicator", sort=False):
-        ind = catalogue.get(indicator_id)
-        if ind is None or ind.kind in ("count", "share"):
-            continue
+    declared = {k for k, ind in catalogue.items() if ind.kind not in ("count", "share")
+                and (ind.numerator_id or ind.denominator_id)}
+    for indicator_id, rows in table[table["indicator"].isin(declared)].groupby("indicator", sort=False):
+        ind = catalogue[indicator_id]
         series = rows.set_index("district_id")
         for key, column in ((ind.numerator_id, "numerator"), (ind.denominator_id, "denominator")):
             if key and key not in wide.columns and key not in extra and series[column].notna().any():
@@ -201,12 +203,12 @@ def _relation_tables(wide: pd.DataFrame, relations: Sequence[Relation]) -> tuple
             if np.allclose(wide[parts].sum(axis=1), wide[relation.total]):
                 tables.append((parts + [relation.total], True))
                 used.append(relation)
-    districts = wide.drop(index=CITY)
-    for column in wide.columns:
-        # Only where the districts add up to the city (not e.g. in-movers, which for districts include
-        # moves between districts) can a suppressed district be recovered by subtraction.
-        if np.isclose(districts[column].sum(), wide.loc[CITY, column]):
-            tables.append(([column], False))
+    # Only where the districts add up to the city (not e.g. in-movers, which for districts include
+    # moves between districts) can a suppressed district be recovered by subtraction.
+    values = wide.to_numpy(dtype=float)
+    city = wide.index.get_loc(CITY)
+    adds_up = np.isclose(np.delete(values, city, axis=0).sum(axis=0), values[city])
+    tables += [([column], False) for column, ok in zip(wide.columns, adds_up) if ok]
     return tables, used
 
 
@@ -273,11 +275,16 @@ def suppress_counts(wide: pd.DataFrame, config: DisclosureConfig, *, relations: 
     together for each area (:func:`nested_disclosures`); where that finds a cell, a published cell of
     its relations in that area (non-total, smallest first) is suppressed too and the tables are
     completed again."""
+    tables, used = _relation_tables(wide, relations)
+    return _suppress(wide, config, tables, used, primary)
+
+
+def _suppress(wide: pd.DataFrame, config: DisclosureConfig, tables, used: Sequence[Relation],
+              primary: pd.DataFrame | None) -> pd.DataFrame:
     values = wide.to_numpy()
     mask = pd.DataFrame((values >= 1) & (values < config.min_count), index=wide.index, columns=wide.columns)
     if primary is not None:
         mask |= primary.reindex(index=wide.index, columns=wide.columns, fill_value=False).astype(bool) & (wide != 0)
-    tables, used = _relation_tables(wide, relations)
     groups = nested_groups(used)
     # A table whose mask is the one it was last completed to is safe as it is (the completion of a
     # safe mask adds nothing), so later rounds of the fixpoint only revisit tables that changed.
@@ -382,6 +389,33 @@ def population_members(population: Population, persons: pd.DataFrame) -> np.ndar
     return member
 
 
+class _CellLookup:
+    """(published value, suppressed) of a cell for each row's district: the perturbed value where the cell
+    is perturbed, else the count and its mask (NaN / False where the key is not a cell)."""
+
+    def __init__(self, wide: pd.DataFrame, mask: pd.DataFrame, perturbed: pd.DataFrame):
+        self.index = wide.index
+        self.values = wide.to_numpy(dtype=float)
+        self.hidden = mask.reindex(columns=wide.columns).to_numpy(dtype=bool)
+        self.columns = {c: j for j, c in enumerate(wide.columns)}
+        self.perturbed = perturbed.reindex(wide.index).to_numpy(dtype=float)
+        self.perturbed_columns = {c: j for j, c in enumerate(perturbed.columns)}
+
+    def __call__(self, district: pd.Series, key: str | None) -> tuple[np.ndarray, np.ndarray]:
+        n = len(district)
+        if key in self.perturbed_columns:
+            source, j, hidden = self.perturbed, self.perturbed_columns[key], None
+        elif key in self.columns:
+            source, j, hidden = self.values, self.columns[key], self.hidden
+        else:
+            return np.full(n, np.nan), np.zeros(n, dtype=bool)
+        rows = self.index.get_indexer(district)
+        found = rows >= 0
+        value = np.where(found, source[rows, j], np.nan)
+        suppressed = np.zeros(n, dtype=bool) if hidden is None else found & hidden[rows, j]
+        return value, suppressed
+
+
 @dataclass
 class ProtectionResult:
     published: pd.DataFrame  # the long table with value/numerator/denominator masked and a flag column
@@ -431,7 +465,7 @@ def protect_indicators(
     cat = structure_of(catalogue, params)
     all_relations = (*cat.relations, *relations)
     wide = count_cells(table, cat)
-    cells = structure_cells(table, cat)
+    cells = structure_cells(table, cat, wide)
     perturbed = pd.DataFrame(index=wide.index)
     if config.method == "cell_key":
         if persons is None:
@@ -449,8 +483,8 @@ def protect_indicators(
     mask = pd.DataFrame(False, index=wide.index, columns=wide.columns)
     used: list[Relation] = []
     if other:
-        mask[other] = suppress_counts(wide[other], config, relations=all_relations, primary=primary[other])
-        used = relations_used(wide[other], all_relations)
+        tables, used = _relation_tables(wide[other], all_relations)
+        mask[other] = _suppress(wide[other], config, tables, used, primary[other])
 
     out = table.copy()
     for column in ("value", "numerator", "denominator"):
@@ -459,14 +493,7 @@ def protect_indicators(
     available = set(wide.columns)
     cell_key = config.method == "cell_key"
 
-    def cell(district: pd.Series, key: str | None) -> tuple[np.ndarray, np.ndarray]:
-        """(published value, suppressed) of a cell for each row's district (NaN where it is not a cell)."""
-        if key is not None and key in perturbed.columns:
-            return (perturbed[key].reindex(district).to_numpy(copy=True), np.zeros(len(district), dtype=bool))
-        if key is None or key not in wide.columns:
-            return np.full(len(district), np.nan), np.zeros(len(district), dtype=bool)
-        return (wide[key].reindex(district).to_numpy(copy=True),
-                mask[key].reindex(district).fillna(False).to_numpy(dtype=bool, copy=True))
+    cell = _CellLookup(wide, mask, perturbed)
 
     def cut_small(district: pd.Series, keys) -> np.ndarray:
         hide = np.zeros(len(district), dtype=bool)
