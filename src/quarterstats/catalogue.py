@@ -1130,6 +1130,9 @@ def _with_structure(items: dict[str, Indicator], p: IndicatorParameters) -> Cata
         "two_group_indices": ("seg_dissimilarity", "seg_isolation", "seg_exposure", "seg_theil", "seg_gini",
                               "moran_i"),
         "multigroup_indices": ("seg_multigroup_theil", "seg_multigroup_dissimilarity"),
+        # indicators mapped as choropleths, in report order
+        "maps": ("density", "youth_ratio", "old_age_ratio", "foreign_share", "with_mh_share", "with_mh_minors_share",
+                 "households_with_minors_share", "residence_5y"),
     }
     return catalogue
 

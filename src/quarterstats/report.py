@@ -143,13 +143,19 @@ DISTRICT_TABLES: dict[str, tuple[DistrictTableSpec, ...]] = {
     ),
 }
 
-#: Key figures of the summary (city total), in order.
-SUMMARY_INDICATORS = ("pop", "foreign_share", "with_mh_share", "with_mh_minors_share", "households")
+#: Key figures of the summary (city total), in order (the catalogue's group "summary").
+SUMMARY_INDICATORS = CATALOGUE.groups["summary"]
 
-#: Segregation indices: two-group indices (per group) and multigroup indices (group "origin_regions").
-TWO_GROUP_INDICES = ("seg_dissimilarity", "seg_isolation", "seg_exposure", "seg_theil", "seg_gini", "moran_i")
-MULTIGROUP_INDICES = ("seg_multigroup_theil", "seg_multigroup_dissimilarity")
+#: Segregation indices: two-group indices (per group) and multigroup indices (group "origin_regions"),
+#: as the catalogue groups them.
+TWO_GROUP_INDICES = CATALOGUE.groups["two_group_indices"]
+MULTIGROUP_INDICES = CATALOGUE.groups["multigroup_indices"]
 MULTIGROUP_ID = "origin_regions"
+
+def _group(catalogue: Mapping[str, Indicator], name: str) -> tuple[str, ...]:
+    """A featured group of indicator ids of ``catalogue`` (of the default catalogue for a plain mapping)."""
+    return getattr(catalogue, "groups", CATALOGUE.groups)[name]
+
 
 #: LISA codes of the published table → keys of LISA_LABELS_DE (publication interface).
 _LISA_CODES = {1: "HH", 2: "LL", 3: "HL", 4: "LH", 0: "not_significant", -1: "island"}
@@ -463,7 +469,7 @@ def _summary(lookup: Mapping[tuple[str, str], tuple[float, str]], changes: Mappi
     prev_label = f"gegenüber {format_date_de(previous)}" if previous else "gegenüber dem vorigen Stichtag"
     base_label = f"gegenüber {format_date_de(baseline)}" if baseline else "gegenüber dem ersten Stichtag"
     cards = []
-    for ind in SUMMARY_INDICATORS:
+    for ind in _group(catalogue, "summary"):
         if ind not in info:
             continue
         kind, unit = info[ind]["kind"], info[ind]["unit"]
@@ -640,7 +646,7 @@ def render_report(published: pd.DataFrame, segregation: pd.DataFrame | None, fig
         lookup[(did, ind)] = (value, flag if isinstance(flag, str) else "")
         changes[(did, ind)] = (prev, base)
 
-    used: list[str] = [i for i in SUMMARY_INDICATORS if i in info]
+    used: list[str] = [i for i in _group(catalogue, "summary") if i in info]
     extra_tables = {}
     for key, frame in (tables or {}).items():
         section = frame.attrs.get("section", _APPENDIX[0])

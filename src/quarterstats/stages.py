@@ -541,7 +541,7 @@ def publication_index_stage(paths: ProjectPaths) -> StageResult:
 
     last = dates[-1]
     prov = provenance(paths, last, load_disclosure_config(paths.workdir).describe_de(), settings["source"])
-    key_indicators = [i for i in TIME_SERIES_INDICATORS if i in CATALOGUE]
+    key_indicators = list(CATALOGUE.groups["time_series"])
     outputs.append(write_time_series_workbook(series, paths.reports / "zeitreihe.xlsx", prov, key_indicators))
     entries = []
     for d in dates:
@@ -554,15 +554,6 @@ def publication_index_stage(paths: ProjectPaths) -> StageResult:
     outputs.append(render_index(paths.reports, entries, city_name=settings["name"], missing_dates=missing))
     return _summary_result({"reference_dates": [d.isoformat() for d in dates]}, "index_covers_every_reference_date",
                            dates, missing, "published report", outputs)
-
-
-#: Indicators of the planners' time-series workbook (one sheet each).
-TIME_SERIES_INDICATORS = (
-    "pop", "foreign_share", "with_mh_share", "with_mh_minors_share", "german_with_mh_share", "minors_share",
-    "age_65_79_share", "age_80plus_share", "youth_ratio", "old_age_ratio", "households",
-    "single_person_households_share", "households_with_minors_share", "residence_5y", "turnover",
-    "net_migration",
-)
 
 
 def previous_date(paths: ProjectPaths, day: date) -> date | None:
