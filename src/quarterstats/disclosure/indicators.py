@@ -314,26 +314,29 @@ def _suppress(wide: pd.DataFrame, config: DisclosureConfig, tables, used: Sequen
 def _complete_tables(wide: pd.DataFrame, mask: pd.DataFrame, tables, completed: dict[int, np.ndarray],
                      config: DisclosureConfig) -> None:
     """Complete every additive table's mask (in place), iterated until no table changes."""
+    position = {c: j for j, c in enumerate(wide.columns)}
+    values = wide.to_numpy(dtype=float).round().astype(np.int64)
+    hidden = mask.to_numpy(dtype=bool, copy=True)
     for _ in range(50):
         changed = False
         for number, (columns, has_total) in enumerate(tables):
-            sub = wide[columns].copy()
-            if has_total:
-                sub = sub.rename(columns={columns[-1]: "total"})
-            sub_mask = mask[columns].set_axis(sub.columns, axis=1)
-            current = sub_mask.to_numpy()
+            cols = [position[c] for c in columns]
+            current = hidden[:, cols]
             if not current.any():
                 continue
             if number in completed and np.array_equal(completed[number], current):
                 continue
-            full = secondary_suppression(sub.round().astype("int64"), sub_mask, row_total=True,
-                                         col_total=has_total, min_count=config.min_count)
-            completed[number] = full.to_numpy()
-            new = full.set_axis(columns, axis=1)
-            if (new & ~mask[columns]).to_numpy().any():
-                mask[columns] = mask[columns] | new
+            labels = [*columns[:-1], "total"] if has_total else list(columns)
+            sub = pd.DataFrame(values[:, cols], index=wide.index, columns=labels)
+            full = secondary_suppression(sub, pd.DataFrame(current, index=wide.index, columns=labels),
+                                         row_total=True, col_total=has_total, min_count=config.min_count)
+            new = full.to_numpy(dtype=bool)
+            completed[number] = new
+            if (new & ~current).any():
+                hidden[:, cols] = current | new
                 changed = True
         if not changed:
+            mask.iloc[:, :] = hidden
             return
     raise RuntimeError("secondary suppression did not converge")  # pragma: no cover (bounded by cells)
 
@@ -401,7 +404,12 @@ class _CellLookup:
         self.perturbed = perturbed.reindex(wide.index).to_numpy(dtype=float)
         self.perturbed_columns = {c: j for j, c in enumerate(perturbed.columns)}
 
-    def __call__(self, district: pd.Series, key: str | None) -> tuple[np.ndarray, np.ndarray]:
+    def positions(self, district: pd.Series) -> np.ndarray:
+        """Row positions of the districts (-1 where not a row), for :meth:`__call__`."""
+        return self.index.get_indexer(district)
+
+    def __call__(self, district: pd.Series | np.ndarray, key: str | None) -> tuple[np.ndarray, np.ndarray]:
+        """``district``: the districts, or their :meth:`positions`."""
         n = len(district)
         if key in self.perturbed_columns:
             source, j, hidden = self.perturbed, self.perturbed_columns[key], None
@@ -409,7 +417,7 @@ class _CellLookup:
             source, j, hidden = self.values, self.columns[key], self.hidden
         else:
             return np.full(n, np.nan), np.zeros(n, dtype=bool)
-        rows = self.index.get_indexer(district)
+        rows = district if isinstance(district, np.ndarray) else self.positions(district)
         found = rows >= 0
         value = np.where(found, source[rows, j], np.nan)
         suppressed = np.zeros(n, dtype=bool) if hidden is None else found & hidden[rows, j]
@@ -507,15 +515,16 @@ def protect_indicators(
         ind = cat.get(indicator_id)
         kind = ind.kind if ind else "index"
         districts = rows["district_id"]
+        at = cell.positions(districts)
         hide = np.zeros(len(rows), dtype=bool)
         if kind == "count":
-            value, hide = cell(districts, indicator_id)
+            value, hide = cell(at, indicator_id)
             out.loc[idx, "value"] = np.where(rows["value"].isna(), np.nan, value)
             out.loc[idx, "numerator"] = out.loc[idx, "value"]
         elif kind == "share":
             num_key, den_key = _share_cells(ind)
-            num, num_hidden = cell(districts, num_key)
-            den, den_hidden = cell(districts, den_key)
+            num, num_hidden = cell(at, num_key)
+            den, den_hidden = cell(at, den_key)
             with np.errstate(invalid="ignore", divide="ignore"):
                 share = np.where(den > 0, 100.0 * num / den, np.nan)
             if cell_key and (num_key in perturbed.columns or den_key in perturbed.columns):
@@ -542,10 +551,10 @@ def protect_indicators(
                 hide |= np.nan_to_num(small_num, nan=False).astype(bool) | np.nan_to_num(small_den, nan=False).astype(bool)
             if ind is not None:
                 for key in value_follows(ind, cat, available):
-                    hide |= cell(districts, key)[1]
+                    hide |= cell(at, key)[1]
                 hide |= cut_small(districts, ind.gives_back)
             if kind in ("score",) or indicator_id == "milieu_type":
-                pop, _ = cell(districts, "pop")
+                pop, _ = cell(at, "pop")
                 too_small = np.nan_to_num(pop < config.min_population_composite, nan=True).astype(bool)
                 out.loc[idx[too_small & (districts != CITY).to_numpy()], "value"] = np.nan
             # only the value of these kinds is published (in cell key mode also perturbed numerators
