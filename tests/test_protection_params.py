@@ -133,3 +133,30 @@ def test_dependency_ratios_follow_the_cut_of_the_declared_age_groups(table):
 def test_a_catalogue_of_other_parameters_is_refused(table):
     with pytest.raises(ValueError, match="other parameters"):
         protect_indicators(table, CONFIG, catalogue=build_catalogue(), params=OTHER_PARAMS)
+
+
+def test_a_denominator_with_another_age_limit_does_not_give_the_infants_back(monkeypatch):
+    """``moved_city_1y`` counts among the residents aged 1 and over: published beside the residents, its
+    denominator gives the infants. Where they are 1 or 2 (district D has one), the denominator cell is
+    suppressed, and the share with it."""
+    import quarterstats.disclosure.indicators as protection
+
+    persons = city_persons()
+    in_d = persons.index[persons["district_id"] == "D"]
+    ages = persons.loc[in_d, "age"]
+    persons.loc[in_d[ages == 0], "age"] = 1
+    persons.loc[in_d[ages > 60][:1], "age"] = 0  # D has one infant; its age group 0–5 stays published
+    table = compute_indicators(persons, districts_frame(), DAY)
+    truth = table.set_index(["district_id", "indicator"])
+    assert truth.loc[("D", "pop"), "value"] - truth.loc[("D", "moved_city_1y"), "denominator"] == 1
+
+    def infants_recovered(published: pd.DataFrame) -> list[str]:
+        pub = published.set_index(["district_id", "indicator"])
+        return [d for d in "ABCD" if pub.loc[(d, "pop"), "value"] - pub.loc[(d, "moved_city_1y"), "denominator"] == 1]
+
+    result = protect_indicators(table, DisclosureConfig(), params=build_catalogue().params)
+    flags = result.published.set_index(["district_id", "indicator"])["flag"]
+    assert flags[("D", "moved_city_1y")] == SUPPRESSED and flags[("D", "age_00_05")] == ""
+    assert infants_recovered(result.published) == []
+    monkeypatch.setattr(protection, "age_cut_parts", lambda cells, catalogue: {})
+    assert infants_recovered(protect_indicators(table, DisclosureConfig()).published) == ["D"]

@@ -9,6 +9,14 @@ Age bounds and thresholds live in :class:`IndicatorParameters` (one place; citie
 and the ids of the age-group indicators follow the parameters, so the catalogue is built by
 :func:`build_catalogue`; :data:`CATALOGUE` is the catalogue for the default parameters.
 
+The catalogue also declares the structure of every published number (:class:`Catalogue`): each
+indicator's ``numerator_id``/``denominator_id`` (ids of count cells; a denominator that is not itself
+published, such as the residents aged 1 and over, is a :class:`Cell` of its own), the :class:`Population`
+each cell counts, the additive :class:`Relation` objects among the cells (derived from the parameters:
+the age groups below ``minor_age_limit`` add up to the minors only where that limit is an age bound),
+what a value gives back (``gives_back``), and named groups of featured indicators. Disclosure control,
+tables, report and figures read this structure instead of keeping lists of their own.
+
 Conventions
 -----------
 * ``kind == "count"``: ``value`` is the number of persons/households; numerator = value, no denominator.
