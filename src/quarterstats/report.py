@@ -34,7 +34,6 @@ from __future__ import annotations
 import base64
 import math
 import numbers
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
@@ -84,61 +83,42 @@ _APPENDIX = ("anhang", "Weitere Tabellen")
 
 @dataclass(frozen=True)
 class DistrictTableSpec:
-    """One district table of a chapter: German title, indicator ids (columns), and an optional common
-    prefix of the indicators' ``label_de`` that is moved into the title (so wide tables stay readable)."""
+    """One district table of a chapter: German title, the catalogue group of its indicator ids (columns;
+    groups follow the indicator parameters, e.g. the age groups), and an optional common prefix of the
+    indicators' ``label_de`` that is moved into the title (so wide tables stay readable)."""
 
     title_de: str
-    indicators: tuple[str, ...] = ()
+    group: str
     strip_prefix: str = ""
-    #: instead of fixed ids: every catalogue id matching this regular expression, in catalogue order
-    #: (the age-group ids follow the indicator parameters).
-    pattern: str | None = None
 
     def ids(self, catalogue: Mapping[str, Indicator]) -> tuple[str, ...]:
-        if self.pattern is None:
-            return self.indicators
-        rx = re.compile(self.pattern)
-        return tuple(i for i in catalogue if rx.fullmatch(i))
+        return _group(catalogue, self.group)
 
 
 #: District tables per chapter (columns only where the indicator is in the published table).
 DISTRICT_TABLES: dict[str, tuple[DistrictTableSpec, ...]] = {
     "bevoelkerung": (
-        DistrictTableSpec("Einwohner, Dichte und Altersstruktur nach Stadtbezirken",
-                          ("pop", "density", "mean_age", "youth_ratio", "old_age_ratio", "minors_share")),
-        DistrictTableSpec("Einwohner nach Altersgruppen (Anteil an allen Einwohnern)",
-                          pattern=r"age_\d{2}(_\d{2}|plus)_share", strip_prefix="Anteil Einwohner "),
+        DistrictTableSpec("Einwohner, Dichte und Altersstruktur nach Stadtbezirken", "table_population"),
+        DistrictTableSpec("Einwohner nach Altersgruppen (Anteil an allen Einwohnern)", "table_age_groups",
+                          strip_prefix="Anteil Einwohner "),
     ),
     "migration": (
-        DistrictTableSpec("Ausländer und Einwohner mit Migrationshintergrund nach Stadtbezirken",
-                          ("foreign_share", "german_personal_mh_share", "german_familial_mh_share",
-                           "with_mh_share", "with_mh_minors_share")),
+        DistrictTableSpec("Ausländer und Einwohner mit Migrationshintergrund nach Stadtbezirken", "table_migration"),
         DistrictTableSpec("Einwohner mit Migrationshintergrund nach Herkunftsregion (Anteil an allen Einwohnern)",
-                          tuple(f"origin_region_{code}_share" for code, _, _ in ORIGIN_REGIONS),
-                          strip_prefix="Anteil mit Migrationshintergrund, Herkunftsregion "),
+                          "table_origin_regions", strip_prefix="Anteil mit Migrationshintergrund, Herkunftsregion "),
     ),
     "haushalte": (
-        DistrictTableSpec("Haushalte nach Stadtbezirken",
-                          ("households", "household_size_mean", "single_person_households_share",
-                           "households_with_minors_share", "single_parent_households_share",
-                           "seniors_alone_share", "households_with_mh_share")),
+        DistrictTableSpec("Haushalte nach Stadtbezirken", "table_households"),
     ),
     "mobilitaet": (
-        DistrictTableSpec("Wohndauer und Wanderungen nach Stadtbezirken",
-                          ("residence_5y", "moved_address_1y", "moved_city_1y", "in_movers", "out_movers",
-                           "turnover", "net_migration")),
+        DistrictTableSpec("Wohndauer und Wanderungen nach Stadtbezirken", "table_mobility"),
     ),
     "milieu": (
-        DistrictTableSpec("Milieudimensionen (z-Werte) und Quartierstyp nach Stadtbezirken",
-                          ("milieu_age", "milieu_family", "milieu_ethnic", "milieu_stability", "milieu_social",
-                           "milieu_type")),
+        DistrictTableSpec("Milieudimensionen (z-Werte) und Quartierstyp nach Stadtbezirken", "table_milieu"),
     ),
     "segregation": (
-        DistrictTableSpec("Lokalisationsquotienten und LISA-Cluster nach Stadtbezirken",
-                          ("location_quotient_foreign", "location_quotient_with_mh", "lisa_class_foreign",
-                           "lisa_class_with_mh")),
-        DistrictTableSpec("Lokalisationsquotienten nach Herkunftsregion",
-                          tuple(f"location_quotient_region_{code}" for code, _, _ in ORIGIN_REGIONS),
+        DistrictTableSpec("Lokalisationsquotienten und LISA-Cluster nach Stadtbezirken", "table_segregation"),
+        DistrictTableSpec("Lokalisationsquotienten nach Herkunftsregion", "table_location_quotients_regions",
                           strip_prefix="Lokalisationsquotient: Herkunftsregion "),
     ),
 }
