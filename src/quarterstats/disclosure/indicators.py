@@ -289,7 +289,7 @@ def _suppress(wide: pd.DataFrame, config: DisclosureConfig, tables, used: Sequen
     # A table whose mask is the one it was last completed to is safe as it is (the completion of a
     # safe mask adds nothing), so later rounds of the fixpoint only revisit tables that changed.
     completed: dict[int, np.ndarray] = {}
-    for _ in range(50):
+    for _ in range(wide.size + 1):  # every round suppresses at least one more cell
         _complete_tables(wide, mask, tables, completed, config)
         found = nested_disclosures(wide, mask, groups, config.min_count)
         if not found:
@@ -300,15 +300,23 @@ def _suppress(wide: pd.DataFrame, config: DisclosureConfig, tables, used: Sequen
                 continue
             done.add(cell.row)
             group = next(g for g in groups if cell.col in {c for r in g for c in r.cells})
+            # a published cell of a relation with it, else of any relation of the group
             related = [c for r in group if cell.col in r.cells for c in r.cells]
+            related = list(dict.fromkeys([*related, *(c for r in group for c in r.cells)]))
             totals = {r.total for r in group}
             row = wide.loc[cell.row]
-            candidates = [c for c in dict.fromkeys(related) if not mask.loc[cell.row, c] and row[c] > 0]
-            if not candidates:  # pragma: no cover (a disclosed cell always has a published partner)
+            candidates = [c for c in related if not mask.loc[cell.row, c] and row[c] > 0]
+            if not candidates:  # pragma: no cover (with every cell suppressed nothing is bounded)
                 raise RuntimeError(f"no cell left to suppress beside {cell.col} in {cell.row}")
-            partner = min(candidates, key=lambda c: (c in totals, row[c], related.index(c)))
+            partner = min(candidates, key=lambda c: (c not in columns_of(cell.col, group), c in totals, row[c],
+                                                     related.index(c)))
             mask.loc[cell.row, partner] = True
     raise RuntimeError("secondary suppression did not converge")  # pragma: no cover (bounded by cells)
+
+
+def columns_of(column: str, group: Sequence[Relation]) -> set[str]:
+    """The cells that share a relation of ``group`` with ``column``."""
+    return {c for r in group if column in r.cells for c in r.cells}
 
 
 def _complete_tables(wide: pd.DataFrame, mask: pd.DataFrame, tables, completed: dict[int, np.ndarray],
