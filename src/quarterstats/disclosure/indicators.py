@@ -244,24 +244,30 @@ def _group_layout(group: Sequence[Relation]) -> tuple[list[str], TableLayout]:
 
 
 def nested_disclosures(wide: pd.DataFrame, mask: pd.DataFrame, groups: Sequence[Sequence[Relation]],
-                       min_count: int) -> list[tuple[list[str], RecoveredCell]]:
+                       min_count: int, cache: dict | None = None) -> list[tuple[list[str], RecoveredCell]]:
     """Suppressed cells an intruder recovers (or pins into ``[1, min_count - 1]``) from the relations of
     one area taken together, where they share cells: the minors minus their published age groups and
     the residents minus all published age groups together give a suppressed adult group although
     each relation alone keeps two cells suppressed. The per-relation tables (:func:`audit`) see each
-    relation alone; this LP audit solves each area's relations of a group at once."""
+    relation alone; this LP audit solves each area's relations of a group at once.
+
+    Only areas with a suppressed cell in two or more relations of a group are solved (where the
+    relations share no suppressed cell, their equations are independent and each is audited alone).
+    ``cache``: results by group, area and suppressed cells, kept between calls."""
     found = []
-    for group in groups:
+    cache = {} if cache is None else cache
+    for number, group in enumerate(groups):
         columns, layout = _group_layout(group)
         hidden = mask[columns].to_numpy(dtype=bool)
         values = wide[columns].to_numpy(dtype=float)
-        lines = (layout.relations != 0).astype(np.int64)
-        # areas whose suppressed cells take part in two or more relations of the group
-        rows = np.flatnonzero(((hidden.astype(np.int64) @ lines.T) > 0).sum(axis=1) >= 2)
-        for r in rows:
-            auditor = TableAuditor(values[r], layout)
-            for k, lo, hi in auditor.disclosed(hidden[r][None, :], min_count):
-                found.append((columns, RecoveredCell(wide.index[r], columns[k], lo, hi)))
+        shared = (layout.relations != 0).sum(axis=0) >= 2
+        for r in np.flatnonzero((hidden & shared).any(axis=1)):
+            key = (number, wide.index[r], hidden[r].tobytes())
+            if key not in cache:
+                auditor = TableAuditor(values[r], layout)
+                cache[key] = [(columns, RecoveredCell(wide.index[r], columns[k], lo, hi))
+                              for k, lo, hi in auditor.disclosed(hidden[r][None, :], min_count)]
+            found += cache[key]
     return found
 
 
@@ -289,9 +295,10 @@ def _suppress(wide: pd.DataFrame, config: DisclosureConfig, tables, used: Sequen
     # A table whose mask is the one it was last completed to is safe as it is (the completion of a
     # safe mask adds nothing), so later rounds of the fixpoint only revisit tables that changed.
     completed: dict[int, np.ndarray] = {}
+    nested_cache: dict = {}
     for _ in range(wide.size + 1):  # every round suppresses at least one more cell
         _complete_tables(wide, mask, tables, completed, config)
-        found = nested_disclosures(wide, mask, groups, config.min_count)
+        found = nested_disclosures(wide, mask, groups, config.min_count, nested_cache)
         if not found:
             return mask
         done = set()
