@@ -1154,6 +1154,8 @@ def _with_structure(items: dict[str, Indicator], p: IndicatorParameters) -> Cata
         "table_segregation": ("location_quotient_foreign", "location_quotient_with_mh", "lisa_class_foreign",
                               "lisa_class_with_mh"),
         "table_location_quotients_regions": tuple(f"location_quotient_region_{code}" for code, _, _ in ORIGIN_REGIONS),
+        # indicators drawn as district trends over all reference dates
+        "trends": ("foreign_share", "with_mh_share"),
         # indicators mapped as choropleths, in report order
         "maps": ("density", "youth_ratio", "old_age_ratio", "foreign_share", "with_mh_share", "with_mh_minors_share",
                  "households_with_minors_share", "residence_5y"),
