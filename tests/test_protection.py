@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 from quarterstats.catalogue import CATALOGUE
 from quarterstats.disclosure import DisclosureConfig
 from quarterstats.disclosure.indicators import (
-    NOT_AVAILABLE, PERSON_COUNTS, SUPPRESSED, audit, protect_indicators, published_changes,
+    NOT_AVAILABLE, SUPPRESSED, audit, protect_indicators, published_changes,
 )
 from quarterstats.indicators import compute_indicators
 
@@ -64,7 +65,9 @@ def test_no_small_count_is_published_and_nothing_can_be_recovered(table_and_pers
     numerators = pub[kinds == "share"]["numerator"].dropna()
     assert not ((numerators >= 1) & (numerators < config.min_count)).any()
     assert result.count_mask.to_numpy().any(), "the tiny district must cause suppressions"
-    assert audit(result.counts, result.count_mask, config) == []  # the intruder recovers nothing
+    assert result.relations == CATALOGUE.relations[:6]  # the declared relations of the published cells
+    # the intruder recovers nothing
+    assert audit(result.counts, result.count_mask, config, relations=CATALOGUE.relations) == []
     # the suppressed cells are marked as the yearbook does
     assert set(pub["flag"].unique()) <= {"", SUPPRESSED, NOT_AVAILABLE}
     assert (pub.loc[pub["flag"] == SUPPRESSED, "value"].isna()).all()
@@ -77,7 +80,7 @@ def test_primary_only_would_have_been_recoverable(table_and_persons):
     wide = result.counts
     primary = (wide >= 1) & (wide < config.min_count)
     assert primary.to_numpy().any()
-    assert audit(wide, primary, config), "primary suppression alone leaks through the margins"
+    assert audit(wide, primary, config, relations=CATALOGUE.relations), "primary suppression alone leaks through the margins"
 
 
 def test_shares_follow_their_numerators_and_denominators(table_and_persons):
@@ -113,7 +116,7 @@ def test_cell_key_mode(table_and_persons):
     pd.testing.assert_frame_equal(result.published, again.published)  # same records → same noise
     original = table.set_index(["district_id", "indicator"])["value"]
     pub = result.published.set_index(["district_id", "indicator"])["value"]
-    for key in PERSON_COUNTS:
+    for key in (k for k, c in CATALOGUE.cells.items() if c.population is not None):
         if key not in set(table["indicator"]):
             continue
         orig = original.xs(key, level="indicator")
@@ -176,9 +179,7 @@ def small_cells_table():
     return compute_indicators(persons, districts_frame(), DAY)
 
 
-def test_ratios_do_not_give_back_suppressed_cells(small_cells_table, monkeypatch):
-    import quarterstats.disclosure.indicators as protection
-
+def test_ratios_do_not_give_back_suppressed_cells(small_cells_table):
     table = small_cells_table
     config = DisclosureConfig()
     published = protect_indicators(table, config).published
@@ -191,24 +192,26 @@ def test_ratios_do_not_give_back_suppressed_cells(small_cells_table, monkeypatch
     assert (ages_hidden == SUPPRESSED).any()
     assert pub.loc[("D", "youth_ratio"), "flag"] == pub.loc[("D", "old_age_ratio"), "flag"] == SUPPRESSED
     # without the rule both attacks succeed on this table: the test can fail
-    monkeypatch.setattr(protection, "VALUE_FOLLOWS", {})
-    monkeypatch.setattr(protection, "DEPENDENCY_RATIOS", ())
-    leaked = _recovered_by_ratios(protect_indicators(table, config).published, table)
-    assert {c for _, c, _ in leaked} == {"age_80plus", "persons_in_institutions"}
+    blind = {k: dataclasses.replace(v, gives_back=()) for k, v in CATALOGUE.items()}
+    leaked = _recovered_by_ratios(protect_indicators(table, config, catalogue=blind).published, table)
+    leaked_cells = {c for _, c, _ in leaked}
+    assert len(leaked_cells & {"age_65_79", "age_80plus"}) == 1 and "persons_in_institutions" in leaked_cells
     assert ("C", "persons_in_institutions", 1.0) in leaked
 
 
 def test_dependency_ratios_are_suppressed_where_they_split_off_a_small_age_band():
     """The youth ratio's limit 20 cuts the age group 18–24: with the under-18s published, the ratio gives
     the 18–19-year-olds. Where that (or the 20–24) count is 1 or 2, neither dependency ratio is shown."""
-    from quarterstats.disclosure.indicators import dependency_ratio_splits
+    from quarterstats.disclosure.indicators import age_cut_parts, structure_cells
 
     persons = random_persons()
     in_b = (persons["district_id"] == "B") & persons["age"].isin([18, 19])
     persons.loc[persons.index[in_b][1:], "age"] = 30  # B keeps a single 18/19-year-old
     table = compute_indicators(persons, districts_frame(), DAY)
-    splits = dependency_ratio_splits(table)
-    assert list(splits.columns) == ["age_18_19", "age_20_24"]
+    cuts = age_cut_parts(structure_cells(table, CATALOGUE), CATALOGUE)
+    assert list(cuts["pop_age_00_19"].columns) == ["age_18_19", "age_20_24"]
+    assert list(cuts["pop_age_20_64"].columns) == ["age_20_24", "age_18_19"]
+    splits = cuts["pop_age_00_19"]
     assert splits.loc["B", "age_18_19"] == 1
     ages = persons.groupby("district_id")["age"]
     assert (splits["age_18_19"].drop("city") == ages.apply(lambda a: a.isin([18, 19]).sum())).all()

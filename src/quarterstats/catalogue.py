@@ -9,6 +9,14 @@ Age bounds and thresholds live in :class:`IndicatorParameters` (one place; citie
 and the ids of the age-group indicators follow the parameters, so the catalogue is built by
 :func:`build_catalogue`; :data:`CATALOGUE` is the catalogue for the default parameters.
 
+The catalogue also declares the structure of every published number (:class:`Catalogue`): each
+indicator's ``numerator_id``/``denominator_id`` (ids of count cells; a denominator that is not itself
+published, such as the residents aged 1 and over, is a :class:`Cell` of its own), the :class:`Population`
+each cell counts, the additive :class:`Relation` objects among the cells (derived from the parameters:
+the age groups below ``minor_age_limit`` add up to the minors only where that limit is an age bound),
+what a value gives back (``gives_back``), and named groups of featured indicators. Disclosure control,
+tables, report and figures read this structure instead of keeping lists of their own.
+
 Conventions
 -----------
 * ``kind == "count"``: ``value`` is the number of persons/households; numerator = value, no denominator.
@@ -40,6 +48,8 @@ from quarterstats.parameter_text import ParameterText, describe
 __all__ = [
     "CATALOGUE",
     "CATALOGUE_VERSION",
+    "Catalogue",
+    "Cell",
     "DEFAULT_MIN_DENOMINATOR",
     "FAMILIES",
     "Indicator",
@@ -47,6 +57,8 @@ __all__ = [
     "INDICATOR_PARAMETER_TEXTS",
     "KINDS",
     "ORIGIN_REGIONS",
+    "Population",
+    "Relation",
     "SEGREGATION_GROUPS",
     "age_group_id",
     "age_group_label_de",
@@ -223,6 +235,14 @@ class Indicator:
     kind: str
     #: False where a difference between two reference dates means nothing (classes, ranks).
     comparable_over_time: bool = True
+    #: Declared structure (see :class:`Catalogue`): ids of the cells of the numerator and the denominator
+    #: (a count's numerator is the count itself), ...
+    numerator_id: str | None = None
+    denominator_id: str | None = None
+    #: ... the cells a value published to full precision gives back (a quotient of whole numbers gives both),
+    gives_back: tuple[str, ...] = ()
+    #: ... and whether the value is the district's quotient relative to the city's (location quotients).
+    relative_to_city: bool = False
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
@@ -238,6 +258,78 @@ class Indicator:
         if self.unit == "%":
             return "Prozentpunkte"
         return self.unit
+
+
+@dataclass(frozen=True)
+class Population:
+    """Whom a count cell counts: residents with main residence on the reference date, aged ``ages``
+    ``[lo, hi)`` (``hi`` None: open), in ``households`` ``"all"``, ``"private"`` (a generated household) or
+    ``"institutions"`` (no household), of statistical ``sex`` (``"m"``/``"w"``), with ``mh_status`` one of
+    the listed values, ``has_mh``, origin region, immigration-history status, or a known move-in date to
+    the address, where set. Cells that are not such a set of persons (households, moves, supplied
+    figures, sums of ages, areas) declare no population."""
+
+    ages: tuple[int, int | None] = (0, None)
+    households: str = "all"
+    sex: str | None = None
+    mh_status: tuple[str, ...] = ()
+    has_mh: bool | None = None
+    origin_region: str | None = None
+    eg_status: str | None = None
+    address_known: bool = False
+
+    def __post_init__(self) -> None:
+        if self.households not in ("all", "private", "institutions"):
+            raise ValueError(f"households must be all, private or institutions, not {self.households!r}")
+        if self.sex not in (None, "m", "w"):
+            raise ValueError(f"sex must be m, w or None, not {self.sex!r}")
+
+    @property
+    def age_only(self) -> bool:
+        """True where the cell is all residents of an age band (nothing else restricts it)."""
+        return self == Population(ages=self.ages)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A count cell: a published count indicator or a numerator/denominator that is not one."""
+
+    id: str
+    label_de: str
+    population: Population | None = None
+    #: False for a cell that is a sum of values or an area rather than a number of persons or households.
+    count: bool = True
+
+
+@dataclass(frozen=True)
+class Relation:
+    """An additive relation among cells, per district and for the city: ``total = sum(parts)``."""
+
+    name: str
+    total: str
+    parts: tuple[str, ...]
+
+    @property
+    def cells(self) -> tuple[str, ...]:
+        return (*self.parts, self.total)
+
+
+class Catalogue(dict):
+    """The indicators (id -> :class:`Indicator`, report order) with their declared structure.
+
+    ``params``: the parameters it was built with; ``cells``: every count cell (id -> :class:`Cell`) that
+    an indicator's ``numerator_id``/``denominator_id``/``gives_back`` names; ``relations``: the additive
+    relations among them (:class:`Relation`), derived from the parameters; ``groups``: named lists of
+    indicator ids that reports, figures and workbooks feature (e.g. ``"time_series"``)."""
+
+    params: IndicatorParameters
+    cells: dict[str, Cell]
+    relations: tuple[Relation, ...]
+    groups: dict[str, tuple[str, ...]]
+
+    def relations_of(self, cell_id: str) -> tuple[Relation, ...]:
+        """The declared relations ``cell_id`` takes part in."""
+        return tuple(r for r in self.relations if cell_id in r.cells)
 
 
 # --------------------------------------------------------------------------------------------- age groups
@@ -312,7 +404,7 @@ class _Builder:
         )
 
 
-def build_catalogue(params: IndicatorParameters = IndicatorParameters()) -> dict[str, Indicator]:
+def build_catalogue(params: IndicatorParameters = IndicatorParameters()) -> Catalogue:
     """All indicators, in report order, with labels and formulas following ``params``."""
     p = params
     c = _Builder()
@@ -937,19 +1029,208 @@ def build_catalogue(params: IndicatorParameters = IndicatorParameters()) -> dict
             definition_de=f"Lokaler Clustertyp des Bezirks für den Anteil „{glabel_de}“ nach dem lokalen Moran's I.",
             definition_en=f"Local cluster type of the district for the share '{glabel_en}' by local Moran's I.",
         )
-    return c.items
+    return _with_structure(c.items, p)
+
+
+def _age_cell_id(lower: int, upper: int | None, params: IndicatorParameters) -> str:
+    """Id of the cell "residents aged [lower, upper)": the age group, minors or young adults where it is
+    one of them, else ``pop_age_LL_UU`` / ``pop_age_LLplus``."""
+    if (lower, upper) in age_groups(params):
+        return age_group_id(lower, upper)
+    if (lower, upper) == (0, params.minor_age_limit):
+        return "minors"
+    ya_lo, ya_hi = params.young_adult_ages
+    if (lower, upper) == (ya_lo, ya_hi + 1):
+        return "young_adults"
+    return f"pop_{age_group_id(lower, upper)}"
+
+
+def _with_structure(items: dict[str, Indicator], p: IndicatorParameters) -> Catalogue:
+    """The catalogue with every indicator's cells, the additive relations and the featured groups."""
+    from dataclasses import replace
+
+    cells: dict[str, Cell] = {}
+
+    def cell(cell_id: str, label_de: str, population: Population | None = None, count: bool = True) -> str:
+        cells.setdefault(cell_id, Cell(cell_id, label_de, population, count))
+        return cell_id
+
+    def ages(lower: int, upper: int | None, **restriction) -> str:
+        population = Population(ages=(lower, upper), **restriction)
+        if population.age_only:
+            cell_id = _age_cell_id(lower, upper, p)
+        else:
+            where = {"private": "_in_households", "institutions": "_in_institutions"}.get(population.households, "")
+            base = {(0, None): "persons", (0, minor): "minors"}.get((lower, upper), age_group_id(lower, upper))
+            cell_id = base + where + ("_address_known" if population.address_known else "")
+        band = age_group_label_de(lower, upper) if (lower, upper) != (0, None) else "alle Altersjahre"
+        return cell(cell_id, f"Einwohner {band}", population)
+
+    minor, o, y = p.minor_age_limit, p.old_age_limit, p.youth_age_limit
+    groups = age_groups(p)
+    group_ids = [age_group_id(lo, hi) for lo, hi in groups]
+    minors_ = Population(ages=(0, minor))
+    count_population: dict[str, Population | None] = {
+        "pop": Population(),
+        **{gid: Population(ages=(lo, hi)) for gid, (lo, hi) in zip(group_ids, groups)},
+        "minors": minors_,
+        "young_adults": Population(ages=(p.young_adult_ages[0], p.young_adult_ages[1] + 1)),
+        "foreign": Population(mh_status=("foreign",)),
+        "german_personal_mh": Population(mh_status=("german_personal_mh",)),
+        "german_familial_mh": Population(mh_status=("german_familial_mh",)),
+        "german_with_mh": Population(mh_status=("german_personal_mh", "german_familial_mh")),
+        "german_no_mh": Population(mh_status=("german_no_mh",)),
+        "with_mh": Population(has_mh=True),
+        "with_mh_minors": Population(ages=(0, minor), has_mh=True),
+        **{f"origin_region_{code}": Population(has_mh=True, origin_region=code) for code, _, _ in ORIGIN_REGIONS},
+        "eg_immigrant": Population(eg_status="immigrant"),
+        "eg_descendant_minors": Population(ages=(0, minor), eg_status="descendant"),
+        "eg_one_sided_minors": Population(ages=(0, minor), eg_status="one_sided"),
+        "eg_not_determinable": Population(eg_status="not_determinable"),
+        "persons_in_institutions": Population(households="institutions"),
+    }
+    structure: dict[str, tuple[str | None, str | None, tuple[str, ...], bool]] = {}
+    for ind in items.values():
+        if ind.kind == "count":
+            cell(ind.id, ind.label_de, count_population.get(ind.id))
+            structure[ind.id] = (ind.id, None, (ind.id,), False)
+
+    households = "households"
+    share_denominator = {
+        "with_mh_minors": "minors", "eg_descendant_minors": "minors", "eg_one_sided_minors": "minors",
+        "single_person_households": households, "households_with_minors": households,
+        "households_with_mh": households, "single_parent_households": "households_with_minors",
+        "minors_single_parent": ages(0, minor, households="private"),
+        "seniors_alone": ages(o, None, households="private"),
+    }
+    for ind in items.values():
+        twin = ind.id.removesuffix("_share")
+        if ind.kind == "share" and twin != ind.id and twin in items:
+            den = share_denominator.get(twin, "pop")
+            structure[ind.id] = (twin, den, (twin, den), False)
+
+    r, m = p.residence_years, p.recent_move_years
+    lf_lo, lf_hi = p.labour_force_ages
+    k = p.child_poverty_age_limit
+    own = {
+        "residence_5y": (cell("residence_long", items["residence_5y"].numerator), ages(r, None, address_known=True)),
+        "moved_address_1y": (cell("moved_address_recent", items["moved_address_1y"].numerator),
+                             ages(m, None, address_known=True)),
+        "moved_city_1y": (cell("moved_city_recent", items["moved_city_1y"].numerator), ages(m, None)),
+        "sgb2_rate": (cell("sgb2_recipients", items["sgb2_rate"].numerator), ages(0, o)),
+        "unemployment_rate": (cell("unemployed", items["unemployment_rate"].numerator), ages(lf_lo, lf_hi + 1)),
+        "child_poverty": (cell("children_in_sgb2", items["child_poverty"].numerator), ages(0, k)),
+    }
+    for key, (num, den) in own.items():
+        structure[key] = (num, den, (num, den), False)
+
+    youth, working, old = ages(0, y), ages(y, o), ages(o, None)
+    men = cell("men", "Männer", Population(sex="m"))
+    women = cell("women", "Frauen", Population(sex="w"))
+    in_households = ages(0, None, households="private")
+    flows = ("in_movers", "out_movers", "intra_city_in", "intra_city_out")
+    mean_pop = cell("mean_pop", "mittlere Einwohnerzahl beider Stichtage", count=False)
+    ratios = {
+        "density": ("pop", cell("area_km2", "Fläche in km²", count=False), ("pop",)),
+        "sex_ratio": (men, women, (men, women)),
+        "mean_age": (cell("age_sum", "Summe der vollendeten Lebensjahre", count=False), "pop", ("pop",)),
+        "youth_ratio": (youth, working, (youth, working, old)),
+        "old_age_ratio": (old, working, (youth, working, old)),
+        "household_size_mean": (in_households, households, (in_households, households)),
+        "turnover": (cell("moves_volume", "Zuzüge + Abgänge"), mean_pop, ("pop", *flows)),
+        "net_migration": (cell("moves_net", "Zuzüge − Abgänge", count=False), mean_pop, ("pop", *flows)),
+    }
+    for key, (num, den, back) in ratios.items():
+        structure[key] = (num, den, back, False)
+    known_country = cell("with_mh_known_country", items["origin_diversity_shannon"].denominator)
+    for key in ("origin_diversity_shannon", "origin_diversity_simpson"):
+        structure[key] = (None, known_country, (), False)
+    for gid, _, _ in SEGREGATION_GROUPS:
+        group = gid if gid in ("foreign", "with_mh") else f"origin_{gid}"
+        structure[f"location_quotient_{gid}"] = (group, "pop", ("pop", group), True)
+
+    items = {
+        key: replace(ind, numerator_id=structure[key][0], denominator_id=structure[key][1],
+                     gives_back=tuple(structure[key][2]), relative_to_city=structure[key][3])
+        if key in structure and key in items else ind
+        for key, ind in items.items()
+    }
+    relations = [
+        Relation("mh_status", "pop", ("foreign", "german_personal_mh", "german_familial_mh", "german_no_mh")),
+        Relation("german_with_mh", "german_with_mh", ("german_personal_mh", "german_familial_mh")),
+        Relation("with_mh", "with_mh", ("foreign", "german_with_mh")),
+        Relation("origin_regions", "with_mh", tuple(f"origin_region_{code}" for code, _, _ in ORIGIN_REGIONS)),
+        Relation("age_groups", "pop", tuple(group_ids)),
+    ]
+    if minor in p.age_group_lower_bounds:  # else the minors cut an age group: see the disclosure's age cuts
+        relations.append(Relation("minor_age_groups", "minors",
+                                  tuple(g for g, (lo, hi) in zip(group_ids, groups) if hi is not None and hi <= minor)))
+    relations += [
+        Relation("sex", "pop", (men, women)),
+        Relation("dependency_ages", "pop", (youth, working, old)),
+        Relation("household_membership", "pop", (in_households, "persons_in_institutions")),
+    ]
+    catalogue = Catalogue(items)
+    catalogue.params = p
+    catalogue.cells = cells
+    catalogue.relations = tuple(relations)
+    old_groups = [f"{g}_share" for g, (lo, _) in zip(group_ids, groups) if lo >= o]
+    catalogue.groups = {
+        # the planners' time-series workbook (one sheet each)
+        "time_series": (
+            "pop", "foreign_share", "with_mh_share", "with_mh_minors_share", "german_with_mh_share",
+            "minors_share", *old_groups, "youth_ratio", "old_age_ratio", "households",
+            "single_person_households_share", "households_with_minors_share", "residence_5y", "turnover",
+            "net_migration",
+        ),
+        # key figures of the report's summary (city total)
+        "summary": ("pop", "foreign_share", "with_mh_share", "with_mh_minors_share", "households"),
+        # segregation indices of the report: per group, and over all origin regions at once
+        "two_group_indices": ("seg_dissimilarity", "seg_isolation", "seg_exposure", "seg_theil", "seg_gini",
+                              "moran_i"),
+        "multigroup_indices": ("seg_multigroup_theil", "seg_multigroup_dissimilarity"),
+        # the report's district tables (columns), in report order
+        "table_population": ("pop", "density", "mean_age", "youth_ratio", "old_age_ratio", "minors_share"),
+        "table_age_groups": tuple(f"{g}_share" for g in group_ids),
+        "table_migration": ("foreign_share", "german_personal_mh_share", "german_familial_mh_share",
+                            "with_mh_share", "with_mh_minors_share"),
+        "table_immigration_history": ("eg_immigrant_share", "eg_descendant_minors_share",
+                                      "eg_one_sided_minors_share", "eg_not_determinable_share"),
+        "table_origin_regions": tuple(f"origin_region_{code}_share" for code, _, _ in ORIGIN_REGIONS),
+        "table_households": ("households", "household_size_mean", "single_person_households_share",
+                             "households_with_minors_share", "single_parent_households_share",
+                             "seniors_alone_share", "households_with_mh_share"),
+        "table_mobility": ("residence_5y", "moved_address_1y", "moved_city_1y", "in_movers", "out_movers",
+                           "turnover", "net_migration"),
+        "table_milieu": ("milieu_age", "milieu_family", "milieu_ethnic", "milieu_stability", "milieu_social",
+                         "milieu_type"),
+        "table_segregation": ("location_quotient_foreign", "location_quotient_with_mh", "lisa_class_foreign",
+                              "lisa_class_with_mh"),
+        "table_location_quotients_regions": tuple(f"location_quotient_region_{code}" for code, _, _ in ORIGIN_REGIONS),
+        # indicators drawn as district trends over all reference dates
+        "trends": ("foreign_share", "with_mh_share"),
+        # indicators mapped as choropleths, in report order
+        "maps": ("density", "youth_ratio", "old_age_ratio", "foreign_share", "with_mh_share", "with_mh_minors_share",
+                 "households_with_minors_share", "residence_5y"),
+    }
+    return catalogue
 
 
 #: The catalogue for the default :class:`IndicatorParameters`.
-CATALOGUE: dict[str, Indicator] = build_catalogue()
+CATALOGUE: Catalogue = build_catalogue()
+
+
+#: Fields of :class:`Indicator` that declare structure for the code, not definitions for readers.
+_STRUCTURE_FIELDS = frozenset({"numerator_id", "denominator_id", "gives_back", "relative_to_city"})
 
 
 def catalogue_table(catalogue: Mapping[str, Indicator] | None = None) -> pd.DataFrame:
     """The catalogue as a DataFrame (one row per indicator, catalogue order) for the report's methods
     section and the Excel definitions sheet; includes ``change_unit`` (percentage points for shares)."""
     cat = CATALOGUE if catalogue is None else catalogue
-    cols = [f.name for f in fields(Indicator)] + ["change_unit"]
-    rows = [{**asdict(ind), "change_unit": ind.change_unit} for ind in cat.values()]
+    cols = [f.name for f in fields(Indicator) if f.name not in _STRUCTURE_FIELDS] + ["change_unit"]
+    rows = [{**{k: v for k, v in asdict(ind).items() if k not in _STRUCTURE_FIELDS}, "change_unit": ind.change_unit}
+            for ind in cat.values()]
     table = pd.DataFrame(rows, columns=cols)
     table["min_denominator"] = table["min_denominator"].astype("Int64")
     return table

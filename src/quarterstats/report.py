@@ -39,7 +39,6 @@ import base64
 import dataclasses
 import math
 import numbers
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
@@ -95,77 +94,64 @@ _APPENDIX = ("anhang", "Weitere Tabellen")
 
 @dataclass(frozen=True)
 class DistrictTableSpec:
-    """One district table of a chapter: German title, indicator ids (columns), and an optional common
-    prefix of the indicators' ``label_de`` that is moved into the title (so wide tables stay readable)."""
+    """One district table of a chapter: German title, the catalogue group of its indicator ids (columns;
+    groups follow the indicator parameters, e.g. the age groups), and an optional common prefix of the
+    indicators' ``label_de`` that is moved into the title (so wide tables stay readable)."""
 
     title_de: str
-    indicators: tuple[str, ...] = ()
+    group: str
     strip_prefix: str = ""
-    #: instead of fixed ids: every catalogue id matching this regular expression, in catalogue order
-    #: (the age-group ids follow the indicator parameters).
-    pattern: str | None = None
     #: a reading aid under the table (German)
     note_de: str = ""
 
     def ids(self, catalogue: Mapping[str, Indicator]) -> tuple[str, ...]:
-        if self.pattern is None:
-            return self.indicators
-        rx = re.compile(self.pattern)
-        return tuple(i for i in catalogue if rx.fullmatch(i))
+        return _group(catalogue, self.group)
 
 
 #: District tables per chapter (columns only where the indicator is in the published table).
 DISTRICT_TABLES: dict[str, tuple[DistrictTableSpec, ...]] = {
     "bevoelkerung": (
-        DistrictTableSpec("Einwohner, Dichte und Altersstruktur nach Stadtbezirken",
-                          ("pop", "density", "mean_age", "youth_ratio", "old_age_ratio", "minors_share")),
-        DistrictTableSpec("Einwohner nach Altersgruppen (Anteil an allen Einwohnern)",
-                          pattern=r"age_\d{2}(_\d{2}|plus)_share", strip_prefix="Anteil Einwohner "),
+        DistrictTableSpec("Einwohner, Dichte und Altersstruktur nach Stadtbezirken", "table_population"),
+        DistrictTableSpec("Einwohner nach Altersgruppen (Anteil an allen Einwohnern)", "table_age_groups",
+                          strip_prefix="Anteil Einwohner "),
     ),
     "migration": (
-        DistrictTableSpec("Ausländer und Einwohner mit Migrationshintergrund nach Stadtbezirken",
-                          ("foreign_share", "german_personal_mh_share", "german_familial_mh_share",
-                           "with_mh_share", "with_mh_minors_share")),
-        DistrictTableSpec("Einwanderungsgeschichte nach Stadtbezirken",
-                          ("eg_immigrant_share", "eg_descendant_minors_share", "eg_one_sided_minors_share",
-                           "eg_not_determinable_share")),
+        DistrictTableSpec("Ausländer und Einwohner mit Migrationshintergrund nach Stadtbezirken", "table_migration"),
+        DistrictTableSpec("Einwanderungsgeschichte nach Stadtbezirken", "table_immigration_history"),
         DistrictTableSpec("Einwohner mit Migrationshintergrund nach Herkunftsregion (Anteil an allen Einwohnern)",
-                          tuple(f"origin_region_{code}_share" for code, _, _ in ORIGIN_REGIONS),
-                          strip_prefix="Anteil mit Migrationshintergrund, Herkunftsregion "),
+                          "table_origin_regions", strip_prefix="Anteil mit Migrationshintergrund, Herkunftsregion "),
     ),
     "haushalte": (
-        DistrictTableSpec("Haushalte nach Stadtbezirken",
-                          ("households", "household_size_mean", "single_person_households_share",
-                           "households_with_minors_share", "single_parent_households_share",
-                           "seniors_alone_share", "households_with_mh_share")),
+        DistrictTableSpec("Haushalte nach Stadtbezirken", "table_households"),
     ),
     "mobilitaet": (
-        DistrictTableSpec("Wohndauer und Wanderungen nach Stadtbezirken",
-                          ("residence_5y", "moved_address_1y", "moved_city_1y", "in_movers", "out_movers",
-                           "turnover", "net_migration")),
+        DistrictTableSpec("Wohndauer und Wanderungen nach Stadtbezirken", "table_mobility"),
     ),
     "milieu": (
-        DistrictTableSpec("Milieudimensionen (z-Werte) und Quartierstyp nach Stadtbezirken",
-                          ("milieu_age", "milieu_family", "milieu_ethnic", "milieu_stability", "milieu_social",
-                           "milieu_type"), note_de=milieu_note_de()),
+        DistrictTableSpec("Milieudimensionen (z-Werte) und Quartierstyp nach Stadtbezirken", "table_milieu",
+                          note_de=milieu_note_de()),
     ),
     "segregation": (
-        DistrictTableSpec("Lokalisationsquotienten und LISA-Cluster nach Stadtbezirken",
-                          ("location_quotient_foreign", "location_quotient_with_mh", "lisa_class_foreign",
-                           "lisa_class_with_mh"), note_de=lisa_caveat_de()),
-        DistrictTableSpec("Lokalisationsquotienten nach Herkunftsregion",
-                          tuple(f"location_quotient_region_{code}" for code, _, _ in ORIGIN_REGIONS),
+        DistrictTableSpec("Lokalisationsquotienten und LISA-Cluster nach Stadtbezirken", "table_segregation",
+                          note_de=lisa_caveat_de()),
+        DistrictTableSpec("Lokalisationsquotienten nach Herkunftsregion", "table_location_quotients_regions",
                           strip_prefix="Lokalisationsquotient: Herkunftsregion "),
     ),
 }
 
-#: Key figures of the summary (city total), in order.
-SUMMARY_INDICATORS = ("pop", "foreign_share", "with_mh_share", "with_mh_minors_share", "households")
+#: Key figures of the summary (city total), in order (the catalogue's group "summary").
+SUMMARY_INDICATORS = CATALOGUE.groups["summary"]
 
-#: Segregation indices: two-group indices (per group) and multigroup indices (group "origin_regions").
-TWO_GROUP_INDICES = ("seg_dissimilarity", "seg_isolation", "seg_exposure", "seg_theil", "seg_gini", "moran_i")
-MULTIGROUP_INDICES = ("seg_multigroup_theil", "seg_multigroup_dissimilarity")
+#: Segregation indices: two-group indices (per group) and multigroup indices (group "origin_regions"),
+#: as the catalogue groups them.
+TWO_GROUP_INDICES = CATALOGUE.groups["two_group_indices"]
+MULTIGROUP_INDICES = CATALOGUE.groups["multigroup_indices"]
 MULTIGROUP_ID = "origin_regions"
+
+def _group(catalogue: Mapping[str, Indicator], name: str) -> tuple[str, ...]:
+    """A featured group of indicator ids of ``catalogue`` (of the default catalogue for a plain mapping)."""
+    return getattr(catalogue, "groups", CATALOGUE.groups)[name]
+
 
 #: LISA codes of the published table → keys of LISA_LABELS_DE (publication interface).
 _LISA_CODES = {1: "HH", 2: "LL", 3: "HL", 4: "LH", 0: "not_significant", -1: "island"}
@@ -479,7 +465,7 @@ def _summary(lookup: Mapping[tuple[str, str], tuple[float, str]], changes: Mappi
     prev_label = f"gegenüber {format_date_de(previous)}" if previous else "gegenüber dem vorigen Stichtag"
     base_label = f"gegenüber {format_date_de(baseline)}" if baseline else "gegenüber dem ersten Stichtag"
     cards = []
-    for ind in SUMMARY_INDICATORS:
+    for ind in _group(catalogue, "summary"):
         if ind not in info:
             continue
         kind, unit = info[ind]["kind"], info[ind]["unit"]
@@ -683,7 +669,7 @@ def render_report(published: pd.DataFrame, segregation: pd.DataFrame | None, fig
         lookup[(did, ind)] = (value, flag if isinstance(flag, str) else "")
         changes[(did, ind)] = (prev, base)
 
-    used: list[str] = [i for i in SUMMARY_INDICATORS if i in info]
+    used: list[str] = [i for i in _group(catalogue, "summary") if i in info]
     extra_tables = {}
     for key, frame in (tables or {}).items():
         section = frame.attrs.get("section", _APPENDIX[0])

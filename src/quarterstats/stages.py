@@ -570,7 +570,8 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str, settings:
     outputs.append(_render_report(published, segregation, figures, meta, report_dir))
 
     leaks = person_level_findings(report_dir, persons["person_id"], persons["household_id"].dropna())
-    recoverable = audit(protection.counts, protection.count_mask, config) if config.method == "suppression" else []
+    recoverable = (audit(protection.counts, protection.count_mask, config, relations=protection.relations)
+                   if config.method == "suppression" else [])
     below_floor = _counts_below(published, LEGAL_FLOOR)
     checks = {
         "reports_hold_no_person_level_rows": (
@@ -633,7 +634,7 @@ def publication_index_stage(paths: ProjectPaths, settings: Settings | None = Non
     series = pd.concat([pd.read_parquet(paths.published(d)) for d in dates], ignore_index=True)
     outputs = write_long_tables(series, paths.reports, stem="zeitreihe")
     prov = provenance(paths, dates[-1], settings)
-    key_indicators = [i for i in TIME_SERIES_INDICATORS if i in catalogue]
+    key_indicators = list(catalogue.groups["time_series"])
     outputs.append(write_time_series_workbook(series, paths.reports / "zeitreihe.xlsx", prov, key_indicators,
                                               catalogue))
     entries = []
@@ -649,15 +650,6 @@ def publication_index_stage(paths: ProjectPaths, settings: Settings | None = Non
     return _summary_result({"reference_dates": [d.isoformat() for d in dates], "settings_sha256": settings.sha256()},
                            "index_covers_every_reference_date", dates, missing, "published report", outputs,
                            other_settings=other)
-
-
-#: Indicators of the planners' time-series workbook (one sheet each).
-TIME_SERIES_INDICATORS = (
-    "pop", "foreign_share", "with_mh_share", "with_mh_minors_share", "german_with_mh_share", "minors_share",
-    "age_65_79_share", "age_80plus_share", "youth_ratio", "old_age_ratio", "households",
-    "single_person_households_share", "households_with_minors_share", "residence_5y", "turnover",
-    "net_migration",
-)
 
 
 def previous_date(paths: ProjectPaths, day: date) -> date | None:

@@ -39,6 +39,7 @@ import geopandas as gpd
 import pandas as pd
 
 from quarterstats import atomic, background
+from quarterstats.catalogue import CATALOGUE
 
 from . import bars, maps, pyramids, style, trends
 from .inputs import indicator_text
@@ -113,7 +114,7 @@ def _plan(published, series, segregation, pyramid, districts, meta) -> list[tupl
                      lambda group=group, label=label: maps.lisa_map(published, districts, segregation, group, meta,
                                                                     indicator_label=label)))
     plan.append(("segregation_over_time", "segregation", lambda: trends.segregation_trend(segregation, meta)))
-    for indicator in ("foreign_share", "with_mh_share"):
+    for indicator in CATALOGUE.groups["trends"]:
         plan.append((f"trend_{indicator}", "zeitreihen",
                      lambda indicator=indicator: trends.indicator_trends(series, published, districts, indicator,
                                                                          meta)))

@@ -40,7 +40,7 @@ from matplotlib.patheffects import Stroke
 from shapely.ops import polylabel
 
 from quarterstats.autocorrelation import LISA_LABELS_DE
-from quarterstats.catalogue import SEGREGATION_GROUPS
+from quarterstats.catalogue import CATALOGUE, SEGREGATION_GROUPS
 from quarterstats.indicators import type_label_de
 from quarterstats.indicators.segregation import LISA_ALPHA, MORAN_PERMUTATIONS
 from quarterstats.methods_text import lisa_caveat_de
@@ -61,16 +61,13 @@ __all__ = [
     "milieu_map",
 ]
 
-#: Indicators mapped as choropleths, in report order, with their report section.
-MAP_INDICATORS: tuple[tuple[str, str], ...] = (
-    ("density", "bevoelkerung"),
-    ("youth_ratio", "bevoelkerung"),
-    ("old_age_ratio", "bevoelkerung"),
-    ("foreign_share", "migration"),
-    ("with_mh_share", "migration"),
-    ("with_mh_minors_share", "migration"),
-    ("households_with_minors_share", "haushalte"),
-    ("residence_5y", "mobilitaet"),
+#: Report section of a map by the family of its indicator.
+_SECTION_BY_FAMILY = {"population": "bevoelkerung", "age": "bevoelkerung", "migration": "migration",
+                      "households": "haushalte", "mobility": "mobilitaet", "milieu": "milieu",
+                      "segregation": "segregation"}
+#: Indicators mapped as choropleths (the catalogue's group "maps"), in report order, with their report section.
+MAP_INDICATORS: tuple[tuple[str, str], ...] = tuple(
+    (key, _SECTION_BY_FAMILY[CATALOGUE[key].family]) for key in CATALOGUE.groups["maps"]
 )
 FISHER_JENKS_K = 5
 #: Above this many districts the map carries no labels (a 450-cell grid would be unreadable).
