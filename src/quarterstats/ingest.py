@@ -838,12 +838,14 @@ def ingest_register(
     encoding: str | None = None,
     separator: str | None = None,
     max_quarantine_share: float = contract.MAX_QUARANTINE_SHARE,
+    limits: ReadLimits = READ_LIMITS,
 ) -> IngestResult:
-    """Read and validate one extract; never raises for bad rows, only for an unusable file."""
+    """Read and validate one extract; never raises for bad rows, only for an unusable file.
+    ``limits``: bounds on decompression (:class:`ReadLimits`)."""
     path = Path(path)
     if reference_date is None:
         reference_date = reference_date_from_name(path)
-    raw, detected = read_raw(path, encoding=encoding, separator=separator)
+    raw, detected = read_raw(path, encoding=encoding, separator=separator, limits=limits)
     bad_lines = detected.get("bad_lines", [])
     check_file_rules(raw, None, path, reference_date)
     check_id_format(raw, path)
