@@ -560,6 +560,10 @@ def _links_kept(result: IngestResult) -> None:
     assert (child["mother_id"], child["father_id"]) == ("3", "2")
 
 
+def _has_ids(result: IngestResult, *ids: str) -> None:
+    assert set(ids) <= set(result.accepted["person_id"])
+
+
 def _no_secret(error: InputError) -> None:
     text = str(error)
     assert "secret" not in text.lower(), text
@@ -926,6 +930,9 @@ CASES: list[Case] = [
          numbered_csv(padded_person_ids), Unusable("file.id_format", "mother_id", match="leading zeros")),
     Case("ids-scientific", "Langes Pseudonym in Exponentialschreibweise („1.23457E+11“)", "register",
          numbered_csv(scientific_ids), Unusable("file.id_format", "person_id", match="spreadsheet")),
+    Case("ids-hex", "Hex-Pseudonyme, die wie Zahlen mit Exponent aussehen („1805881704e3“)", "register",
+         with_rows(person("1805881704e3"), person("0e0188453228")), Ingested(check=lambda r: _has_ids(r, "1805881704e3", "0e0188453228")),
+         effect="ids, not numbers"),
     Case("ids-digits-text", "Pseudonyme nur aus Ziffern, als Text geliefert", "register",
          numbered_csv(lambda rows: rows), Ingested(check=lambda r: _links_kept(r)),
          effect="ids compared as text, links kept"),
@@ -1172,7 +1179,7 @@ def test_bad_input(case: Case, tmp_path: Path):
 WHERE = {  # short forms; docs/bad-inputs.md explains them above the table
     ("register", "unusable"): "message, exit 2 (`validate`, `run`)",
     ("register", "quarantine"): "quarantine table; report; `validate` exit 1",
-    ("register", "repair"): "report (`link_repairs`)",
+    ("register", "repair"): "report (`link_repairs`); `validate` exit 1 (`repaired`)",
     ("register", "warning"): "report (`warnings`, `notes`)",
     ("register", "accepted"): "—",
     ("register", "accepted-note"): "report (`notes`)",

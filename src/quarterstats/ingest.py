@@ -685,8 +685,10 @@ def check_file_rules(
 
 
 # ------------------------------------------------------------------------------------ id format
-#: An id as a spreadsheet writes a number it has read: ``1.0``, ``42.00`` or ``1.23457E+11``.
-SPREADSHEET_NUMBER = r"^[+-]?[0-9]+[.,]0+$|^[+-]?[0-9]+(?:[.,][0-9]+)?[eE][+-]?[0-9]+$"
+#: An id as a spreadsheet writes a number it has read: ``1.0``, ``42.00`` or ``1.23457E+11`` (Excel's
+#: scientific form: one digit, upper-case E, a sign and a two- or three-digit exponent, so that hex
+#: pseudonyms such as ``1805881704e3`` are not mistaken for it).
+SPREADSHEET_NUMBER = r"^[+-]?[0-9]+[.,]0+$|^[+-]?[0-9](?:[.,][0-9]+)?E[+-][0-9]{2,3}$"
 
 
 def check_id_format(raw: pd.DataFrame, path: Path) -> None:
@@ -728,9 +730,10 @@ def check_id_format(raw: pd.DataFrame, path: Path) -> None:
 
 
 def _normalised_ids(text: pa.Array) -> pa.Array:
-    """Ids with what a spreadsheet changes undone as far as possible: leading zeros and a ``.0`` end."""
-    text = pc.replace_substring_regex(text, r"[.,]0+$", "")
-    return pc.replace_substring_regex(text, r"^0+([0-9])", r"\1")
+    """Ids with what a spreadsheet changes undone as far as possible: of ids that are a number (digits,
+    optionally ``.0``) the leading zeros and the ``.0`` end; other ids (``0a3f``) stay as they are."""
+    text = pc.replace_substring_regex(text, r"^([0-9]+)[.,]0+$", r"\1")
+    return pc.replace_substring_regex(text, r"^0+([0-9]+)$", r"\1")
 
 
 def check_link_normalisation(typed: pd.DataFrame, links: PersonLinks, path: Path) -> None:
