@@ -238,6 +238,23 @@ def test_symlink_out_of_the_workdir_echoes_its_content_without_the_discovery_che
     assert "secret" not in str(refused.value).lower() and str(tmp_path) not in refused.value.message
 
 
+def test_auxiliary_file_follows_the_inventory(tmp_path):
+    root = make_small_project(tmp_path / "project")
+    folder = root / "data" / "raw" / "auxiliary"
+    folder.mkdir()
+    paths = ProjectPaths(root)
+    (folder / f"{DAY}.CSV").write_text("district_id\n", encoding="utf-8")
+    assert paths.auxiliary_file(REFERENCE_DATE) == folder / f"{DAY}.CSV"  # not skipped for its upper case
+    (folder / f"{DAY}.CSV").unlink()
+    outside = tmp_path / "sgb2.csv"
+    outside.write_text("district_id\n", encoding="utf-8")
+    (folder / f"{DAY}.csv").symlink_to(outside)
+    with pytest.raises(InputError) as err:
+        paths.auxiliary_file(REFERENCE_DATE)
+    assert err.value.rule == "file.delivery" and "outside the working directory" in err.value.message
+    assert paths.auxiliary_file(date(2019, 12, 31)) is None
+
+
 def test_paths_outside_the_workdir_never_reach_reports(tmp_path):
     from quarterstats.stages import _relative
 

@@ -213,7 +213,8 @@ def validate_folder(folder: Path, contract_name: str | None, args: argparse.Name
     from quarterstats.paths import AUXILIARY_KINDS, REGISTER_KINDS, scan_deliveries
 
     name = _contract_of(folder / "x", contract_name)
-    workdir = folder.resolve()
+    # the working directory: the current one when the folder lies in it (a CI checkout), else the folder
+    workdir = Path.cwd() if folder.resolve().is_relative_to(Path.cwd().resolve()) else folder.resolve()
     inventory = scan_deliveries(folder, workdir, AUXILIARY_KINDS if name == "auxiliary" else REGISTER_KINDS)
     files = [validate_file(path, name, encoding=args.encoding, separator=args.separator, examples=args.examples)
              for path in inventory.files.values()]

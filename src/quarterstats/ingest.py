@@ -349,7 +349,7 @@ def _normalise_header(names: list, path: Path) -> tuple[list[str], list[str]]:
         seen.setdefault(name, []).append(str(original))
     for name, originals in seen.items():
         if len(originals) > 1:
-            spelled = ", ".join(f"'{o}'" for o in originals)
+            spelled = ", ".join(f"'{console_text(o, 40)}'" for o in originals)
             raise InputError(
                 f"column '{name}' occurs {len(originals)} times in the header (as {spelled}); names are "
                 "compared ignoring case and surrounding spaces: keep one",

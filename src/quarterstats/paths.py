@@ -27,6 +27,7 @@ from datetime import date
 from pathlib import Path
 
 from quarterstats.errors import InputError
+from quarterstats.safe_text import console_text
 
 WORKDIR_ENV = "QUARTERSTATS_WORKDIR"
 DATE_PATTERN = re.compile(r"^(\d{4}-\d{2}-\d{2})$")
@@ -264,11 +265,14 @@ class ProjectPaths:
 
     def auxiliary_file(self, reference_date: date | str) -> Path | None:
         """The auxiliary file of a date (``data/raw/auxiliary/<date>.csv``), None if there is none;
-        :class:`InputError` if it is refused (a symbolic link leaving the working directory, ...)."""
-        path = self.raw_auxiliary / f"{_iso(reference_date)}.csv"
-        if not path.exists() and not path.is_symlink():
-            return None
-        return checked_input_file(path, self.workdir)
+        :class:`InputError` if an entry for that date is refused (two files, a symbolic link leaving the
+        working directory, ...: see :func:`scan_deliveries`)."""
+        day = _as_date(reference_date)
+        inventory = scan_deliveries(self.raw_auxiliary, self.workdir, AUXILIARY_KINDS)
+        refused = [(name, why) for name, why in inventory.refused if Path(name).name.startswith(day.isoformat())]
+        if refused:
+            Inventory(self.raw_auxiliary, {}, [], refused, []).raise_if_refused()
+        return inventory.files.get(day)
 
     def relative(self, path: Path) -> str:
         """``path`` relative to the working directory (what reports and metadata show); a path outside
@@ -323,15 +327,9 @@ def relative_to_workdir(path: Path, workdir: Path) -> str:
         return Path(path).name
 
 
-def checked_input_file(path: Path, workdir: Path) -> Path:
-    """``path`` resolved, when it is a regular file inside ``workdir``; else :class:`InputError`
-    (``file.delivery``) saying why — a symbolic link's target outside the working directory is not
-    named, and nothing of its content is read."""
-    reason = _refusal(path, workdir)
-    if reason:
-        raise InputError(reason, file=relative_to_workdir(path, workdir) if not Path(path).is_symlink()
-                         else Path(path).name, rule="file.delivery")
-    return Path(path).resolve()
+def _shown(folder: Path, workdir: Path, name: str) -> str:
+    where = relative_to_workdir(folder, workdir)
+    return name if where in ("", ".") else f"{where}/{name}"
 
 
 def _refusal(path: Path, workdir: Path) -> str | None:
@@ -372,7 +370,7 @@ def scan_deliveries(folder: Path, workdir: Path, kinds: tuple[str, ...], *, toda
     by_date: dict[date, list[Path]] = {}
     for path in sorted(folder.iterdir()):
         name = path.name
-        shown = relative_to_workdir(path.parent, workdir) + "/" + name
+        shown = _shown(path.parent, workdir, console_text(name))  # names are delivered text
         kind = _kind(name, kinds)
         stem = name[: -len(kind)] if kind else name
         date_like = _DATE_LIKE.match(name)
@@ -411,7 +409,7 @@ def scan_deliveries(folder: Path, workdir: Path, kinds: tuple[str, ...], *, toda
     for day, found in sorted(by_date.items()):
         if len(found) > 1:
             names = ", ".join(p.name for p in found)
-            inventory.refused.append((relative_to_workdir(folder, workdir) + "/" + found[0].name,
+            inventory.refused.append((_shown(folder, workdir, console_text(found[0].name)),
                                       f"{len(found)} files for reference date {day.isoformat()} ({names}): keep one"))
         else:
             inventory.files[day] = found[0]
