@@ -155,7 +155,10 @@ def materialize_all(
     single = keys == [DEFAULT_MUNICIPALITY] and plans[0][1] == paths
     todo: dict[str, list[date]] = {}
     for key, where in plans:
-        found = where.reference_dates()
+        try:
+            found = where.reference_dates()
+        except InputError as exc:
+            return RunOutcome(False, message=str(exc), municipalities=keys)
         missing = [d for d in (dates or []) if d not in found]
         if missing:
             listed = ", ".join(d.isoformat() for d in sorted(missing))
@@ -206,6 +209,8 @@ def materialize_all(
             progress(f"{key}: {len(days)} reference date(s) in {where.workdir}")
         for line in settings_notes(where, settings[key]):
             progress(line)
+        for line in where.register_inventory().lines() + where.auxiliary_inventory().lines():
+            progress(f"  ! {line}")
         added = sorted(set(todo[key]) - set(dates or todo[key]))
         stale = [d for d in added if processed(where, d)]  # outputs exist, made with other settings
         for listed, why in (([d for d in added if d not in stale], "are missing"),

@@ -58,7 +58,10 @@ from conftest import (
 from quarterstats import atomic
 from quarterstats.boundaries import load_boundaries
 from quarterstats.errors import InputError
-from quarterstats.ingest import IngestResult, ingest_register
+from quarterstats.auxiliary import check_against_residents, ingest_auxiliary
+from quarterstats.ingest import IngestResult, ReadLimits, ingest_register
+from quarterstats.paths import ProjectPaths
+from quarterstats.pseudonyms import identity_changes
 from quarterstats.spatial import check_outside_share, join_persons
 
 REPO = Path(__file__).resolve().parents[1]
@@ -108,6 +111,36 @@ class Located:
 
     outside: int
     ambiguous: int = 0
+
+
+@dataclass(frozen=True)
+class AuxiliaryRead:
+    """An auxiliary file read: quarantined rows per first rule, markers per column, values removed as above
+    the district's residents (only for cases that give the persons)."""
+
+    quarantined: dict[str, int] = field(default_factory=dict)
+    markers: dict[str, int] = field(default_factory=dict)
+    removed: dict[str, int] = field(default_factory=dict)
+    check: Callable[[object], None] | None = None
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """A working directory's deliveries: ``refused`` (the run stops, ``file.delivery``), or ``not_used`` /
+    ``followed`` (listed); each a phrase of the reason (or the link line)."""
+
+    refused: str | None = None
+    not_used: str | None = None
+    followed: str | None = None
+    check: Callable[[Path, object], None] | None = None
+
+
+@dataclass(frozen=True)
+class IdentityWarned:
+    """Pseudonyms found again: how many changed their birth year and their sex."""
+
+    birth_year: int
+    sex: int
 
 
 @dataclass(frozen=True)
@@ -521,9 +554,180 @@ def check_parquet_text(result: IngestResult) -> None:
 
 
 # ============================================================================ the catalogue
+def _links_kept(result: IngestResult) -> None:
+    assert result.link_repairs == {}
+    child = result.accepted[result.accepted["age"] == 7].iloc[0]
+    assert (child["mother_id"], child["father_id"]) == ("3", "2")
+
+
+def _has_ids(result: IngestResult, *ids: str) -> None:
+    assert set(ids) <= set(result.accepted["person_id"])
+
+
+def _no_secret(error: InputError) -> None:
+    text = str(error)
+    assert "secret" not in text.lower(), text
+
+
+def _aux_value(result, district: str, value) -> None:
+    row = result.accepted.set_index("district_id").loc[district, "sgb2_recipients_under65"]
+    assert (pd.isna(row) if value is None else row == value), row
+
+
+def _aux_encoding(result, encoding: str) -> None:
+    assert result.encoding == encoding and result.accepted_rows == 4
+
+
 def _rows_with_first(rows: list[dict], household: str) -> list[dict]:
     rows[0]["household_id"] = household
     return rows
+
+
+
+# ============================================================================ makers: ids, deliveries, auxiliary
+def numbered_rows() -> list[dict]:
+    """The clean rows with digits-only pseudonyms (p01 -> 1, ...), the child's links renamed too."""
+    rows = base_rows()
+    rename = {row["person_id"]: str(i + 1) for i, row in enumerate(rows)}
+    for row in rows:
+        row["person_id"] = rename[row["person_id"]]
+        for link in ("mother_id", "father_id"):
+            if row[link] is not None:
+                row[link] = rename[row[link]]
+    return rows
+
+
+def numbered_csv(transform: Callable[[list[dict]], list[dict]]):
+    """A CSV of :func:`numbered_rows` after ``transform`` (ids changed as a spreadsheet would)."""
+    return csv_file(rows=lambda: transform(numbered_rows()))
+
+
+def mother_as_float(rows: list[dict]) -> list[dict]:
+    """The child's mother_id written as '3.0' (a spreadsheet's number), the person_id as '3'."""
+    for row in rows:
+        if row["mother_id"] is not None:
+            row["mother_id"] = f"{row['mother_id']}.0"
+    return rows
+
+
+def padded_person_ids(rows: list[dict]) -> list[dict]:
+    """person_id keeps leading zeros ('0003'), the links lost them ('3')."""
+    for row in rows:
+        row["person_id"] = row["person_id"].zfill(4)
+    return rows
+
+
+def scientific_ids(rows: list[dict]) -> list[dict]:
+    """Long ids as Excel shows them: '1.23457E+11'."""
+    rows[0]["person_id"] = "1.23457E+11"
+    return rows
+
+
+def float_id_parquet(folder: Path) -> Path:
+    """Parquet whose person_id column holds floating-point numbers (1.0, 2.0, ...)."""
+    rows = numbered_rows()
+    table = pa.Table.from_pylist(rows, schema=REGISTER_SCHEMA)
+    ids = pa.array([float(r["person_id"]) for r in rows], type=pa.float64())
+    table = table.set_column(table.schema.get_field_index("person_id"), "person_id", ids)
+    path = folder / f"{DAY}.parquet"
+    pq.write_table(table, path)
+    return path
+
+
+def gzip_bomb(folder: Path) -> Path:
+    """80 MiB of text compressed to well under 1 MB, named like an extract."""
+    path = folder / f"{DAY}.csv.gz"
+    path.write_bytes(gzip.compress(b"0" * (80 * 1024 * 1024), compresslevel=9))
+    return path
+
+
+def huge_value(folder: Path) -> Path:
+    """A 10 MB value in the reference_date column."""
+    return parquet_with_column("reference_date", "x" * 10_000_000)(folder)
+
+
+AUX_HEADER = "district_id;sgb2_recipients_under65;unemployed;children_under15_in_sgb2"
+AUX_GOOD = ["A;40;30;10", "B;20;15;5", "C;10;8;2", "D;5;3;1"]
+
+
+def aux_file(*lines: str, header: str = AUX_HEADER, encoding: str = "utf-8", data: bytes | None = None):
+    """An auxiliary file ``<date>.csv`` with ``lines`` (default: one good row per grid district)."""
+
+    def make(folder: Path) -> Path:
+        path = folder / f"{DAY}.csv"
+        if data is not None:
+            path.write_bytes(data)
+        else:
+            path.write_text("\n".join([header, *(lines or AUX_GOOD)]) + "\n", encoding=encoding)
+        return path
+
+    return make
+
+
+def aux_over_residents(folder: Path):
+    """District A has 4 residents under 65 in the clean rows; the file says 9 receive SGB II (225 %)."""
+    path = aux_file("A;9;2;1", "B;1;1;0", "C;1;1;0", "D;0;0;0")(folder)
+    persons = pd.DataFrame(clean_rows())
+    persons["district_id"] = ["A"] * 4 + ["B"] * 3 + ["C"] * 2 + ["D"]
+    return path, persons
+
+
+def project_with(*entries: tuple[str, str], auxiliary: tuple[str, ...] = ()):
+    """A working directory whose data/raw/register holds ``entries`` (name, kind): kind ``extract`` (a
+    clean Parquet extract), ``text`` (a small text file), ``folder``; ``auxiliary``: names there."""
+
+    def make(folder: Path) -> Path:
+        register = folder / "data" / "raw" / "register"
+        register.mkdir(parents=True)
+        for name, kind in entries:
+            if kind == "extract":
+                write_extract(clean_rows(), register / name)
+            elif kind == "folder":
+                (register / name).mkdir()
+            else:
+                (register / name).write_text("liesmich\n", encoding="utf-8")
+        for name in auxiliary:
+            (folder / "data" / "raw" / "auxiliary").mkdir(parents=True, exist_ok=True)
+            (folder / "data" / "raw" / "auxiliary" / name).write_text(AUX_HEADER + "\nA;1;1;1\n", encoding="utf-8")
+        return folder
+
+    return make
+
+
+def symlink_outside(folder: Path) -> Path:
+    """data/raw/register/<date>.csv is a symbolic link to a file outside the working directory."""
+    root = folder / "project"
+    project_with((f"{DAY}.parquet", "extract"))(root)
+    secret = folder / "secret.csv"
+    secret.write_text("root:SECRET:0:0\n1\n", encoding="utf-8")
+    (root / "data" / "raw" / "register" / "2019-12-31.csv").symlink_to(secret)
+    return root
+
+
+def symlink_inside(folder: Path) -> Path:
+    """data/raw/register/<date>.parquet links to a file elsewhere inside the working directory."""
+    write_extract(clean_rows(), folder / "lieferungen" / "auszug.parquet")
+    project_with()(folder)
+    (folder / "data" / "raw" / "register" / f"{DAY}.parquet").symlink_to(folder / "lieferungen" / "auszug.parquet")
+    return folder
+
+
+FUTURE = date(date.today().year + 2, 12, 31).isoformat()
+
+
+def identity_frames(**changes):
+    """(persons now, persons a year earlier) of the clean rows; ``changes``: person_id -> column updates now."""
+
+    def make(folder: Path):
+        before = pd.DataFrame(clean_rows())
+        before["age"] = before["age"] - 1
+        now = pd.DataFrame(clean_rows())
+        for pid, update in changes.items():
+            for column, value in update.items():
+                now.loc[now["person_id"] == pid, column] = value
+        return now, before
+
+    return make
 
 
 CASES: list[Case] = [
@@ -717,6 +921,97 @@ CASES: list[Case] = [
     Case("household-minors-only", "Haushalt nur aus Minderjährigen", "register",
          with_rows(person("s1", age=16, household_id="Hkids"), person("s2", age=14, household_id="Hkids")),
          Ingested(warnings={"household_id.minors_only": 1}, note="household_id.minors_only")),
+    # ---------------------------------------------------------------- ids exactly as delivered
+    Case("ids-float-formatted", "Mutter-Pseudonym als „3.0“, Person als „3“ (Tabellenkalkulation)", "register",
+         numbered_csv(mother_as_float), Unusable("file.id_format", "mother_id", match="numbers written by a spreadsheet")),
+    Case("ids-float-parquet", "Pseudonyme als Gleitkommazahlen in Parquet (1.0, 2.0, …)", "register",
+         float_id_parquet, Unusable("file.id_format", "person_id", match="floating-point")),
+    Case("ids-leading-zeros", "Führende Nullen nur in den Elternverweisen verloren („0003“ vs. „3“)", "register",
+         numbered_csv(padded_person_ids), Unusable("file.id_format", "mother_id", match="leading zeros")),
+    Case("ids-scientific", "Langes Pseudonym in Exponentialschreibweise („1.23457E+11“)", "register",
+         numbered_csv(scientific_ids), Unusable("file.id_format", "person_id", match="spreadsheet")),
+    Case("ids-hex", "Hex-Pseudonyme, die wie Zahlen mit Exponent aussehen („1805881704e3“)", "register",
+         with_rows(person("1805881704e3"), person("0e0188453228")), Ingested(check=lambda r: _has_ids(r, "1805881704e3", "0e0188453228")),
+         effect="ids, not numbers"),
+    Case("ids-digits-text", "Pseudonyme nur aus Ziffern, als Text geliefert", "register",
+         numbered_csv(lambda rows: rows), Ingested(check=lambda r: _links_kept(r)),
+         effect="ids compared as text, links kept"),
+    # ---------------------------------------------------------------- names, sizes, values
+    Case("date-trailing-text", "Datum mit angehängtem Text („2021-02-19xyz“)", "register",
+         csv_file(replace_line("p01", ";2015-03-01;", ";2021-02-19xyz;")), Ingested({"moved_in_address.type": 1})),
+    Case("name-trailing-text", "Dateiname mit Text nach dem Datum (2021-02-19xyz.parquet)", "register",
+         parquet(base_rows, name="2021-02-19xyz.parquet"), Unusable("file.reference_date", match="cannot tell")),
+    Case("name-future", "Stichtag im Dateinamen liegt in der Zukunft", "register",
+         parquet(base_rows, name=f"{FUTURE}.parquet"), Unusable("file.reference_date", match="lies in the future")),
+    Case("gzip-bomb", "Kleine .csv.gz-Datei, die sich auf 80 MiB entpackt („Zip-Bombe“)", "register", gzip_bomb,
+         Unusable("file.size", match="expands to more than")),
+    Case("parquet-too-many-rows", "Parquet-Datei kündigt mehr Zeilen an als erlaubt", "register",
+         parquet(base_rows), Unusable("file.size", match="declares 110 rows"),
+         options={"limits": ReadLimits(max_rows=100)}),
+    Case("value-10mb", "Wert von 10 MB in einer Zelle (reference_date)", "register", huge_value,
+         Unusable("file.reference_date", "reference_date", match="characters in all")),
+    # ---------------------------------------------------------------- deliveries in data/raw
+    Case("d-duplicate-date", "Zwei Dateien für denselben Stichtag (.csv und .parquet)", "delivery",
+         project_with((f"{DAY}.csv", "extract"), (f"{DAY}.parquet", "extract")),
+         Delivered(refused="2 files for reference date")),
+    Case("d-future-date", "Datei mit einem Stichtag in der Zukunft", "delivery",
+         project_with((f"{DAY}.parquet", "extract"), (f"{FUTURE}.parquet", "extract")),
+         Delivered(refused="lies in the future")),
+    Case("d-impossible-date", "Datei mit unmöglichem Datum (2024-02-30.parquet)", "delivery",
+         project_with((f"{DAY}.parquet", "extract"), ("2024-02-30.parquet", "extract")),
+         Delivered(refused="does not exist")),
+    Case("d-trailing-text", "Dateiname mit Text nach dem Datum (2021-02-19xyz.csv)", "delivery",
+         project_with((f"{DAY}.parquet", "extract"), ("2021-02-19xyz.csv", "extract")),
+         Delivered(refused="not exactly <YYYY-MM-DD>.csv")),
+    Case("d-german-date", "Datum im Dateinamen deutsch geschrieben (31.03.2024.csv)", "delivery",
+         project_with((f"{DAY}.parquet", "extract"), ("31.03.2024.csv", "extract")),
+         Delivered(refused="rename to 2024-03-31.csv")),
+    Case("d-xlsx", "Excel-Datei mit Stichtag im Namen (2024-12-31.xlsx)", "delivery",
+         project_with((f"{DAY}.parquet", "extract"), ("2024-12-31.xlsx", "text")),
+         Delivered(refused="unsupported file type")),
+    Case("d-other-file", "Sonstige Datei im Registerordner (liesmich.txt, Unterordner)", "delivery",
+         project_with((f"{DAY}.parquet", "extract"), ("liesmich.txt", "text"), ("alt", "folder")),
+         Delivered(not_used="not a delivery")),
+    Case("d-aux-without-register", "Zusatzdaten für einen Stichtag ohne Registerauszug", "delivery",
+         project_with((f"{DAY}.parquet", "extract"), auxiliary=("2019-12-31.csv",)),
+         Delivered(not_used="no register extract for this reference date")),
+    Case("d-symlink-outside", "Symbolischer Link aus dem Arbeitsverzeichnis hinaus (auf eine Systemdatei)", "delivery",
+         symlink_outside, Delivered(refused="outside the working directory", check=lambda root, e: _no_secret(e))),
+    Case("d-symlink-inside", "Symbolischer Link auf eine Datei innerhalb des Arbeitsverzeichnisses", "delivery",
+         symlink_inside, Delivered(followed="-> lieferungen/auszug.parquet")),
+    # ---------------------------------------------------------------- auxiliary figures
+    Case("a-negative", "Zusatzdaten: negative Anzahl (SGB-II-Quote −2,3 %)", "auxiliary",
+         aux_file("A;-1;30;10", *AUX_GOOD[1:]), AuxiliaryRead({"sgb2_recipients_under65.range": 1})),
+    Case("a-over-residents", "Zusatzdaten: mehr Empfänger als Einwohner (Quote 225 %)", "auxiliary",
+         aux_over_residents, AuxiliaryRead(removed={"sgb2_recipients_under65.residents": 1})),
+    Case("a-decimal", "Zusatzdaten: Anzahl mit Dezimalkomma („12,5“)", "auxiliary",
+         aux_file("A;12,5;30;10", *AUX_GOOD[1:]), AuxiliaryRead({"sgb2_recipients_under65.type": 1})),
+    Case("a-thousands", "Zusatzdaten: Tausenderpunkt („1.234“)", "auxiliary",
+         aux_file("A;1.234;30;10", *AUX_GOOD[1:]), AuxiliaryRead(check=lambda r: _aux_value(r, "A", 1234))),
+    Case("a-markers", "Zusatzdaten: „k.A.“, „.“ und „-“ statt Zahlen", "auxiliary",
+         aux_file("A;k.A.;.;-", *AUX_GOOD[1:]),
+         AuxiliaryRead(markers={"children_under15_in_sgb2.zero": 1, "sgb2_recipients_under65.missing": 1,
+                                "unemployed.missing": 1}, check=lambda r: _aux_value(r, "A", None))),
+    Case("a-text", "Zusatzdaten: Wort statt Zahl („viele“)", "auxiliary",
+         aux_file("A;viele;30;10", *AUX_GOOD[1:]), AuxiliaryRead({"sgb2_recipients_under65.type": 1})),
+    Case("a-excel", "Zusatzdaten: Excel-Arbeitsmappe als .csv gespeichert", "auxiliary",
+         aux_file(data=xlsx_bytes()), Unusable("file.readable", match="Excel workbook (.xlsx)")),
+    Case("a-cp1252", "Zusatzdaten in Windows-1252 mit Umlauten in einer Zusatzspalte", "auxiliary",
+         aux_file(*[line + f";Bezirk Ä{i}" for i, line in enumerate(AUX_GOOD)], header=AUX_HEADER + ";name",
+                  encoding="cp1252"),
+         AuxiliaryRead(check=lambda r: _aux_encoding(r, "cp1252"))),
+    Case("a-missing-column", "Zusatzdaten: Spalte unemployed fehlt", "auxiliary",
+         aux_file("A;40;10", header="district_id;sgb2_recipients_under65;children_under15_in_sgb2"),
+         Unusable("file.columns", "unemployed", match="required column(s) missing")),
+    Case("a-duplicate-district", "Zusatzdaten: Bezirk doppelt", "auxiliary",
+         aux_file(*AUX_GOOD, "A;1;1;1"), Unusable("file.duplicates", "district_id", match="more than once")),
+    # ---------------------------------------------------------------- pseudonyms across dates
+    Case("i-birth-year", "Pseudonym kommt mit anderem Geburtsjahr wieder (Alter 40 → 62)", "dates",
+         identity_frames(p01={"age": 62}), IdentityWarned(birth_year=1, sex=0)),
+    Case("i-sex", "Pseudonym kommt mit anderem Geschlecht wieder", "dates",
+         identity_frames(p05={"sex": "w"}), IdentityWarned(birth_year=0, sex=1)),
+    Case("i-birthday", "Pseudonym ein Jahr später, Alter um 2 gestiegen (Geburtstag, Rundung)", "dates",
+         identity_frames(p01={"age": 42}), IdentityWarned(birth_year=0, sex=0)),
     # ---------------------------------------------------------------- boundaries
     Case("b-invalid-geometry", "Ungültige Bezirksgeometrie (Selbstüberschneidung, „Schleife“)", "boundaries",
          boundary_file(grid_bowtie), BoundariesRead(check_repaired), effect="repaired with make_valid; reported"),
@@ -777,6 +1072,22 @@ def run_case(case: Case, folder: Path):
         return made, ingest_register(made, **case.options)
     if case.area == "boundaries":
         return made, load_boundaries(made, **case.options)
+    if case.area == "auxiliary":
+        path, persons = made if isinstance(made, tuple) else (made, None)
+        result = ingest_auxiliary(path, REFERENCE_DATE, **case.options)
+        removed = check_against_residents(result.accepted, persons)[1] if persons is not None else {}
+        return made, (result, removed)
+    if case.area == "delivery":
+        paths = ProjectPaths(made)
+        try:
+            paths.register_files()
+            error = None
+        except InputError as exc:
+            error = exc
+        return made, (paths.register_inventory(), paths.auxiliary_inventory(), error)
+    if case.area == "dates":
+        now, before = made
+        return made, identity_changes(now, before, REFERENCE_DATE, date(REFERENCE_DATE.year - 1, 12, 31))
     persons, districts = made
     joined, outside, ambiguous = join_persons(persons, districts)
     check_outside_share(len(outside), len(persons), file="register.parquet")
@@ -817,6 +1128,34 @@ def test_bad_input(case: Case, tmp_path: Path):
             assert any(expect.note in note for note in result.notes), result.notes
         if expect.check:
             expect.check(result)
+    elif isinstance(expect, AuxiliaryRead):
+        aux, removed = result
+        assert aux.input_rows == aux.accepted_rows + aux.quarantined_rows
+        assert aux.quarantine["rule"].value_counts().to_dict() == expect.quarantined
+        assert aux.markers == expect.markers
+        assert removed == expect.removed
+        if expect.check:
+            expect.check(aux)
+    elif isinstance(expect, Delivered):
+        register, auxiliary, error = result
+        reasons = lambda entries: " | ".join(f"{name}: {why}" for name, why in entries)  # noqa: E731
+        if expect.refused:
+            assert error is not None and error.rule == "file.delivery", error
+            assert expect.refused in error.message and expect.refused in reasons(register.refused), error.message
+        else:
+            assert error is None, error
+        if expect.not_used:
+            assert expect.not_used in reasons(register.unused + auxiliary.unused)
+        if expect.followed:
+            assert any(expect.followed in link for link in register.links), register.links
+            assert len(register.files) == 1
+        for line in register.lines() + auxiliary.lines():  # paths relative to the working directory
+            assert str(made) not in line, line
+        if expect.check:
+            expect.check(made, error)
+    elif isinstance(expect, IdentityWarned):
+        assert result["matched"] == 10
+        assert (result["person_id.birth_year"], result["person_id.sex"]) == (expect.birth_year, expect.sex)
     elif isinstance(expect, Flagged):
         _, report = result
         assert not report.ok
@@ -840,7 +1179,7 @@ def test_bad_input(case: Case, tmp_path: Path):
 WHERE = {  # short forms; docs/bad-inputs.md explains them above the table
     ("register", "unusable"): "message, exit 2 (`validate`, `run`)",
     ("register", "quarantine"): "quarantine table; report; `validate` exit 1",
-    ("register", "repair"): "report (`link_repairs`)",
+    ("register", "repair"): "report (`link_repairs`); `validate` exit 1 (`repaired`)",
     ("register", "warning"): "report (`warnings`, `notes`)",
     ("register", "accepted"): "—",
     ("register", "accepted-note"): "report (`notes`)",
@@ -848,6 +1187,17 @@ WHERE = {  # short forms; docs/bad-inputs.md explains them above the table
     ("boundaries", "flagged"): "check `boundaries_valid`, exit 2 (`run`); `validation.json`",
     ("boundaries", "accepted"): "`validation.json`",
     ("location", "located"): "outside-districts table; run metadata",
+    ("auxiliary", "unusable"): "message, exit 2 (`validate`, `run`)",
+    ("auxiliary", "quarantine"): "`validate` exit 1; run metadata (`auxiliary_rule_counts`), check "
+                                 "`auxiliary_figures_within_contract` (warns)",
+    ("auxiliary", "removed"): "run metadata (`auxiliary_values_removed`), check `auxiliary_figures_within_contract` "
+                              "(warns)",
+    ("auxiliary", "accepted"): "—",
+    ("auxiliary", "accepted-note"): "`validate` notes; run metadata (`auxiliary_markers`)",
+    ("delivery", "refused"): "message, exit 2 (`run`, `validate <folder>`)",
+    ("delivery", "listed"): "run console, metadata `deliveries_not_used`; `validate <folder>`",
+    ("dates", "warning"): "run console; metadata `pseudonym_changes`; check `pseudonyms_keep_birth_year_and_sex` "
+                          "(warns)",
     ("location", "unusable"): "message, exit 2 (`run`, persons stage)",
 }
 
@@ -878,6 +1228,25 @@ def behaviour(case: Case) -> tuple[str, str]:
             parts.append(f"accepted: {case.effect}" if case.effect else "accepted")
             kind = "accepted-note" if e.note else "accepted"
         return "; ".join(parts), WHERE[("register", kind)]
+    if isinstance(e, AuxiliaryRead):
+        if e.quarantined:
+            return f"district row quarantined: {_counts(e.quarantined)}", WHERE[("auxiliary", "quarantine")]
+        if e.removed:
+            return f"value removed, district kept: {_counts(e.removed)}", WHERE[("auxiliary", "removed")]
+        if e.markers:
+            return f"accepted, markers counted: {_counts(e.markers)}", WHERE[("auxiliary", "accepted-note")]
+        return f"accepted: {case.effect}" if case.effect else "accepted", WHERE[("auxiliary", "accepted")]
+    if isinstance(e, Delivered):
+        if e.refused:
+            return f"**refused**: `file.delivery` — says “…{e.refused}…”", WHERE[("delivery", "refused")]
+        if e.not_used:
+            return f"listed as not used — “…{e.not_used}…”", WHERE[("delivery", "listed")]
+        return f"followed and listed — “{e.followed}”", WHERE[("delivery", "listed")]
+    if isinstance(e, IdentityWarned):
+        if e.birth_year or e.sex:
+            found = {"person_id.birth_year": e.birth_year, "person_id.sex": e.sex}
+            return f"persons kept, warning: {_counts({k: v for k, v in found.items() if v})}", WHERE[("dates", "warning")]
+        return "accepted (within ±1 year)", WHERE[("dates", "warning")]
     if isinstance(e, Flagged):
         return f"read; blocking check `boundaries_valid` fails ({e.problem})", WHERE[("boundaries", "flagged")]
     if isinstance(e, BoundariesRead):

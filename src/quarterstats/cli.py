@@ -1,8 +1,10 @@
 """Command line: ``quarterstats generate | validate | run | settings | contract``.
 
-Exit codes: 0 success; 1 ``validate`` found rows that break rules (the file is usable, they would be
-quarantined); 2 unusable input (message names file, column and rule); 3 an internal error (a bug: the
-message says so; ``--debug`` shows the traceback).
+Exit codes: 0 success (``validate``: the file is clean); 1 ``validate`` found rows that break rules or
+would be repaired (the file is usable; rows would be quarantined, parent links removed); 2 unusable
+input (message names file, column and rule); 3 an internal error (a bug: the message says so;
+``--debug`` shows the traceback). ``validate --json`` prints one JSON object whose shape is the same for
+every outcome: ``docs/validate-result.schema.json``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,10 @@ from quarterstats.errors import InputError
 from quarterstats.paths import ProjectPaths
 
 EXIT_OK, EXIT_ROWS, EXIT_UNUSABLE, EXIT_INTERNAL = 0, 1, 2, 3
+CONTRACTS = ("register", "auxiliary")
+#: Version of the ``validate --json`` output (``docs/validate-result.schema.json``).
+VALIDATE_RESULT_VERSION = "1.0.0"
+STATUS_EXIT = {"clean": EXIT_OK, "repaired": EXIT_ROWS, "rows_broken": EXIT_ROWS, "unusable": EXIT_UNUSABLE}
 
 
 def _date(text: str) -> date:
@@ -57,13 +63,20 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--date", dest="dates", type=_date, action="append",
                      help="reference date(s) to write (default: every 31 Dec 2016..2024)")
 
-    val = sub.add_parser("validate", help="check one register extract against the contract")
-    val.add_argument("file", type=Path)
+    val = sub.add_parser("validate", help="check a register extract or auxiliary file (or a delivery folder) "
+                                          "against its contract")
+    val.add_argument("file", type=Path, help="a file, or a folder such as data/raw/register (every file in it)")
+    val.add_argument("--contract", choices=CONTRACTS,
+                     help="which contract (default: auxiliary for files in a folder named 'auxiliary', else register)")
     val.add_argument("--date", type=_date, help="reference date (default: from the file name)")
     val.add_argument("--encoding", help="CSV encoding (default: detect UTF-8 / cp1252)")
     val.add_argument("--separator", help="CSV separator (default: detect)")
-    val.add_argument("--json", action="store_true", help="machine-readable report on stdout")
+    val.add_argument("--json", action="store_true", help="machine-readable report on stdout "
+                                                         "(docs/validate-result.schema.json)")
     val.add_argument("--examples", type=int, default=3, help="example rows per rule (default 3)")
+    val.add_argument("--show-values", action="store_true",
+                     help="show delivered values and pseudonyms in examples and messages (default: hidden, so "
+                          "that CI logs carry none)")
 
     run = sub.add_parser("run", help="materialise the whole pipeline for every (or the given) reference date")
     run.add_argument("--workdir", type=Path, help="project folder with data/raw/ (default: this checkout)")
@@ -78,7 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--reference", action="store_true",
                     help="print the reference of every section and key (docs/settings.md) instead")
 
-    con = sub.add_parser("contract", help="export the register-extract contract (Frictionless Table Schema)")
+    con = sub.add_parser("contract", help="export a contract as a Frictionless Table Schema")
+    con.add_argument("--contract", choices=CONTRACTS, default="register",
+                     help="register extract (default) or auxiliary district figures")
     con.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
     return parser
 
@@ -96,36 +111,158 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_validate(args: argparse.Namespace) -> int:
-    from quarterstats.ingest import example_rows, ingest_register
+def _contract_of(path: Path, chosen: str | None) -> str:
+    if chosen:
+        return chosen
+    return "auxiliary" if any(part.lower() == "auxiliary" for part in path.parent.parts[-2:]) else "register"
 
+
+def _empty_result(path: Path, contract_name: str) -> dict:
+    """The validate result with every key present (one shape for every outcome)."""
+    from quarterstats import auxiliary
+
+    version = auxiliary.AUXILIARY_CONTRACT_VERSION if contract_name == "auxiliary" else contract.CONTRACT_VERSION
+    return {
+        "result_version": VALIDATE_RESULT_VERSION, "status": "unusable", "exit_code": EXIT_UNUSABLE,
+        "contract": contract_name, "contract_version": version, "file": str(path), "reference_date": None,
+        "format": None, "encoding": None, "separator": None, "input_rows": None, "accepted_rows": None,
+        "quarantined_rows": None, "rows_accounted": None, "rule_counts": {}, "link_repairs": {}, "markers": {},
+        "warnings": {}, "extra_columns": [], "notes": [], "examples": {}, "values_shown": False, "error": None,
+    }
+
+
+def validate_file(path: Path, contract_name: str, *, reference_date: date | None = None,
+                  encoding: str | None = None, separator: str | None = None, examples: int = 3) -> dict:
+    """Validate one file; the result as ``validate --json`` prints it (never raises for bad input)."""
+    from quarterstats.auxiliary import ingest_auxiliary
+    from quarterstats.ingest import example_rows, ingest_register, reference_date_from_name
+    from quarterstats.safe_text import values_shown
+
+    out = _empty_result(path, contract_name)
+    out["values_shown"] = values_shown()
     try:
-        result = ingest_register(args.file, args.date, encoding=args.encoding, separator=args.separator)
-    except InputError as exc:
-        if args.json:
-            print(json.dumps({"status": "unusable", "error": exc.as_dict()}, ensure_ascii=False, indent=2))
+        if contract_name == "auxiliary":
+            day = reference_date or reference_date_from_name(path)
+            result = ingest_auxiliary(path, day, encoding=encoding, separator=separator)
+            found = []
         else:
-            print(f"UNUSABLE {exc}", file=sys.stderr)
-        return EXIT_UNUSABLE
-    summary = result.summary()
-    examples = example_rows(result, args.examples)
-    status = "rows_broken" if result.quarantined_rows else "clean"
-    if args.json:
-        summary.update({"status": status, "examples": examples})
-        print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
-    else:
-        print(f"{args.file}: {result.input_rows} rows, {result.accepted_rows} accepted, "
-              f"{result.quarantined_rows} would be quarantined (contract v{contract.CONTRACT_VERSION})")
-        for rule, count in sorted(result.rule_counts.items(), key=lambda kv: (-kv[1], kv[0])):
-            print(f"  {rule}: {count} row(s)")
-            for ex in examples.get(rule, []):
-                print(f"      row {ex['row_number']}: person_id={ex['person_id']} {ex['column']}={ex['value']!r}")
-        for rule, count in sorted(result.link_repairs.items()):
-            print(f"  {rule}: {count} link(s) removed (row kept)")
-        for note in result.notes:
-            print(f"  note: {note}")
-        print("OK: clean" if status == "clean" else "ROWS BREAK RULES (exit 1)")
-    return EXIT_OK if status == "clean" else EXIT_ROWS
+            result = ingest_register(path, reference_date, encoding=encoding, separator=separator)
+            found = example_rows(result, examples)
+    except InputError as exc:
+        out["error"] = exc.as_dict()
+        return out
+    out.update({k: v for k, v in result.summary().items() if k in out})
+    if contract_name == "auxiliary":
+        found = _auxiliary_examples(result, examples)
+    out["examples"] = {rule: [_masked(e) for e in rows] for rule, rows in found.items()}
+    status = "rows_broken" if result.quarantined_rows else "repaired" if out["link_repairs"] else "clean"
+    out.update(status=status, exit_code=STATUS_EXIT[status])
+    return out
+
+
+def _auxiliary_examples(result, per_rule: int) -> dict[str, list[dict]]:
+    import pandas as pd
+
+    q = result.quarantine
+    examples = {}
+    for rule in sorted(result.rule_counts):
+        column = rule.split(".")[0]
+        hits = q[q["all_rules"].str.split("; ").map(lambda rules, r=rule: r in rules)].head(per_rule)
+        examples[rule] = [{"row_number": int(row["row_number"]), "person_id": None, "column": column,
+                           "value": None if column not in q.columns or pd.isna(row[column]) else str(row[column])}
+                          for _, row in hits.iterrows()]  # a few rows per rule
+    return examples
+
+
+def _masked(example: dict) -> dict:
+    """An example row with its pseudonym and value hidden unless values are shown (``--show-values``)."""
+    from quarterstats.safe_text import console_text, values_shown
+
+    def shown(value):
+        if value is None or value != value:  # missing (None or NaN/NA)
+            return None
+        return console_text(value) if values_shown() else "<hidden>"
+
+    return {**example, "person_id": shown(example.get("person_id")), "value": shown(example.get("value"))}
+
+
+def _print_result(result: dict) -> None:
+    path = result["file"]
+    if result["status"] == "unusable":
+        error = result["error"]
+        print(f"UNUSABLE {InputError(error['message'], file=error['file'], column=error['column'], rule=error['rule'])}",
+              file=sys.stderr)
+        return
+    print(f"{path}: {result['input_rows']} rows, {result['accepted_rows']} accepted, "
+          f"{result['quarantined_rows']} would be quarantined ({result['contract']} contract "
+          f"v{result['contract_version']})")
+    for rule, count in sorted(result["rule_counts"].items(), key=lambda kv: (-kv[1], kv[0])):
+        print(f"  {rule}: {count} row(s)")
+        for ex in result["examples"].get(rule, []):
+            who = f" person_id={ex['person_id']}" if ex["person_id"] is not None else ""
+            print(f"      row {ex['row_number']}:{who} {ex['column']}={ex['value']!r}")
+    for rule, count in sorted(result["link_repairs"].items()):
+        print(f"  {rule}: {count} link(s) removed (row kept)")
+    for rule, count in sorted(result["warnings"].items()):
+        print(f"  warning {rule}: {count}")
+    for note in result["notes"]:
+        print(f"  note: {note}")
+    if not result["values_shown"] and result["examples"]:
+        print("  (values and pseudonyms hidden; --show-values shows them)")
+    print({"clean": "OK: clean", "repaired": "REPAIRED: parent links would be removed (exit 1)",
+           "rows_broken": "ROWS BREAK RULES (exit 1)"}[result["status"]])
+
+
+def validate_folder(folder: Path, contract_name: str | None, args: argparse.Namespace) -> dict:
+    """Every delivery of a folder validated, and every other entry named with the reason."""
+    from quarterstats.paths import AUXILIARY_KINDS, REGISTER_KINDS, scan_deliveries
+
+    name = _contract_of(folder / "x", contract_name)
+    # the working directory: the current one when the folder lies in it (a CI checkout), else the folder
+    workdir = Path.cwd() if folder.resolve().is_relative_to(Path.cwd().resolve()) else folder.resolve()
+    inventory = scan_deliveries(folder, workdir, AUXILIARY_KINDS if name == "auxiliary" else REGISTER_KINDS)
+    files = [validate_file(path, name, encoding=args.encoding, separator=args.separator, examples=args.examples)
+             for path in inventory.files.values()]
+    worst = max([f["exit_code"] for f in files] + ([EXIT_UNUSABLE] if inventory.refused or not files else [EXIT_OK]))
+    status = {EXIT_OK: "clean", EXIT_ROWS: "rows_broken", EXIT_UNUSABLE: "unusable"}[worst]
+    if worst == EXIT_ROWS and all(f["status"] in ("clean", "repaired") for f in files):
+        status = "repaired"
+    return {
+        "result_version": VALIDATE_RESULT_VERSION, "status": status, "exit_code": worst, "contract": name,
+        "folder": str(folder), "files": files,
+        "refused": [{"path": p, "reason": r} for p, r in inventory.refused],
+        "not_used": [{"path": p, "reason": r} for p, r in inventory.unused],
+    }
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from quarterstats.safe_text import reset_show_values, show_values
+
+    token = show_values(args.show_values)
+    try:
+        if args.file.is_dir():
+            result = validate_folder(args.file, args.contract, args)
+            if args.json:
+                print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
+            else:
+                for item in result["files"]:
+                    _print_result(item)
+                for item in result["refused"]:
+                    print(f"REFUSED {item['path']}: {item['reason']}", file=sys.stderr)
+                for item in result["not_used"]:
+                    print(f"not used: {item['path']}: {item['reason']}")
+                if not result["files"]:
+                    print(f"UNUSABLE {args.file}: no delivery found", file=sys.stderr)
+            return result["exit_code"]
+        result = validate_file(args.file, _contract_of(args.file, args.contract), reference_date=args.date,
+                               encoding=args.encoding, separator=args.separator, examples=args.examples)
+        if args.json:
+            print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
+        else:
+            _print_result(result)
+        return result["exit_code"]
+    finally:
+        reset_show_values(token)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -174,7 +311,9 @@ def cmd_settings(args: argparse.Namespace) -> int:
 
 
 def cmd_contract(args: argparse.Namespace) -> int:
-    text = contract.schema_json()
+    from quarterstats import auxiliary
+
+    text = auxiliary.schema_json() if args.contract == "auxiliary" else contract.schema_json()
     if args.output:
         from quarterstats.atomic import write_text
 

@@ -398,12 +398,26 @@ FILE_RULES: dict[str, str] = {
         "the file can be read as Parquet, or as delimited text (CSV, optionally gzip-compressed); its "
         "content matches its name (no Excel workbook, no Parquet file named .csv)"
     ),
+    "file.delivery": (
+        "every delivery is a regular file inside the working directory named exactly <YYYY-MM-DD>.<type> "
+        "with a real date not after today, one file per date (a symbolic link is followed only within the "
+        "working directory); other entries of the folder are listed as not used"
+    ),
+    "file.size": (
+        "a compressed file (gzip, Parquet) does not expand beyond the read limits (more than 100 times its "
+        "size and over 64 MiB, over 16 GiB, or over 50 million rows)"
+    ),
     "file.encoding": "a CSV file is UTF-8 or cp1252 (Windows-1252 / Latin-1 family), not a mixture",
     "file.columns": (
         f"every required column is present, exactly once, and not empty in every row: "
         f"{', '.join(REQUIRED_COLUMNS)} (column names are compared ignoring case and surrounding spaces)"
     ),
     "file.rows": "the file has at least one data row",
+    "file.id_format": (
+        "ids are text exactly as in the register: no id column stored as floating-point numbers, no id "
+        "written as a spreadsheet number ('1.0', '1.23457E+11'), no parent link that matches a person_id "
+        "only after removing leading zeros or a trailing '.0' (signs of a spreadsheet round trip)"
+    ),
     "file.duplicates": f"at most {DUPLICATE_TOLERANCE:.1%} of rows share a person_id",
     "file.reference_date": (
         "the file belongs to its reference date: a reference_date column, if present, equals the date "

@@ -41,10 +41,44 @@ import pyarrow.parquet as pq
 
 from quarterstats import background, contract
 from quarterstats.errors import InputError
-from quarterstats.links import PARENT_ROWS, PersonLinks, categorical_from_codes, text_codes
+from quarterstats.links import PARENT_ROWS, PersonLinks, arrow_text, categorical_from_codes, text_codes
+from quarterstats.safe_text import console_text, delivered_value
 
 CSV_ENCODINGS = ("utf-8", "cp1252")
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """Bounds on what a compressed delivery may expand to, checked before (Parquet: from its footer) or
+    while (gzip: streamed) it is expanded, so that a small file cannot fill the memory ("zip bomb").
+
+    A file is refused (``file.size``) when it expands to more than ``max_expanded_bytes``, or to more than
+    ``ratio_from_bytes`` and more than ``max_ratio`` times its size on disk (register CSV compresses about
+    5-10 fold, Parquet about 2-5 fold), or when a Parquet file declares more than ``max_rows`` rows.
+    """
+
+    max_expanded_bytes: int = 16 * 1024**3
+    max_ratio: float = 100.0
+    ratio_from_bytes: int = 64 * 1024**2
+    max_rows: int = 50_000_000
+
+    def check(self, expanded: int, stored: int, path: Path, what: str) -> None:
+        too_large = expanded > self.max_expanded_bytes
+        too_dense = expanded > self.ratio_from_bytes and expanded > self.max_ratio * max(stored, 1)
+        if too_large or too_dense:
+            limit = (f"the limit of {self.max_expanded_bytes:,} bytes" if too_large
+                     else f"{self.max_ratio:.0f} times its {stored:,} bytes on disk")
+            raise InputError(
+                f"{what} expands to more than {expanded:,} bytes, beyond {limit}: refused before reading it "
+                "whole (a damaged or deliberately crafted file?)".replace(",", "."),
+                file=path, rule="file.size",
+            )
+
+
+READ_LIMITS = ReadLimits()
+_GZIP_CHUNK = 1024 * 1024
+#: ISO date, optionally with a time of day (dropped); anything else after the date makes it no date.
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$")
 _GERMAN_DATE = re.compile(r"^\d{1,2}\.\d{1,2}\.\d{4}$")
 
 
@@ -116,20 +150,34 @@ def register_suffix(path: Path) -> str | None:
     return None
 
 
-def reference_date_from_name(path: Path) -> date:
-    """``2024-12-31.parquet`` / ``.csv`` / ``.csv.gz`` -> 2024-12-31; InputError otherwise."""
+def reference_date_from_name(path: Path, today: date | None = None) -> date:
+    """``2024-12-31.parquet`` / ``.csv`` / ``.csv.gz`` -> 2024-12-31; InputError otherwise.
+
+    The name before the file type must be exactly a real ``YYYY-MM-DD`` date (``2021-02-19xyz``,
+    ``20210219`` and ``2024-02-30`` are refused) not after ``today``."""
+    from quarterstats.paths import DATE_PATTERN
+
     name = Path(path).name
     stem = name.split(".", 1)[0]
     try:
-        return date.fromisoformat(stem)
+        if not DATE_PATTERN.match(stem):
+            raise ValueError(stem)
+        day = date.fromisoformat(stem)
     except ValueError:
         raise InputError(
-            "cannot tell the reference date: name the file <YYYY-MM-DD>.parquet|csv or give the date",
+            "cannot tell the reference date: name the file <YYYY-MM-DD>.parquet|csv (a real date, nothing "
+            "else before the file type) or give the date",
             file=path, rule="file.reference_date",
         ) from None
+    today = today or date.today()
+    if day > today:
+        raise InputError(f"reference date {day.isoformat()} lies in the future (today is {today.isoformat()})",
+                         file=path, rule="file.reference_date")
+    return day
 
 
-def read_raw(path: Path, *, encoding: str | None = None, separator: str | None = None) -> tuple[pd.DataFrame, dict]:
+def read_raw(path: Path, *, encoding: str | None = None, separator: str | None = None,
+             limits: ReadLimits = READ_LIMITS) -> tuple[pd.DataFrame, dict]:
     """Read a file as delivered: Parquet keeps its Arrow types, CSV values are text (``None`` if empty).
 
     The content decides what the file is, and must match the name: a Parquet file starts with ``PAR1``,
@@ -162,7 +210,7 @@ def read_raw(path: Path, *, encoding: str | None = None, separator: str | None =
                 f"not a Parquet file: it does not start with the Parquet marker PAR1 but looks like {what}",
                 file=path, rule="file.readable",
             )
-        return _read_parquet(path)
+        return _read_parquet(path, limits)
     if head.startswith(_PARQUET_MAGIC):
         raise InputError(
             f"this is a Parquet file named '{path.name}': rename it to {path.name.split('.', 1)[0]}.parquet",
@@ -171,11 +219,7 @@ def read_raw(path: Path, *, encoding: str | None = None, separator: str | None =
     raw = path.read_bytes()
     notes = []
     if raw.startswith(_GZIP_MAGIC):
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise InputError(f"gzip-compressed, but cannot be decompressed (truncated?): {exc}",
-                             file=path, rule="file.readable") from None
+        raw = gunzip_bounded(raw, path, limits)
         _refuse_spreadsheets(raw[:8], path)
         notes.append("gzip-compressed file decompressed")
     elif kind == "csv.gz":
@@ -183,6 +227,31 @@ def read_raw(path: Path, *, encoding: str | None = None, separator: str | None =
     frame, meta = _read_csv_as_text(raw, path, encoding=encoding, separator=separator)
     meta["notes"] = notes + meta["notes"]
     return frame, meta
+
+
+def gunzip_bounded(data: bytes, path: Path, limits: ReadLimits = READ_LIMITS) -> bytes:
+    """gzip ``data`` decompressed in chunks (several members, as ``gzip.decompress``), refused as soon as
+    the output passes ``limits`` (:class:`ReadLimits`): memory stays bounded by the limit, whatever the
+    file claims."""
+    out = bytearray()
+    rest = data
+    try:
+        while rest:
+            stream = zlib.decompressobj(zlib.MAX_WBITS | 16)
+            pending = rest
+            while pending and not stream.eof:
+                out += stream.decompress(pending, _GZIP_CHUNK)
+                pending = stream.unconsumed_tail
+                limits.check(len(out), len(data), path, "the gzip-compressed file")
+            if not stream.eof:
+                raise EOFError("compressed data ended before the end-of-stream marker")
+            rest = stream.unused_data.lstrip(b"\x00")
+            if rest and not rest.startswith(_GZIP_MAGIC):
+                raise OSError("trailing garbage after the compressed data")
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(f"gzip-compressed, but cannot be decompressed (truncated?): {exc}",
+                         file=path, rule="file.readable") from None
+    return bytes(out)
 
 
 def _refuse_spreadsheets(head: bytes, path: Path) -> None:
@@ -197,7 +266,7 @@ def _refuse_spreadsheets(head: bytes, path: Path) -> None:
         )
 
 
-def _read_parquet(path: Path) -> tuple[pd.DataFrame, dict]:
+def _read_parquet(path: Path, limits: ReadLimits = READ_LIMITS) -> tuple[pd.DataFrame, dict]:
     """A Parquet extract as a frame; the categorical columns
     (:attr:`~quarterstats.contract.ColumnSpec.categorical`: codes, household ids) stored as text are read
     as Arrow dictionaries and come as pandas Categoricals of the values as delivered (converting 4 million
@@ -206,6 +275,13 @@ def _read_parquet(path: Path) -> tuple[pd.DataFrame, dict]:
         names = list(pq.read_schema(path).names)
         columns, notes = _normalise_header(names, path)
         with pq.ParquetFile(path) as parquet:
+            metadata = parquet.metadata
+            if metadata.num_rows > limits.max_rows:
+                raise InputError(
+                    f"declares {metadata.num_rows:,} rows, more than {limits.max_rows:,} (a damaged or crafted "
+                    "file?): refused before reading it".replace(",", "."), file=path, rule="file.size")
+            expanded = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
+            limits.check(expanded, path.stat().st_size, path, "the Parquet file")
             schema = parquet.schema_arrow
             dictionary_columns = [
                 original for original, name in zip(names, columns)
@@ -273,7 +349,7 @@ def _normalise_header(names: list, path: Path) -> tuple[list[str], list[str]]:
         seen.setdefault(name, []).append(str(original))
     for name, originals in seen.items():
         if len(originals) > 1:
-            spelled = ", ".join(f"'{o}'" for o in originals)
+            spelled = ", ".join(f"'{console_text(o, 40)}'" for o in originals)
             raise InputError(
                 f"column '{name}' occurs {len(originals)} times in the header (as {spelled}); names are "
                 "compared ignoring case and surrounding spaces: keep one",
@@ -562,7 +638,7 @@ def check_file_rules(
     if typed is None:
         missing = [c for c in contract.REQUIRED_COLUMNS if c not in raw.columns]
         if missing:
-            present = ", ".join(map(str, raw.columns[:12]))
+            present = ", ".join(console_text(c, 40) for c in raw.columns[:12])
             raise InputError(
                 f"required column(s) missing: {', '.join(missing)} (found: {present}"
                 f"{', ...' if len(raw.columns) > 12 else ''}). Wrong separator or not a register extract?",
@@ -582,8 +658,8 @@ def check_file_rules(
             if wrong.any():
                 example = raw[contract.REFERENCE_DATE_COLUMN][wrong].iloc[0]
                 raise InputError(
-                    f"{int(wrong.sum())} row(s) state reference date {example}, the file name says "
-                    f"{reference_date.isoformat()}: wrong file for this reference date",
+                    f"{int(wrong.sum())} row(s) state reference date '{console_text(example, 40)}', the file name "
+                    f"says {reference_date.isoformat()}: wrong file for this reference date",
                     file=path, column=contract.REFERENCE_DATE_COLUMN, rule="file.reference_date",
                 )
         return
@@ -595,7 +671,7 @@ def check_file_rules(
     if duplicated.mean() > contract.DUPLICATE_TOLERANCE:
         raise InputError(
             f"{int(duplicated.sum())} of {len(typed)} rows ({duplicated.mean():.2%}) share a person_id "
-            f"(tolerance {contract.DUPLICATE_TOLERANCE:.1%}); e.g. '{ids[duplicated].iloc[0]}'",
+            f"(tolerance {contract.DUPLICATE_TOLERANCE:.1%}); e.g. {delivered_value(ids[duplicated].iloc[0])}",
             file=path, column="person_id", rule="file.duplicates",
         )
     future = (typed["moved_in_address"] > pd.Timestamp(reference_date)).fillna(False)
@@ -606,6 +682,110 @@ def check_file_rules(
             f"(latest {latest.date().isoformat()}): the extract seems to be for a later reference date",
             file=path, column="moved_in_address", rule="file.reference_date",
         )
+
+
+# ------------------------------------------------------------------------------------ id format
+#: An id as a spreadsheet writes a number it has read: ``1.0``, ``42.00`` or ``1.23457E+11`` (Excel's
+#: scientific form: one digit, upper-case E, a sign and a two- or three-digit exponent, so that hex
+#: pseudonyms such as ``1805881704e3`` are not mistaken for it).
+SPREADSHEET_NUMBER = r"^[+-]?[0-9]+[.,]0+$|^[+-]?[0-9](?:[.,][0-9]+)?E[+-][0-9]{2,3}$"
+
+
+def check_id_format(raw: pd.DataFrame, path: Path) -> None:
+    """Refuse ids that went through a spreadsheet (``file.id_format``).
+
+    Ids are text, compared exactly as delivered. A spreadsheet that reads them as numbers writes
+    ``1.0`` for ``1``, ``1.23457E+11`` for a long id, and drops leading zeros: then a mother's id no
+    longer equals her child's ``mother_id`` and every parent link would be removed as dangling,
+    silently changing the familial migration background of all minors. Signs, each refusing the file:
+
+    * an id column stored as floating-point numbers (Parquet);
+    * an id written as a spreadsheet number (:data:`SPREADSHEET_NUMBER`) in any id column.
+
+    Links that match a person only after normalising are checked by :func:`check_link_normalisation`.
+    """
+    for column in PersonLinks.COLUMNS:
+        if column not in raw.columns:
+            continue
+        values = raw[column]
+        if pd.api.types.is_float_dtype(values.dtype):
+            raise InputError(
+                f"ids are stored as floating-point numbers ({values.dtype}), so '1' and '1.0' can no longer "
+                "be told apart and leading zeros are lost: store person_id, mother_id and father_id as text "
+                "(a spreadsheet or a data-frame tool turned them into numbers)",
+                file=path, column=column, rule="file.id_format",
+            )
+        text = arrow_text(values)
+        if not _has_any_byte(text, b".,E"):  # the usual case, at memory speed: no regex pass needed
+            continue
+        numeric = pc.match_substring_regex(text, SPREADSHEET_NUMBER)
+        hits = int(pc.sum(numeric).as_py() or 0)
+        if hits:
+            example = text.filter(numeric)[0].as_py()
+            raise InputError(
+                f"{hits} id(s) look like numbers written by a spreadsheet (e.g. {delivered_value(example)}): "
+                "the ids went through Excel or a similar program, which turns '1' into '1.0' and drops "
+                "leading zeros, so parent links no longer match. Export the ids as text, exactly as in the "
+                "register",
+                file=path, column=column, rule="file.id_format",
+            )
+
+
+def _has_any_byte(text: pa.Array, characters: bytes) -> bool:
+    """Whether any value of a text array may contain one of ``characters`` (ASCII): a scan of the data
+    buffer (which may hold bytes of values sliced away: a superset, so False is certain)."""
+    data = text.buffers()[2]
+    if data is None or data.size == 0:
+        return False
+    chars = np.frombuffer(data, dtype=np.uint8)
+    return any(bool((chars == c).any()) for c in characters)
+
+
+#: An id that is a number as a spreadsheet may have rewritten it: digits, optionally ``.0``.
+_NUMERIC_ID = r"^[0-9]+(?:[.,]0+)?$"
+
+
+def _normalised_ids(text: pa.Array) -> pa.Array:
+    """Numeric ids (:data:`_NUMERIC_ID`) without a ``.0`` end (leading zeros: ``utf8_ltrim``)."""
+    return pc.replace_substring_regex(text, r"^([0-9]+)[.,]0+$", r"\1")
+
+
+def check_link_normalisation(typed: pd.DataFrame, links: PersonLinks, path: Path) -> None:
+    """Refuse a file whose dangling parent links match a person_id once leading zeros and ``.0`` are
+    removed on both sides (``0042`` vs ``42``): a sign that one column went through a spreadsheet.
+
+    Only dangling links that are numbers can have been changed so (none in a file of hex pseudonyms).
+    Their forms without ``.0`` and leading zeros are padded with 0 to 0..w zeros (w: the longest id's
+    length), and the person ids are looked up in that small set: one hash pass over the ids, no
+    transformation of a million ids."""
+    ids = None
+    for column, rows in (("mother_id", links.mother_row), ("father_id", links.father_row)):
+        dangling = np.flatnonzero(typed[column].notna().to_numpy(dtype=bool) & (rows < 0))
+        if not len(dangling):
+            continue
+        named = arrow_text(typed[column]).take(pa.array(dangling))
+        named = named.filter(pc.match_substring_regex(named, _NUMERIC_ID))  # only numbers can have changed
+        if not len(named):
+            continue
+        core = pc.utf8_ltrim(_normalised_ids(named), "0")
+        if ids is None:
+            ids = arrow_text(typed["person_id"])
+            width = int(pc.max(pc.utf8_length(ids)).as_py() or 0)
+        distinct = pc.unique(core)
+        padded = pa.concat_arrays([pc.binary_join_element_wise(pa.scalar("0" * zeros, pa.large_string()), distinct,
+                                                               pa.scalar("", pa.large_string()))
+                                   for zeros in range(max(width - 1, 0) + 1)])
+        found = ids.filter(pc.fill_null(pc.is_in(ids, value_set=padded), False))
+        matched = pc.is_in(core, value_set=pc.unique(pc.utf8_ltrim(found, "0")))
+        hits = int(pc.sum(matched).as_py() or 0)
+        if hits:
+            raise InputError(
+                f"{hits} {column} link(s) name no person_id as delivered, but match one once leading zeros "
+                "or a trailing '.0' are removed: the ids lost their exact form in a spreadsheet in some "
+                "columns but not in others. Export person_id, mother_id and father_id as text, exactly as "
+                "in the register",
+                file=path, column=column, rule="file.id_format",
+            )
 
 
 # ------------------------------------------------------------------------------------ link rules
@@ -689,14 +869,17 @@ def ingest_register(
     encoding: str | None = None,
     separator: str | None = None,
     max_quarantine_share: float = contract.MAX_QUARANTINE_SHARE,
+    limits: ReadLimits = READ_LIMITS,
 ) -> IngestResult:
-    """Read and validate one extract; never raises for bad rows, only for an unusable file."""
+    """Read and validate one extract; never raises for bad rows, only for an unusable file.
+    ``limits``: bounds on decompression (:class:`ReadLimits`)."""
     path = Path(path)
     if reference_date is None:
         reference_date = reference_date_from_name(path)
-    raw, detected = read_raw(path, encoding=encoding, separator=separator)
+    raw, detected = read_raw(path, encoding=encoding, separator=separator, limits=limits)
     bad_lines = detected.get("bad_lines", [])
     check_file_rules(raw, None, path, reference_date)
+    check_id_format(raw, path)
     # one hash pass over the ids finds duplicates and parent rows, in a worker thread while the other
     # columns are parsed and the other rules run
     ids, id_failures = parse_columns(raw, PersonLinks.COLUMNS)
@@ -710,6 +893,7 @@ def ingest_register(
     links = pending_links.result()
     check_file_rules(raw, typed, path, reference_date,
                      duplicated=rule_failures["person_id.unique"].to_numpy(dtype=bool))
+    check_link_normalisation(typed, links, path)
 
     # A value that did not parse is reported as a type failure, not as "empty" too.
     for spec in contract.COLUMNS:

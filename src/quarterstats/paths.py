@@ -27,6 +27,7 @@ from datetime import date
 from pathlib import Path
 
 from quarterstats.errors import InputError
+from quarterstats.safe_text import console_text
 
 WORKDIR_ENV = "QUARTERSTATS_WORKDIR"
 DATE_PATTERN = re.compile(r"^(\d{4}-\d{2}-\d{2})$")
@@ -215,25 +216,23 @@ class ProjectPaths:
         return self.report_dir(reference_date) / "indikatoren.parquet"
 
     # ---- discovery ---------------------------------------------------------------------------
+    def register_inventory(self, today: date | None = None) -> "Inventory":
+        """Every entry of ``data/raw/register`` accounted for: the extracts by reference date, the entries
+        not used (with the reason) and the refused ones (with the reason; see :func:`scan_deliveries`)."""
+        return scan_deliveries(self.raw_register, self.workdir, REGISTER_KINDS, today=today)
+
     def register_files(self) -> dict[date, Path]:
         """Register extracts found in ``data/raw/register``, keyed by reference date.
 
-        A file is ``<YYYY-MM-DD>.parquet``, ``.csv`` or ``.csv.gz``; where several exist, Parquet wins.
+        A file is ``<YYYY-MM-DD>.parquet``, ``.csv`` or ``.csv.gz``. Raises :class:`InputError` when an
+        entry is refused (two files for one date, a date in the future or impossible, a name that looks
+        like a delivery but is not exactly ``<YYYY-MM-DD>.<type>``, a symbolic link leaving the working
+        directory, not a regular file); entries that are simply not deliveries are listed by
+        :meth:`register_inventory`.
         """
-        found: dict[date, Path] = {}
-        if not self.raw_register.is_dir():
-            return found
-        for path in sorted(self.raw_register.iterdir()):
-            stem, _, suffix = path.name.partition(".")
-            if f".{suffix.lower()}" not in REGISTER_SUFFIXES or not DATE_PATTERN.match(stem):
-                continue
-            try:
-                day = date.fromisoformat(stem)
-            except ValueError:
-                continue
-            if day not in found or suffix.lower() == "parquet":
-                found[day] = path
-        return dict(sorted(found.items()))
+        inventory = self.register_inventory()
+        inventory.raise_if_refused()
+        return inventory.files
 
     def reference_dates(self) -> list[date]:
         return list(self.register_files())
@@ -262,13 +261,168 @@ class ProjectPaths:
             )
         return candidates[0]
 
+    def auxiliary_inventory(self, today: date | None = None) -> "Inventory":
+        """Every entry of ``data/raw/auxiliary`` accounted for (``<YYYY-MM-DD>.csv``; a file for a date
+        without a register extract is listed as not used)."""
+        inventory = scan_deliveries(self.raw_auxiliary, self.workdir, AUXILIARY_KINDS, today=today)
+        register = set(self.register_inventory(today).files)
+        for day in [d for d in inventory.files if d not in register]:
+            inventory.unused.append((self.relative(inventory.files.pop(day)),
+                                     "no register extract for this reference date"))
+        inventory.unused.sort()
+        return inventory
+
     def auxiliary_file(self, reference_date: date | str) -> Path | None:
-        path = self.raw_auxiliary / f"{_iso(reference_date)}.csv"
-        return path if path.is_file() else None
+        """The auxiliary file of a date (``data/raw/auxiliary/<date>.csv``), None if there is none;
+        :class:`InputError` if an entry for that date is refused (two files, a symbolic link leaving the
+        working directory, ...: see :func:`scan_deliveries`)."""
+        day = _as_date(reference_date)
+        inventory = scan_deliveries(self.raw_auxiliary, self.workdir, AUXILIARY_KINDS)
+        refused = [(name, why) for name, why in inventory.refused if Path(name).name.startswith(day.isoformat())]
+        if refused:
+            Inventory(self.raw_auxiliary, {}, [], refused, []).raise_if_refused()
+        return inventory.files.get(day)
+
+    def relative(self, path: Path) -> str:
+        """``path`` relative to the working directory (what reports and metadata show); a path outside
+        it is shown by its name only, so that no absolute server path is ever published."""
+        return relative_to_workdir(path, self.workdir)
 
     def truth_file(self, reference_date: date | str) -> Path | None:
         path = self.synthetic_truth / f"{_iso(reference_date)}.parquet"
         return path if path.is_file() else None
+
+
+# ---- deliveries --------------------------------------------------------------------------------
+#: File types by the name's ending (lower case): the register accepts these...
+REGISTER_KINDS = (".parquet", ".csv.gz", ".csv")
+#: ... the auxiliary data this one.
+AUXILIARY_KINDS = (".csv",)
+#: A name that starts like a date: meant as a delivery, so a defect in it refuses the file.
+_DATE_LIKE = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}\.\d{1,2}\.\d{4}|\d{8})")
+_GERMAN_DATE_NAME = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
+
+
+@dataclass
+class Inventory:
+    """The entries of a delivery folder: ``files`` used (by reference date), ``unused`` and ``refused``
+    entries as (path relative to the working directory, reason), and ``links`` (symbolic links followed,
+    as "link -> target", both relative)."""
+
+    folder: Path
+    files: dict[date, Path]
+    unused: list[tuple[str, str]]
+    refused: list[tuple[str, str]]
+    links: list[str]
+
+    def raise_if_refused(self) -> None:
+        if self.refused:
+            listed = "; ".join(f"{name}: {reason}" for name, reason in self.refused)
+            raise InputError(f"{len(self.refused)} deliver{'y is' if len(self.refused) == 1 else 'ies are'} "
+                             f"refused: {listed}", file=self.folder, rule="file.delivery")
+
+    def lines(self) -> list[str]:
+        """One line per entry not used, refused, or reached through a symbolic link (for consoles)."""
+        return ([f"refused: {name} — {reason}" for name, reason in self.refused]
+                + [f"not used: {name} — {reason}" for name, reason in self.unused]
+                + [f"symbolic link followed: {link}" for link in self.links])
+
+
+def relative_to_workdir(path: Path, workdir: Path) -> str:
+    """``path`` relative to ``workdir`` (resolved); outside it, the name only (never an absolute path)."""
+    try:
+        return Path(path).resolve().relative_to(Path(workdir).resolve()).as_posix()
+    except ValueError:
+        return Path(path).name
+
+
+def _shown(folder: Path, workdir: Path, name: str) -> str:
+    where = relative_to_workdir(folder, workdir)
+    return name if where in ("", ".") else f"{where}/{name}"
+
+
+def _refusal(path: Path, workdir: Path) -> str | None:
+    path = Path(path)
+    try:
+        target = path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return "a broken symbolic link (its target does not exist)" if path.is_symlink() else "cannot be opened"
+    try:
+        target.relative_to(Path(workdir).resolve())
+    except ValueError:
+        return ("a symbolic link to a file outside the working directory: copy the file into data/raw/ "
+                "instead") if path.is_symlink() else "lies outside the working directory"
+    if not target.is_file():
+        return "not a regular file (a folder, device or pipe)"
+    return None
+
+
+def _kind(name: str, kinds: tuple[str, ...]) -> str | None:
+    lower = name.lower()
+    return next((kind for kind in kinds if lower.endswith(kind) and len(name) > len(kind)), None)
+
+
+def scan_deliveries(folder: Path, workdir: Path, kinds: tuple[str, ...], *, today: date | None = None) -> Inventory:
+    """Account for every entry of a delivery folder (names ``<YYYY-MM-DD><kind>``).
+
+    Used: a regular file (or a symbolic link to one inside the working directory) named exactly so.
+    Refused (the run stops; the reason names the fix): two files for one date, a date after ``today``,
+    an impossible date (``2024-02-30``), a name that starts like a date but is not exactly
+    ``<YYYY-MM-DD><kind>`` (``2021-02-19xyz.csv``, ``31.03.2024.csv``, ``2024-12-31.xlsx``), a symbolic
+    link leaving the working directory, an entry that is not a regular file. Not used (listed with the
+    reason): every other entry (``liesmich.txt``, hidden files, subfolders).
+    """
+    today = today or date.today()
+    inventory = Inventory(folder, {}, [], [], [])
+    if not folder.is_dir():
+        return inventory
+    by_date: dict[date, list[Path]] = {}
+    for path in sorted(folder.iterdir()):
+        name = path.name
+        shown = _shown(path.parent, workdir, console_text(name))  # names are delivered text
+        kind = _kind(name, kinds)
+        stem = name[: -len(kind)] if kind else name
+        date_like = _DATE_LIKE.match(name)
+        if not date_like:
+            what = "a folder (not searched)" if path.is_dir() and not path.is_symlink() else "not a delivery"
+            inventory.unused.append((shown, f"{what}: deliveries are named <YYYY-MM-DD>{'|'.join(kinds)}"))
+            continue
+        problem = None
+        day = None
+        if kind is None:
+            problem = (f"unsupported file type (deliver {', '.join(kinds)}; an Excel workbook: save the sheet "
+                       "as 'CSV UTF-8')")
+        elif not DATE_PATTERN.match(stem):
+            german = _GERMAN_DATE_NAME.match(stem)
+            if german:
+                d, m, y = german.groups()
+                problem = f"the date in the name is not YYYY-MM-DD: rename to {y}-{int(m):02d}-{int(d):02d}{kind}"
+            else:
+                problem = f"the name is not exactly <YYYY-MM-DD>{kind}"
+        else:
+            try:
+                day = date.fromisoformat(stem)
+            except ValueError:
+                problem = "the date in the name does not exist"
+            else:
+                if day > today:
+                    problem = f"reference date {day.isoformat()} lies in the future (today is {today.isoformat()})"
+        if problem is None:
+            problem = _refusal(path, workdir)
+            if problem is None and path.is_symlink():
+                inventory.links.append(f"{shown} -> {relative_to_workdir(path.resolve(), workdir)}")
+        if problem:
+            inventory.refused.append((shown, problem))
+            continue
+        by_date.setdefault(day, []).append(path)
+    for day, found in sorted(by_date.items()):
+        if len(found) > 1:
+            names = ", ".join(p.name for p in found)
+            inventory.refused.append((_shown(folder, workdir, console_text(found[0].name)),
+                                      f"{len(found)} files for reference date {day.isoformat()} ({names}): keep one"))
+        else:
+            inventory.files[day] = found[0]
+    return inventory
 
 
 def _is_project_folder(folder: Path) -> bool:

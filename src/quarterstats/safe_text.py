@@ -23,9 +23,11 @@ Unicode Technical Report #36 (Unicode security considerations: bidirectional tex
 
 from __future__ import annotations
 
+import contextvars
 import unicodedata
 
-__all__ = ["FORMULA_TRIGGERS", "console_text", "is_formula_like", "shorten", "spreadsheet_text"]
+__all__ = ["FORMULA_TRIGGERS", "console_text", "delivered_value", "is_formula_like", "reset_show_values", "shorten", "show_values",
+           "spreadsheet_text"]
 
 #: First characters that make a spreadsheet treat a cell as a formula or a command (OWASP), plus the
 #: full-width forms of ``= + - @`` that some programs normalise to ASCII.
@@ -84,3 +86,37 @@ def console_text(value: object, limit: int | None = MAX_SHOWN) -> str:
     if not any(_unsafe(c) for c in text):
         return text
     return "".join(_escape_char(c) if _unsafe(c) else c for c in text)
+
+
+#: Whether messages show delivered values (pseudonyms, cell contents); off unless asked for
+#: (``quarterstats validate --show-values``), so that CI logs and consoles carry none by default.
+_SHOW_VALUES: contextvars.ContextVar[bool] = contextvars.ContextVar("quarterstats_show_values", default=False)
+
+
+def show_values(enabled: bool) -> contextvars.Token:
+    """Turn showing delivered values in messages on or off (returns the token to reset it)."""
+    return _SHOW_VALUES.set(bool(enabled))
+
+
+def reset_show_values(token: contextvars.Token) -> None:
+    """Undo :func:`show_values`."""
+    _SHOW_VALUES.reset(token)
+
+
+def values_shown() -> bool:
+    return _SHOW_VALUES.get()
+
+
+def delivered_value(value: object) -> str:
+    """A delivered value for a message: quoted and inert (:func:`console_text`, cut to a readable
+    length) when values are shown, else a placeholder saying how long it is.
+
+    >>> delivered_value("p-0001")
+    '<hidden, 6 characters>'
+    """
+    if value is None:
+        return "(empty)"
+    text = value if isinstance(value, str) else str(value)
+    if _SHOW_VALUES.get():
+        return f"'{console_text(text)}'"
+    return f"<hidden, {len(text)} characters>"

@@ -28,6 +28,7 @@ from quarterstats.errors import InputError
 from quarterstats.ingest import ingest_register
 from quarterstats.memory import use_system_memory_pool
 from quarterstats.paths import ProjectPaths
+from quarterstats.pseudonyms import PREVIOUS_COLUMNS, describe, identity_changes
 from quarterstats.settings import Settings, load_settings
 from quarterstats.spatial import check_outside_share, join_persons
 
@@ -132,8 +133,15 @@ def ingest_stage(paths: ProjectPaths, reference_date: date | str) -> StageResult
         "rule_counts": summary["rule_counts"],
         "link_repairs": summary["link_repairs"],
         "contract_version": contract.CONTRACT_VERSION,
+        "deliveries_not_used": delivery_lines(paths),
     }
     return StageResult(metadata, checks, [paths.register_accepted(day), paths.quarantine(day)])
+
+
+def delivery_lines(paths: ProjectPaths) -> list[str]:
+    """Entries of ``data/raw/register`` and ``data/raw/auxiliary`` the run does not use, and symbolic
+    links it follows, one line each with the reason (paths relative to the working directory)."""
+    return paths.register_inventory().lines() + paths.auxiliary_inventory().lines()
 
 
 # --------------------------------------------------------------------------------- boundaries
@@ -383,7 +391,11 @@ def indicators_stage(paths: ProjectPaths, reference_date: date | str, settings: 
     districts = read_districts(paths)
     previous = previous_date(paths, day)
     baseline = paths.reference_dates()[0]
-    auxiliary = read_auxiliary(paths, day)
+    auxiliary, auxiliary_info = load_auxiliary(paths, day, persons)
+    identity = None
+    if previous is not None and paths.persons(previous).is_file():
+        identity = identity_changes(persons, pd.read_parquet(paths.persons(previous), columns=list(PREVIOUS_COLUMNS)),
+                                    day, previous)
     table, city = build_indicator_tables(
         persons, districts, day,
         previous_persons=read_previous_persons(paths, day),
@@ -411,8 +423,29 @@ def indicators_stage(paths: ProjectPaths, reference_date: date | str, settings: 
         "baseline_reference_date": baseline.isoformat(),
         "auxiliary_data": auxiliary is not None,
         "settings_sha256": settings.sha256(),
+        **auxiliary_info,
     }
-    return StageResult(metadata, {}, [paths.indicators(day), paths.segregation(day)])
+    if identity is not None:
+        metadata["pseudonym_changes"] = identity
+        changed = identity["person_id.birth_year"] + identity["person_id.sex"]
+        identity_check = (changed == 0, describe(identity, previous))
+    else:
+        identity_check = (True, "no previous reference date to compare pseudonyms with")
+    removed = auxiliary_info.get("auxiliary_values_removed") or {}
+    quarantined = auxiliary_info.get("auxiliary_quarantined") or 0
+    if removed or quarantined:
+        auxiliary_check = (False, f"auxiliary figures: {quarantined} row(s) quarantined"
+                           + (f" ({', '.join(f'{r} ×{n}' for r, n in auxiliary_info['auxiliary_rule_counts'].items())})"
+                              if quarantined else "")
+                           + "; counts above the district's residents removed: "
+                           + (", ".join(f"{rule} ×{n}" for rule, n in removed.items()) or "none"))
+    else:
+        auxiliary_check = (True, "auxiliary figures within the contract" if auxiliary is not None
+                           else "no auxiliary figures for this date")
+    checks = {"pseudonyms_keep_birth_year_and_sex": identity_check,
+              "auxiliary_figures_within_contract": auxiliary_check}
+    return StageResult(metadata, checks, [paths.indicators(day), paths.segregation(day)],
+                       warnings=frozenset(checks))
 
 
 def time_series_stage(paths: ProjectPaths, settings: Settings | None = None) -> StageResult:
@@ -682,16 +715,38 @@ def require_earlier_outputs(paths: ProjectPaths, day: date, previous: list, base
 
 
 def read_auxiliary(paths: ProjectPaths, day: date) -> pd.DataFrame | None:
+    """The date's auxiliary district figures checked against their contract (:mod:`quarterstats.auxiliary`:
+    quarantined rows left out, markers read), None without a file; an unusable file raises InputError."""
+    from quarterstats.auxiliary import ingest_auxiliary
+
     path = paths.auxiliary_file(day)
     if path is None:
         return None
-    frame = pd.read_csv(path, sep=None, engine="python", dtype={"district_id": str})
-    frame["district_id"] = frame["district_id"].astype("string")
-    return frame
+    return ingest_auxiliary(path, day).accepted
+
+
+def load_auxiliary(paths: ProjectPaths, day: date, persons: pd.DataFrame) -> tuple[pd.DataFrame | None, dict]:
+    """(auxiliary figures for the indicators, metadata): checked against the contract, then every count
+    above its district's residents removed (:func:`quarterstats.auxiliary.check_against_residents`). The
+    metadata counts quarantined rows, markers and removed values."""
+    from quarterstats.auxiliary import check_against_residents, ingest_auxiliary
+
+    path = paths.auxiliary_file(day)
+    if path is None:
+        return None, {}
+    result = ingest_auxiliary(path, day)
+    frame, removed = check_against_residents(result.accepted, persons)
+    info = {
+        "auxiliary_file": _relative(path, paths),
+        "auxiliary_rows": result.input_rows,
+        "auxiliary_quarantined": result.quarantined_rows,
+        "auxiliary_rule_counts": dict(sorted(result.rule_counts.items())),
+        "auxiliary_markers": dict(sorted(result.markers.items())),
+        "auxiliary_values_removed": removed,
+    }
+    return frame, info
 
 
 def _relative(path: Path, paths: ProjectPaths) -> str:
-    try:
-        return str(Path(path).resolve().relative_to(paths.workdir))
-    except ValueError:
-        return str(path)
+    """A path as metadata and reports show it: relative to the working directory, never absolute."""
+    return paths.relative(path)
