@@ -150,7 +150,7 @@ def boundaries_stage(paths: ProjectPaths) -> StageResult:
     version_entries = {}
     for valid_from, (_, version_report) in prepared.items():
         entry = version_report.as_dict()
-        entry["file"] = _relative(versions[valid_from], paths)
+        entry["file"] = _delivered_name(versions[valid_from], paths)
         entry["sha256"] = sha256_file(versions[valid_from])
         entry["valid_from"] = valid_from.isoformat() if valid_from else None
         version_entries[version_key(valid_from)] = entry
@@ -220,7 +220,7 @@ def boundary_geography(paths: ProjectPaths, day: date) -> dict:
         raise InputError("district boundaries have not been prepared yet (run the boundaries step first)",
                          file=paths.boundaries)
     prepared = json.loads(paths.boundaries_report.read_text(encoding="utf-8"))
-    delivered = {version_key(v): _relative(f, paths) for v, f in paths.boundary_versions().items()}
+    delivered = {version_key(v): _delivered_name(f, paths) for v, f in paths.boundary_versions().items()}
     known = {key: entry.get("file") for key, entry in prepared.get("versions", {}).items()}
     if delivered != known:
         raise InputError(
@@ -563,7 +563,7 @@ def provenance(paths: ProjectPaths, day: date, protection_de: str, source_de: st
     auxiliary = paths.auxiliary_file(day)
     if auxiliary is not None:
         inputs.append(auxiliary)
-    hashes = {_relative(p, paths): sha256_file(p) for p in inputs}
+    hashes = {_delivered_name(p, paths): sha256_file(p) for p in inputs}
     return Provenance(day, source_de, protection_de, CATALOGUE_VERSION, __version__, hashes)
 
 
@@ -778,6 +778,14 @@ def read_auxiliary(paths: ProjectPaths, day: date) -> pd.DataFrame | None:
     frame = pd.read_csv(path, sep=None, engine="python", dtype={"district_id": str})
     frame["district_id"] = frame["district_id"].astype("string")
     return frame
+
+
+def _delivered_name(path: Path, paths: ProjectPaths) -> str:
+    """A delivered file's path below the working directory as delivered (a symbolic link keeps its name)."""
+    try:
+        return Path(path).relative_to(paths.workdir).as_posix()
+    except ValueError:
+        return _relative(path, paths)
 
 
 def _relative(path: Path, paths: ProjectPaths) -> str:
