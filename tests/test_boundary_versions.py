@@ -6,11 +6,13 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import dagster as dg
 import geopandas as gpd
 import pandas as pd
 import pytest
 
 from conftest import grid_districts, person, shared_path, write_extract
+from pipelines.results import materialize_result
 from quarterstats import stages
 from quarterstats.errors import InputError
 from quarterstats.paths import ProjectPaths
@@ -181,13 +183,17 @@ def test_changes_against_a_date_on_another_geography_are_refused(tmp_path, monke
     compare areas of two geographies. The guard stops it; without it the mix goes through silently."""
     paths = _berlin_project(tmp_path, {OLD_FROM: OLD})
     _run(paths, [DAY_OLD])
+    before = stages.boundaries_stage(paths).data_version
     folder = paths.raw_boundaries / NEW_FROM.isoformat()
     folder.mkdir()
     (folder / NEW).symlink_to(shared_path("data", "berlin_lor", NEW))
     stages.ingest_stage(paths, DAY_NEW)
     with pytest.raises(InputError, match="run the boundaries step first"):  # persons against stale districts
         stages.persons_stage(paths, DAY_NEW)
-    stages.boundaries_stage(paths)
+    # Dagster sees a new data version of district_boundaries: every date's persons become stale
+    after = stages.boundaries_stage(paths)
+    assert after.data_version != before
+    assert materialize_result(after).data_version == dg.DataVersion(after.data_version)
     stages.persons_stage(paths, DAY_NEW)
     with pytest.raises(InputError) as err:
         stages.indicators_stage(paths, DAY_NEW)
@@ -201,3 +207,16 @@ def test_changes_against_a_date_on_another_geography_are_refused(tmp_path, monke
     _run(paths, [DAY_OLD, DAY_NEW])
     assert set(pd.read_parquet(paths.indicators(DAY_OLD))["district_id"]) == set(
         pd.read_parquet(paths.indicators(DAY_NEW))["district_id"])
+
+
+def test_the_report_names_version_and_repairs_in_german():
+    info = {"in_force": "all", "in_force_file": "data/raw/boundaries/bezirke.gpkg", "series": "all",
+            "series_file": "data/raw/boundaries/bezirke.gpkg", "nearest_district": 3,
+            "repairs": {"overlaps_repaired": 2, "overlap_repaired_m2": 1234.5, "slivers_repaired": 750,
+                        "sliver_repaired_m2": 1300.0, "gaps_left": 0, "gap_left_m2": 0.0, "repaired_invalid": 0}}
+    text = boundaries_de(info)
+    assert text["version"] == "data/raw/boundaries/bezirke.gpkg (für alle Stichtage)"
+    assert "2 Überlappungen (1.234,5 m²) dem Bezirk mit der niedrigeren Kennung" in text["repairs"]
+    assert "750 schmale Lücken (1.300,0 m²)" in text["repairs"] and "3 Personen" in text["repairs"]
+    assert boundaries_de({**info, "repairs": {}, "nearest_district": 0})["repairs"] == "keine"
+    assert boundaries_de(None) is None
