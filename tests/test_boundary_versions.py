@@ -219,4 +219,6 @@ def test_the_report_names_version_and_repairs_in_german():
     assert "2 Überlappungen (1.234,5 m²) dem Bezirk mit der niedrigeren Kennung" in text["repairs"]
     assert "750 schmale Lücken (1.300,0 m²)" in text["repairs"] and "3 Personen" in text["repairs"]
     assert boundaries_de({**info, "repairs": {}, "nearest_district": 0})["repairs"] == "keine"
+    one = boundaries_de({**info, "repairs": {"slivers_repaired": 1, "sliver_repaired_m2": 0.09}, "nearest_district": 1})
+    assert one["repairs"].startswith("1 schmale Lücke (0,1 m²) dem Nachbarbezirk") and "; 1 Person mit" in one["repairs"]
     assert boundaries_de(None) is None

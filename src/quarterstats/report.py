@@ -714,21 +714,28 @@ def boundaries_de(info: Mapping[str, Any] | None) -> dict[str, str] | None:
     r = info.get("repairs") or {}
     parts = []
     if r.get("overlaps_repaired"):
-        parts.append(f"{format_number(r['overlaps_repaired'])} Überlappungen ({format_number(r['overlap_repaired_m2'], 1)} m²) "
+        parts.append(f"{_count_de(r['overlaps_repaired'], 'Überlappung', 'Überlappungen')} "
+                     f"({format_number(r['overlap_repaired_m2'], 1)} m²) "
                      "dem Bezirk mit der niedrigeren Kennung zugeschlagen")
     if r.get("slivers_repaired"):
-        parts.append(f"{format_number(r['slivers_repaired'])} schmale Lücken ({format_number(r['sliver_repaired_m2'], 1)} m²) "
+        parts.append(f"{_count_de(r['slivers_repaired'], 'schmale Lücke', 'schmale Lücken')} "
+                     f"({format_number(r['sliver_repaired_m2'], 1)} m²) "
                      "dem Nachbarbezirk mit der längsten gemeinsamen Grenze zugeschlagen")
     if r.get("gaps_left"):
-        parts.append(f"{format_number(r['gaps_left'])} breitere Lücken ({format_number(r['gap_left_m2'], 1)} m²) offen "
+        parts.append(f"{_count_de(r['gaps_left'], 'breitere Lücke', 'breitere Lücken')} "
+                     f"({format_number(r['gap_left_m2'], 1)} m²) offen "
                      "gelassen; Adressen darin zählen zum nächstgelegenen Bezirk")
     if r.get("repaired_invalid"):
-        parts.append(f"{format_number(r['repaired_invalid'])} ungültige Geometrien repariert")
+        parts.append(f"{_count_de(r['repaired_invalid'], 'ungültige Geometrie', 'ungültige Geometrien')} repariert")
     nearest = info.get("nearest_district")
     if nearest:
-        parts.append(f"{format_number(nearest)} Personen mit Adresse in einer Lücke oder knapp außerhalb der "
+        parts.append(f"{_count_de(nearest, 'Person', 'Personen')} mit Adresse in einer Lücke oder knapp außerhalb der "
                      "Stadtgrenze dem nächstgelegenen Bezirk zugeordnet")
     return {"version": text, "repairs": "; ".join(parts) + "." if parts else "keine"}
+
+
+def _count_de(n: int, singular: str, plural: str) -> str:
+    return f"{format_number(n)} {singular if n == 1 else plural}"
 
 
 _FILE_KINDS = {".csv": "CSV", ".parquet": "Parquet", ".xlsx": "Excel", ".xls": "Excel", ".html": "HTML",
