@@ -53,7 +53,8 @@ def materialize_result(result: StageResult, *, asset_key: str | None = None) -> 
         )
         for name, (passed, description) in result.checks.items()
     ]
-    return dg.MaterializeResult(metadata=metadata, check_results=checks)
+    data_version = dg.DataVersion(result.data_version) if result.data_version else None
+    return dg.MaterializeResult(metadata=metadata, check_results=checks, data_version=data_version)
 
 
 def _metadata_value(value: Any):

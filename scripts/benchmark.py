@@ -778,7 +778,8 @@ def _worker(kind: str, folder: Path, profile: Path | None) -> dict:
         districts, report, neighbours = timer.run("boundaries", prepare_districts, boundary_file)
 
         # --- persons_stage: the stage's own composition, each step timed (join, migration, assemble)
-        persons, outside, ambiguous = build_persons(result.accepted, districts, day, timed=timer.run)
+        persons, location = build_persons(result.accepted, districts, day, timed=timer.run)
+        outside, ambiguous = location.outside, location.ambiguous
         out.update(
             rows=result.input_rows, accepted=result.accepted_rows, quarantined=result.quarantined_rows,
             outside=len(outside), ambiguous=ambiguous, persons=len(persons), districts=len(districts),

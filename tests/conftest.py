@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 
@@ -14,7 +15,9 @@ import shapely
 
 from quarterstats import contract
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+#: The shared reference material next to the checkout (``../shared``); QUARTERSTATS_SHARED points elsewhere
+#: (e.g. from a git worktree one level deeper).
+SHARED = Path(os.environ.get("QUARTERSTATS_SHARED") or Path(__file__).resolve().parents[2] / "shared")
 REFERENCE_DATE = date(2020, 12, 31)
 ORIGIN = (410_000.0, 5_477_000.0)  # EPSG:25832, Kaiserslautern
 SIDE = 1_000.0

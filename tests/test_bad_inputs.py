@@ -8,9 +8,11 @@ Each case says how the bad file is made, in words a planner reads (German) and a
 * ``Ingested`` — the file is read; bad rows are quarantined with their rule (counts per first rule),
   broken parent links removed (counts per rule), unusual households counted as warnings, or the input is
   accepted as it is (normalised), optionally with a note in the report;
-* ``Flagged`` — boundaries that are read but break a tolerance: the blocking check reports the problem;
-* ``BoundariesRead`` — boundaries accepted (repaired or reprojected);
-* ``Located`` — persons outside every district are set aside (``location.outside_districts``).
+* ``BoundariesRead`` — boundaries accepted (repaired or reprojected; every repair listed);
+* ``Located`` — persons in a gap between districts or just outside the city's edge go to the nearest
+  district (``location.nearest_district``), the rest outside every district are set aside
+  (``location.outside_districts``);
+* area ``versions`` — the folder of boundary versions (``data/raw/boundaries/<YYYY-MM-DD>/``).
 
 After the catalogue come the end-to-end checks through the command line (exit codes, messages without
 traceback, previous outputs intact, no temporary files, row accounting), the atomic-write crash test and
@@ -56,13 +58,13 @@ from conftest import (
     write_extract,
 )
 from quarterstats import atomic
-from quarterstats.boundaries import load_boundaries
+from quarterstats.boundaries import NEAREST_DISTANCE_M, BoundaryParameters, load_boundaries
 from quarterstats.errors import InputError
 from quarterstats.auxiliary import check_against_residents, ingest_auxiliary
 from quarterstats.ingest import IngestResult, ReadLimits, ingest_register
 from quarterstats.paths import ProjectPaths
 from quarterstats.pseudonyms import identity_changes
-from quarterstats.spatial import check_outside_share, join_persons
+from quarterstats.spatial import check_outside_share, locate_persons
 
 REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "bad-inputs.md"
@@ -92,13 +94,6 @@ class Ingested:
 
 
 @dataclass(frozen=True)
-class Flagged:
-    """Boundaries read, but a tolerance is broken: the blocking check ``boundaries_valid`` fails."""
-
-    problem: str
-
-
-@dataclass(frozen=True)
 class BoundariesRead:
     """Boundaries accepted (possibly repaired or reprojected)."""
 
@@ -111,6 +106,7 @@ class Located:
 
     outside: int
     ambiguous: int = 0
+    nearest: int = 0  # given the nearest district (in a gap, or just outside the city's edge)
 
 
 @dataclass(frozen=True)
@@ -147,7 +143,7 @@ class IdentityWarned:
 class Case:
     id: str
     input_de: str  # the bad input, as a planner would describe it
-    area: str  # "register" | "boundaries" | "location"
+    area: str  # "register" | "boundaries" | "versions" | "location"
     make: Callable[[Path], object]  # writes the bad input below the folder; returns its path (or frames)
     expect: object
     effect: str = ""  # for accepted inputs: what the pipeline does with it (docs)
@@ -391,6 +387,35 @@ def grid_with_gap() -> gpd.GeoDataFrame:
     return grid.set_geometry([g.difference(centre) for g in grid.geometry])
 
 
+def grid_with_slivers() -> gpd.GeoDataFrame:
+    """Twelve 1 m × 2 m holes straddling the border of A and B (24 m²: 6 millionths of the 4 km²)."""
+    grid = grid_districts()
+    x = ORIGIN[0] + SIDE
+    cut = shapely.union_all([shapely.box(x - 0.5, ORIGIN[1] + 50 + 70 * k, x + 0.5, ORIGIN[1] + 52 + 70 * k)
+                             for k in range(12)])
+    return grid.set_geometry([g.difference(cut) for g in grid.geometry])
+
+
+def grid_with_wide_gap() -> gpd.GeoDataFrame:
+    grid = grid_districts()
+    hole = shapely.box(ORIGIN[0] + 995, ORIGIN[1] + 500, ORIGIN[0] + 1005, ORIGIN[1] + 510)
+    return grid.set_geometry([g.difference(hole) for g in grid.geometry])
+
+
+def versions(*folders: str, direct: bool = False) -> Callable[[Path], Path]:
+    """A project folder whose data/raw/boundaries holds the grid in these version folders."""
+    def make(folder: Path) -> Path:
+        raw = folder / "data" / "raw" / "boundaries"
+        for name in folders:
+            (raw / name).mkdir(parents=True)
+            grid_districts().to_file(raw / name / "districts.gpkg")
+        if direct:
+            grid_districts().to_file(raw / "districts.gpkg")
+        return folder
+
+    return make
+
+
 def grid_points() -> gpd.GeoDataFrame:
     grid = grid_districts()
     return grid.set_geometry(grid.geometry.centroid)
@@ -458,6 +483,21 @@ def without_id_column() -> gpd.GeoDataFrame:
 
 def check_repaired(districts, report) -> None:
     assert report.repaired_invalid == ["A"] and districts.geometry.is_valid.all()
+
+
+def check_overlap_repaired(districts, report) -> None:
+    assert [(r["repair"], r["to"], r["from"]) for r in report.repairs] == [("overlap", "A", "B")]
+    assert report.overlap_after_m2 == pytest.approx(0.0, abs=1e-6)
+    assert districts.geometry.area.sum() == pytest.approx(report.city_area_km2 * 1e6, abs=1e-3)  # counted once
+
+
+def check_slivers_repaired(districts, report) -> None:
+    assert [r["to"] for r in report.repairs] == ["A"] * 12  # symmetric: the tie goes to the first id
+    assert report.gap_after_m2 == pytest.approx(0.0, abs=1e-6)
+
+
+def check_gap_left(districts, report) -> None:
+    assert report.gaps_left == 1 and not report.repairs and report.gap_after_m2 == pytest.approx(100.0)
 
 
 def check_reprojected(districts, report) -> None:
@@ -1016,8 +1056,24 @@ CASES: list[Case] = [
     Case("b-invalid-geometry", "Ungültige Bezirksgeometrie (Selbstüberschneidung, „Schleife“)", "boundaries",
          boundary_file(grid_bowtie), BoundariesRead(check_repaired), effect="repaired with make_valid; reported"),
     Case("b-overlap", "Bezirke überlappen sich (20 m breiter Streifen)", "boundaries",
-         boundary_file(lambda: grid_shifted(20.0)), Flagged("overlap")),
-    Case("b-gap", "Lücke zwischen Bezirken (200 m × 200 m)", "boundaries", boundary_file(grid_with_gap), Flagged("gap")),
+         boundary_file(lambda: grid_shifted(20.0)),
+         Unusable("boundaries.overlaps", "geometry", match="largest: A / B (20,000.0 m²)")),
+    Case("b-gap", "Lücke zwischen Bezirken (200 m × 200 m)", "boundaries", boundary_file(grid_with_gap),
+         Unusable("boundaries.gaps", "geometry", match="1 gap(s) between districts with 40,000.0 m²")),
+    Case("b-overlap-noise", "Bezirke überlappen sich um 2 m² (Digitalisierungsrauschen)", "boundaries",
+         boundary_file(lambda: grid_shifted(0.002)), BoundariesRead(check_overlap_repaired),
+         effect="overlap kept by the first id (A), cut out of B; listed in `repairs`"),
+    Case("b-sliver-gaps", "Zwölf schmale Lücken (1 m breit) zwischen zwei Bezirken", "boundaries",
+         boundary_file(grid_with_slivers), BoundariesRead(check_slivers_repaired),
+         effect="each sliver given to the neighbour with the longest shared border; listed in `repairs`"),
+    Case("b-wide-gap-tolerated", "Lücke von 10 m × 10 m, Toleranz per `max_gap_share` erhöht", "boundaries",
+         boundary_file(grid_with_wide_gap), BoundariesRead(check_gap_left),
+         options={"parameters": BoundaryParameters(max_gap_share=1e-4)},
+         effect="gap left open (wider than `sliver_width_m`); persons in it go to the nearest district"),
+    Case("b-collapsed-geometry", "Bezirk zu einer Linie zusammengefallen (nicht reparierbar)", "boundaries",
+         boundary_file(grid_with(3, "geometry", shapely.Polygon([(ORIGIN[0], ORIGIN[1]), (ORIGIN[0] + 5, ORIGIN[1] + 5),
+                                                                 (ORIGIN[0] + 10, ORIGIN[1] + 10)]))),
+         Unusable("boundaries.geometry", "geometry", match="empty or non-polygon geometries for district(s) D")),
     Case("b-empty-geometry", "Bezirk mit leerer Geometrie", "boundaries",
          boundary_file(grid_with(2, "geometry", shapely.Polygon())),
          Unusable("boundaries.geometry", "geometry", match="empty or non-polygon")),
@@ -1048,11 +1104,20 @@ CASES: list[Case] = [
          two_layers, Unusable("boundaries.layers", match="ortsbezirke, stadtteile")),
     Case("b-unreadable", "Beschädigte Grenzdatei", "boundaries", unreadable_boundaries,
          Unusable("boundaries.readable", match="cannot be read")),
+    # ---------------------------------------------------------------- boundary versions
+    Case("v-before-first", "Stichtag vor der ersten Grenzversion", "versions", versions("2021-01-01"),
+         Unusable("boundaries.versions", match="no boundary version is valid at the reference date 2020-12-31")),
+    Case("v-both-layouts", "Grenzdatei direkt im Ordner und zugleich Versionsordner", "versions",
+         versions("2019-01-01", direct=True), Unusable("boundaries.versions", match="keep one layout")),
+    Case("v-not-a-date", "Versionsordner ohne gültiges Datum (2021-13-01)", "versions", versions("2019-01-01", "2021-13-01"),
+         Unusable("boundaries.versions", match="is not a date")),
     # ---------------------------------------------------------------- location
     Case("l-outside", "Adresse außerhalb aller Bezirke", "location",
          persons_at(*INSIDE, (ORIGIN[0] - 500, ORIGIN[1])), Located(outside=1)),
     Case("l-hole", "Adresse in einem Loch eines Bezirks (Fläche ohne Bezirk)", "location",
-         persons_at(*INSIDE, cell_centre(1, 1), districts=grid_with_hole), Located(outside=1)),
+         persons_at(*INSIDE, cell_centre(1, 1), districts=grid_with_hole), Located(outside=0, nearest=1)),
+    Case("l-edge", "Adresse 30 m außerhalb der Stadtgrenze", "location",
+         persons_at(*INSIDE, (ORIGIN[0] - 30, ORIGIN[1] + 500)), Located(outside=0, nearest=1)),
     Case("l-border", "Adresse genau auf der Grenze zweier Bezirke", "location",
          persons_at(*INSIDE, (ORIGIN[0] + SIDE, ORIGIN[1] + 0.5 * SIDE)), Located(outside=0, ambiguous=1)),
     Case("l-exclave", "Adresse in der abgetrennten Teilfläche eines Bezirks", "location",
@@ -1088,10 +1153,12 @@ def run_case(case: Case, folder: Path):
     if case.area == "dates":
         now, before = made
         return made, identity_changes(now, before, REFERENCE_DATE, date(REFERENCE_DATE.year - 1, 12, 31))
+    if case.area == "versions":
+        return made, ProjectPaths(made).boundary_file(REFERENCE_DATE)
     persons, districts = made
-    joined, outside, ambiguous = join_persons(persons, districts)
-    check_outside_share(len(outside), len(persons), file="register.parquet")
-    return made, (joined, outside, ambiguous)
+    location = locate_persons(persons, districts, nearest_distance_m=NEAREST_DISTANCE_M)
+    check_outside_share(len(location.outside), len(persons), file="register.parquet")
+    return made, location
 
 
 def test_catalogue_is_large_and_ids_are_unique():
@@ -1110,7 +1177,9 @@ def test_bad_input(case: Case, tmp_path: Path):
         assert (error.rule, error.column) == (expect.rule, expect.column), str(error)
         if expect.match:
             assert expect.match in error.message, error.message
-        if case.area != "location":
+        if case.area == "versions":
+            assert error.file and Path(error.file).is_relative_to(tmp_path)  # names the folder
+        elif case.area != "location":
             assert error.file and Path(error.file).parent == tmp_path  # the message names the file
         text = str(error)
         assert expect.rule in text and (expect.column is None or f"column '{expect.column}'" in text)
@@ -1156,10 +1225,6 @@ def test_bad_input(case: Case, tmp_path: Path):
     elif isinstance(expect, IdentityWarned):
         assert result["matched"] == 10
         assert (result["person_id.birth_year"], result["person_id.sex"]) == (expect.birth_year, expect.sex)
-    elif isinstance(expect, Flagged):
-        _, report = result
-        assert not report.ok
-        assert any(expect.problem in problem for problem in report.problems), report.problems
     elif isinstance(expect, BoundariesRead):
         districts, report = result
         assert report.ok, report.problems
@@ -1167,8 +1232,8 @@ def test_bad_input(case: Case, tmp_path: Path):
             expect.check(districts, report)
     elif isinstance(expect, Located):
         persons, _ = made
-        joined, outside, ambiguous = result
-        assert (len(outside), ambiguous) == (expect.outside, expect.ambiguous)
+        joined, outside = result.joined, result.outside
+        assert (len(outside), result.ambiguous, len(result.nearest)) == (expect.outside, expect.ambiguous, expect.nearest)
         assert len(joined) + len(outside) == len(persons)
         assert joined["person_id"].is_unique
     else:  # pragma: no cover
@@ -1184,7 +1249,7 @@ WHERE = {  # short forms; docs/bad-inputs.md explains them above the table
     ("register", "accepted"): "—",
     ("register", "accepted-note"): "report (`notes`)",
     ("boundaries", "unusable"): "message, exit 2 (`run`)",
-    ("boundaries", "flagged"): "check `boundaries_valid`, exit 2 (`run`); `validation.json`",
+    ("versions", "unusable"): "message, exit 2 (`run`, persons stage)",
     ("boundaries", "accepted"): "`validation.json`",
     ("location", "located"): "outside-districts table; run metadata",
     ("auxiliary", "unusable"): "message, exit 2 (`validate`, `run`)",
@@ -1198,6 +1263,7 @@ WHERE = {  # short forms; docs/bad-inputs.md explains them above the table
     ("delivery", "listed"): "run console, metadata `deliveries_not_used`; `validate <folder>`",
     ("dates", "warning"): "run console; metadata `pseudonym_changes`; check `pseudonyms_keep_birth_year_and_sex` "
                           "(warns)",
+    ("location", "nearest"): "nearest-district table; run metadata",
     ("location", "unusable"): "message, exit 2 (`run`, persons stage)",
 }
 
@@ -1247,13 +1313,14 @@ def behaviour(case: Case) -> tuple[str, str]:
             found = {"person_id.birth_year": e.birth_year, "person_id.sex": e.sex}
             return f"persons kept, warning: {_counts({k: v for k, v in found.items() if v})}", WHERE[("dates", "warning")]
         return "accepted (within ±1 year)", WHERE[("dates", "warning")]
-    if isinstance(e, Flagged):
-        return f"read; blocking check `boundaries_valid` fails ({e.problem})", WHERE[("boundaries", "flagged")]
     if isinstance(e, BoundariesRead):
         return f"accepted: {case.effect}", WHERE[("boundaries", "accepted")]
     if isinstance(e, Located):
         if e.outside:
             return f"person set aside: `location.outside_districts` ×{e.outside}", WHERE[("location", "located")]
+        if e.nearest:
+            return (f"given the nearest district, counted: `location.nearest_district` ×{e.nearest}",
+                    WHERE[("location", "nearest")])
         extra = f"; counted as ambiguous ×{e.ambiguous}" if e.ambiguous else ""
         return f"assigned to exactly one district{extra}", WHERE[("location", "located")]
     raise AssertionError(e)
@@ -1313,12 +1380,14 @@ def isolated_dagster_home(tmp_path, monkeypatch):
 
 
 def project_rows() -> list[dict]:
-    """The clean rows plus: 2 quarantined rows, 1 removed link, 1 person outside every district."""
+    """The clean rows plus: 2 quarantined rows, 1 removed link, 1 person outside every district, 1 person
+    just outside the city's edge (given the nearest district)."""
     return clean_rows() + fillers(40) + [
         person("bad-age", age=130),
         person("bad-sex", sex="q"),
         person("orphan", age=6, mother_id="nobody"),
         person("far", x=ORIGIN[0] - 5_000, y=ORIGIN[1]),
+        person("edge", x=ORIGIN[0] - 20, y=ORIGIN[1] + 500),
     ]
 
 
@@ -1376,6 +1445,11 @@ def test_stages_account_for_every_input_row(tmp_path: Path):
     persons = pd.read_parquet(paths.persons(REFERENCE_DATE))
     assert sorted(quarantine["person_id"]) == ["bad-age", "bad-sex"]
     assert outside["person_id"].tolist() == ["far"]
+    nearest = pd.read_parquet(paths.location_report(REFERENCE_DATE))
+    assert nearest[["person_id", "district_id", "distance_m", "rule"]].values.tolist() == [
+        ["edge", "A", 20.0, "location.nearest_district"]]
+    assert located.metadata["nearest_district"] == 1 and "1 by nearest district" in located.checks["persons_all_accounted"][1]
+    assert "edge" in set(persons["person_id"])
     assert len(persons) + len(outside) + len(quarantine) == rows
     assert not temporary_files(tmp_path)
 

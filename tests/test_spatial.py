@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 
 from conftest import ORIGIN, SIDE, cell_centre, grid_districts, shared_path
 from quarterstats.boundaries import load_boundaries
-from quarterstats.spatial import assign_districts, assign_districts_exactly, join_persons
+from quarterstats.spatial import assign_districts, assign_districts_exactly, join_persons, locate_persons
 
 
 def test_points_go_to_their_square():
@@ -238,3 +239,26 @@ def test_grid_decides_only_cells_it_may_decide(case, cells):
     assert set(np.unique(grid.owner)) <= set(present) | {_EXACT, _NO_DISTRICT}
     # and it decides most cells, or it would be of no use
     assert (grid.owner != _EXACT).mean() > (0.5 if cells > 2_000 else 0.3)
+
+
+def test_persons_in_a_gap_or_just_outside_go_to_the_nearest_district_and_are_listed():
+    grid = grid_districts()
+    hole = shapely.box(ORIGIN[0] + 990, ORIGIN[1] + 400, ORIGIN[0] + 1010, ORIGIN[1] + 600)  # wide gap A | B
+    grid = grid.set_geometry([g.difference(hole) for g in grid.geometry])
+    persons = pd.DataFrame({
+        "person_id": ["inA", "gapA", "gapTie", "edge", "far"],
+        "x": [cell_centre(0, 0)[0], ORIGIN[0] + 993, ORIGIN[0] + 1000, ORIGIN[0] - 30, ORIGIN[0] - 500],
+        "y": [cell_centre(0, 0)[1], ORIGIN[1] + 500, ORIGIN[1] + 500, ORIGIN[1] + 500, ORIGIN[1] + 500],
+    })
+    strict = join_persons(persons, grid)
+    assert strict[1]["person_id"].tolist() == ["gapA", "gapTie", "edge", "far"]  # without the rule: all set aside
+    location = locate_persons(persons, grid, nearest_distance_m=50.0)
+    assert location.outside["person_id"].tolist() == ["far"]  # 500 m outside: beyond the distance
+    assert dict(zip(location.joined["person_id"], location.joined["district_id"].astype(str))) == {
+        "inA": "A", "gapA": "A", "gapTie": "A", "edge": "A"}  # the tie in the middle of the gap: first district
+    nearest = location.nearest.set_index("person_id")
+    assert nearest["distance_m"].to_dict() == {"gapA": 3.0, "gapTie": 10.0, "edge": 30.0}
+    assert nearest["in_gap"].to_dict() == {"gapA": True, "gapTie": True, "edge": False}
+    assert len(location.joined) + len(location.outside) == len(persons)
+    # a gap person is placed whatever the distance; outside the edge only within it
+    assert locate_persons(persons, grid, nearest_distance_m=0.0).outside["person_id"].tolist() == ["edge", "far"]

@@ -1,4 +1,8 @@
-"""District boundaries, reprojected and validated."""
+"""District boundaries, reprojected, validated and repaired: every boundary version of a municipality.
+
+The asset's data version combines the versions' files, the series geography and the ``[boundaries]``
+parameters, so a new boundary version marks every date's persons (and what follows) stale: the time
+series is rebuilt on the new series geography."""
 
 import dagster as dg
 
@@ -15,10 +19,10 @@ from quarterstats.stages import boundaries_stage
     check_specs=[
         dg.AssetCheckSpec(
             "boundaries_valid", asset="district_boundaries", blocking=True,
-            description="Valid, unique, non-empty polygons; overlaps and gaps within tolerance.",
+            description="Valid, unique, non-empty polygons; overlaps and gaps within tolerance, slivers repaired.",
         )
     ],
 )
 def district_boundaries(context: dg.AssetExecutionContext, project: ProjectResource) -> dg.MaterializeResult:
-    """District polygons in EPSG:25832 with ids, names and areas (per municipality)."""
+    """District polygons in EPSG:25832 with ids, names and areas, per boundary version (per municipality)."""
     return materialize_result(run_partition_stage(boundaries_stage, context, project))

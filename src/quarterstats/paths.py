@@ -174,6 +174,18 @@ class ProjectPaths:
     def boundaries_report(self) -> Path:
         return self.processed / "boundaries" / "validation.json"
 
+    def boundary_version_districts(self, valid_from: date | None) -> Path:
+        """One boundary version's prepared districts (the reference dates it is in force for join them)."""
+        return self.processed / "boundaries" / "versions" / f"{version_key(valid_from)}.parquet"
+
+    def location_report(self, reference_date: date | str) -> Path:
+        """Persons given the nearest district (in a gap, or just outside the city's edge)."""
+        return self.processed / "quarantine" / f"{_iso(reference_date)}.nearest_district.parquet"
+
+    def geography(self, reference_date: date | str) -> Path:
+        """Which boundary versions a date's persons were joined to (in force, series geography)."""
+        return self.processed / "persons" / f"{_iso(reference_date)}.geography.json"
+
     def persons(self, reference_date: date | str) -> Path:
         return self.processed / "persons" / f"{_iso(reference_date)}.parquet"
 
@@ -247,19 +259,60 @@ class ProjectPaths:
             )
         return files[day]
 
-    def boundary_file(self) -> Path:
-        """The one district boundary file in ``data/raw/boundaries``."""
+    def boundary_versions(self) -> dict[date | None, Path]:
+        """The boundary files of ``data/raw/boundaries``, keyed by the date from which each is valid.
+
+        Either one file directly in the folder (key None: valid for all dates), or one file in each
+        subfolder ``<YYYY-MM-DD>/`` (valid from that date until the next version). Both layouts at once,
+        a folder with no or several boundary files, or a subfolder whose name is no date are refused.
+        """
         if not self.raw_boundaries.is_dir():
             raise FileNotFoundError(f"no boundary folder {self.raw_boundaries}")
-        candidates = sorted(
-            p for p in self.raw_boundaries.iterdir() if p.suffix.lower() in BOUNDARY_SUFFIXES
-        )
-        if len(candidates) != 1:
-            raise FileNotFoundError(
-                f"expected exactly one district boundary file (.gpkg, .geojson, .shp or .parquet) in "
-                f"{self.raw_boundaries}, found {len(candidates)}: {[p.name for p in candidates]}"
+        direct = _boundary_candidates(self.raw_boundaries)
+        folders = sorted(p for p in self.raw_boundaries.iterdir() if p.is_dir() and not p.name.startswith("."))
+        if folders and direct:
+            raise InputError(
+                f"both a boundary file directly in the folder ({direct[0].name}) and version folders "
+                f"({', '.join(p.name for p in folders)}); keep one layout: one file for all dates, or one "
+                "file per <YYYY-MM-DD>/ folder (valid from that date)",
+                file=self.raw_boundaries, rule="boundaries.versions",
             )
-        return candidates[0]
+        if not folders:
+            return {None: _one_boundary_file(self.raw_boundaries, direct)}
+        versions: dict[date | None, Path] = {}
+        for folder in folders:
+            if not DATE_PATTERN.match(folder.name) or _parse_date(folder.name) is None:
+                raise InputError(
+                    f"boundary version folder {folder.name!r} is not a date (YYYY-MM-DD, the day from which "
+                    "its boundaries are valid)", file=folder, rule="boundaries.versions",
+                )
+            versions[_parse_date(folder.name)] = _one_boundary_file(folder, _boundary_candidates(folder))
+        return versions
+
+    def boundary_version(self, reference_date: date | str) -> date | None:
+        """Valid-from date of the boundary version in force at ``reference_date`` (the latest valid-from
+        on or before it; None in the one-file layout). A date before the first version is refused."""
+        day = _as_date(reference_date)
+        versions = self.boundary_versions()
+        if None in versions:
+            return None
+        in_force = [v for v in versions if v <= day]
+        if not in_force:
+            first = min(versions).isoformat()
+            raise InputError(
+                f"no boundary version is valid at the reference date {day.isoformat()}: the first is valid from "
+                f"{first}; deliver the boundaries in force then as data/raw/boundaries/<YYYY-MM-DD>/<file> "
+                f"with a date on or before {day.isoformat()}",
+                file=self.raw_boundaries, rule="boundaries.versions",
+            )
+        return max(in_force)
+
+    def boundary_file(self, reference_date: date | str | None = None) -> Path:
+        """The boundary file in force at ``reference_date``; without a date, the newest version."""
+        versions = self.boundary_versions()
+        if reference_date is None:
+            return versions[None] if None in versions else versions[max(versions)]
+        return versions[self.boundary_version(reference_date)]
 
     def auxiliary_inventory(self, today: date | None = None) -> "Inventory":
         """Every entry of ``data/raw/auxiliary`` accounted for (``<YYYY-MM-DD>.csv``; a file for a date
@@ -423,6 +476,31 @@ def scan_deliveries(folder: Path, workdir: Path, kinds: tuple[str, ...], *, toda
         else:
             inventory.files[day] = found[0]
     return inventory
+
+
+def _boundary_candidates(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in BOUNDARY_SUFFIXES)
+
+
+def _one_boundary_file(folder: Path, candidates: list[Path]) -> Path:
+    if len(candidates) != 1:
+        raise FileNotFoundError(
+            f"expected exactly one district boundary file (.gpkg, .geojson, .shp or .parquet) in "
+            f"{folder}, found {len(candidates)}: {[p.name for p in candidates]}"
+        )
+    return candidates[0]
+
+
+def _parse_date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def version_key(valid_from: date | None) -> str:
+    """Name of a boundary version: its valid-from date, or ``all`` for the one-file layout."""
+    return valid_from.isoformat() if valid_from else "all"
 
 
 def _is_project_folder(folder: Path) -> bool:

@@ -715,6 +715,7 @@ def render_report(published: pd.DataFrame, segregation: pd.DataFrame | None, fig
         "generated_from": meta.get("generated_from", ""),
         "settings_sha256": meta.get("settings_sha256", ""),
         "input_hashes": [{"file": k, "sha256": hashes[k]} for k in sorted(hashes)],
+        "boundaries": boundaries_de(meta.get("boundaries")),
         "summary": _summary(lookup, changes, info, catalogue, meta, areas),
         "chapters": chapters,
         "methods": _methods(catalogue, dict.fromkeys(used), meta, lookup,
@@ -723,6 +724,49 @@ def render_report(published: pd.DataFrame, segregation: pd.DataFrame | None, fig
     }
     html = _environment().get_template("report.html.j2").render(**context)
     return atomic.write_text(html, report_dir / REPORT_FILE)
+
+
+def boundaries_de(info: Mapping[str, Any] | None) -> dict[str, str] | None:
+    """The boundary version of a date and the repairs of the series geography, in German words.
+
+    ``info``: ``in_force`` / ``series`` (a version's valid-from date or ``all``), their files, and
+    ``repairs`` (:meth:`quarterstats.boundaries.BoundaryValidation.summary`)."""
+    if not info:
+        return None
+
+    def version(key: str, file: str) -> str:
+        return f"{file} (gültig ab {format_date_de(key)})" if key != "all" else f"{file} (für alle Stichtage)"
+
+    text = version(info["in_force"], info["in_force_file"])
+    if info["series"] != info["in_force"]:
+        text += (f"; ausgewertet auf dem Gebietsstand {version(info['series'], info['series_file'])}: die Personen "
+                 "sind über ihre Adresskoordinaten den Bezirken dieses Gebietsstands zugeordnet, damit die "
+                 "Zeitreihe auf einem Gebietsstand vergleichbar bleibt")
+    r = info.get("repairs") or {}
+    parts = []
+    if r.get("overlaps_repaired"):
+        parts.append(f"{_count_de(r['overlaps_repaired'], 'Überlappung', 'Überlappungen')} "
+                     f"({format_number(r['overlap_repaired_m2'], 1)} m²) "
+                     "dem Bezirk mit der niedrigeren Kennung zugeschlagen")
+    if r.get("slivers_repaired"):
+        parts.append(f"{_count_de(r['slivers_repaired'], 'schmale Lücke', 'schmale Lücken')} "
+                     f"({format_number(r['sliver_repaired_m2'], 1)} m²) "
+                     "dem Nachbarbezirk mit der längsten gemeinsamen Grenze zugeschlagen")
+    if r.get("gaps_left"):
+        parts.append(f"{_count_de(r['gaps_left'], 'breitere Lücke', 'breitere Lücken')} "
+                     f"({format_number(r['gap_left_m2'], 1)} m²) offen "
+                     "gelassen; Adressen darin zählen zum nächstgelegenen Bezirk")
+    if r.get("repaired_invalid"):
+        parts.append(f"{_count_de(r['repaired_invalid'], 'ungültige Geometrie', 'ungültige Geometrien')} repariert")
+    nearest = info.get("nearest_district")
+    if nearest:
+        parts.append(f"{_count_de(nearest, 'Person', 'Personen')} mit Adresse in einer Lücke oder knapp außerhalb der "
+                     "Stadtgrenze dem nächstgelegenen Bezirk zugeordnet")
+    return {"version": text, "repairs": "; ".join(parts) + "." if parts else "keine"}
+
+
+def _count_de(n: int, singular: str, plural: str) -> str:
+    return f"{format_number(n)} {singular if n == 1 else plural}"
 
 
 _FILE_KINDS = {".csv": "CSV", ".parquet": "Parquet", ".xlsx": "Excel", ".xls": "Excel", ".html": "HTML",

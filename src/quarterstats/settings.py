@@ -6,7 +6,9 @@ one section per parameter dataclass:
 * ``[city]`` — :class:`CitySettings` (name and source line of the published artefacts);
 * ``[disclosure]`` — :class:`quarterstats.disclosure.DisclosureConfig`;
 * ``[indicators]`` — :class:`quarterstats.catalogue.IndicatorParameters`;
-* ``[migration]`` — :class:`quarterstats.migration.MigrationParameters`.
+* ``[migration]`` — :class:`quarterstats.migration.MigrationParameters`;
+* ``[boundaries]`` — :class:`quarterstats.boundaries.BoundaryParameters` (tolerances and repair of the
+  boundary files, the series geography).
 
 Every stage takes its parameters from the one :class:`Settings` (``stages.py``); nothing reads the file
 on its own. A section is a field of :class:`Settings` whose type is a frozen dataclass with defaults:
@@ -41,6 +43,7 @@ from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from quarterstats.boundaries import BoundaryParameters
 from quarterstats.catalogue import IndicatorParameters
 from quarterstats.disclosure.config import LEGAL_FLOOR, SALT_ENV_VAR, DisclosureConfig
 from quarterstats.errors import InputError
@@ -87,6 +90,7 @@ class Settings:
     disclosure: DisclosureConfig = field(default_factory=DisclosureConfig)
     indicators: IndicatorParameters = field(default_factory=IndicatorParameters)
     migration: MigrationParameters = field(default_factory=MigrationParameters)
+    boundaries: BoundaryParameters = field(default_factory=BoundaryParameters)
 
     def as_dict(self) -> dict[str, dict[str, Any]]:
         """Sections → keys → values (tuples as lists), without the salt: what :meth:`sha256` hashes."""
@@ -168,6 +172,10 @@ def _section(section: str, cls: type, values: dict[str, Any], file: str | Path) 
         kwargs[key] = converted
     try:
         return cls(**kwargs)
+    except InputError as exc:  # a section that names its own rule (e.g. boundaries.parameters)
+        where = f"[{section}] {exc.column}" if exc.column else f"[{section}]"
+        message = exc.message if exc.message.startswith("[") else f"{where}: {exc.message}"
+        raise InputError(message, file=file, rule=exc.rule) from None
     except (ValueError, TypeError) as exc:
         message = str(exc)
         named = [k for k in allowed if re.search(rf"\b{re.escape(k)}\b", message)]

@@ -9,7 +9,9 @@ points, not the polygons, get prepared).
 A point on a shared border, or inside a tolerated overlap sliver, matches more
 than one district; it is given to exactly one — the first in the boundary file's order — and counted as
 ``ambiguous``. Points in no district are returned separately (``outside``) so the caller can quarantine and
-report them; nobody is dropped silently and nobody is counted twice. When too many lie outside, the
+report them; nobody is dropped silently and nobody is counted twice. :func:`locate_persons` gives a point
+in a gap between districts, or just outside the city's edge, to the nearest district and lists it
+(``location.nearest_district``). When too many lie outside, the
 extract and the boundaries do not belong together: :func:`check_outside_share` stops the stage.
 """
 
@@ -241,16 +243,74 @@ def _first_matches(x: np.ndarray, y: np.ndarray, order: np.ndarray, xs: np.ndarr
     return result, matches
 
 
+@dataclass
+class Location:
+    """Persons joined to districts: ``joined`` (with ``district_id``), ``outside`` (in no district and too
+    far from one), ``ambiguous`` points, and ``nearest``: the persons of ``joined`` that lay in no district
+    but were given the nearest one (``person_id``, ``district_id``, ``distance_m``, ``in_gap``)."""
+
+    joined: pd.DataFrame
+    outside: pd.DataFrame
+    ambiguous: int
+    nearest: pd.DataFrame
+
+
+def locate_persons(
+    persons: pd.DataFrame, districts: gpd.GeoDataFrame, *, nearest_distance_m: float = 0.0
+) -> Location:
+    """Join persons to districts by point in polygon; persons in no district go to the nearest district
+    when they lie in a gap between districts (inside the city's outline, whatever the distance) or at
+    most ``nearest_distance_m`` outside its edge — ties to the first district in boundary order. The
+    rest are ``outside``. With ``nearest_distance_m`` 0 and no gaps, this is the plain join."""
+    x, y = persons["x"].to_numpy(dtype="float64"), persons["y"].to_numpy(dtype="float64")
+    assignment = assign_districts(x, y, districts)
+    index = assignment.district_index.copy()
+    missing = np.flatnonzero(index < 0)
+    nearest = pd.DataFrame({"person_id": pd.Series([], dtype=persons["person_id"].dtype),
+                            "district_id": pd.Series([], dtype="str"),
+                            "distance_m": pd.Series([], dtype="float64"), "in_gap": pd.Series([], dtype=bool)})
+    if len(missing) and len(districts):
+        from quarterstats.boundaries import city_outline
+
+        geoms = np.asarray(districts.geometry.values, dtype=object)
+        points = shapely.points(x[missing], y[missing])
+        in_gap = shapely.intersects(city_outline(districts), points)
+        tree = shapely.STRtree(geoms)
+        (point_pos, district_pos), distance = tree.query_nearest(points, return_distance=True, all_matches=True)
+        best = pd.DataFrame({"point": point_pos, "district": district_pos, "distance": distance})
+        best = best.sort_values(["point", "district"], kind="stable").drop_duplicates("point")  # ties: file order
+        best = best[in_gap[best["point"].to_numpy()] | (best["distance"].to_numpy() <= nearest_distance_m)]
+        rows = missing[best["point"].to_numpy()]
+        index[rows] = best["district"].to_numpy()
+        nearest = pd.DataFrame({
+            "person_id": persons["person_id"].to_numpy()[rows],
+            "district_id": np.array([str(i) for i in districts["district_id"]], dtype=object)[
+                best["district"].to_numpy()].astype(str),
+            "distance_m": best["distance"].to_numpy().round(2),
+            "in_gap": in_gap[best["point"].to_numpy()],
+        })
+    joined, outside = _split(persons, districts, index)
+    return Location(joined, outside, assignment.ambiguous, nearest.reset_index(drop=True))
+
+
 def join_persons(persons: pd.DataFrame, districts: gpd.GeoDataFrame) -> tuple[pd.DataFrame, pd.DataFrame, int]:
-    """Split persons into (with ``district_id``, outside every district, number of ambiguous points)."""
+    """Split persons into (with ``district_id``, outside every district, number of ambiguous points).
+
+    Strictly point in polygon: no nearest-district rule (see :func:`locate_persons`)."""
     assignment = assign_districts(persons["x"].to_numpy(), persons["y"].to_numpy(), districts)
-    inside = ~assignment.outside
+    joined, outside = _split(persons, districts, assignment.district_index)
+    return joined, outside, assignment.ambiguous
+
+
+def _split(persons: pd.DataFrame, districts: gpd.GeoDataFrame, index: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(persons with a district, with ``district_id``; persons without) by district position (-1: none)."""
+    inside = index >= 0
     # a Categorical over all districts (in boundary order): a code per person, no 4-million-string column
     ids = pd.Index([str(i) for i in districts["district_id"]], dtype="str")
-    district_id = pd.Categorical.from_codes(assignment.district_index[inside], categories=ids, validate=False)
+    district_id = pd.Categorical.from_codes(index[inside], categories=ids, validate=False)
     joined = keep_rows(persons, inside).assign(district_id=district_id)  # parent rows renumbered
     outside = persons.loc[~inside].drop(columns=[c for c in PARENT_ROWS.values() if c in persons.columns])
-    return joined, outside.reset_index(drop=True), assignment.ambiguous
+    return joined, outside.reset_index(drop=True)
 
 
 def check_outside_share(

@@ -19,18 +19,19 @@ from datetime import date
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from quarterstats import atomic, contract
-from quarterstats.boundaries import load_boundaries
+from quarterstats.boundaries import BoundaryParameters, load_boundaries
 from quarterstats.disclosure.config import LEGAL_FLOOR
 from quarterstats.errors import InputError
 from quarterstats.ingest import ingest_register
 from quarterstats.memory import use_system_memory_pool
-from quarterstats.paths import ProjectPaths
+from quarterstats.paths import ProjectPaths, version_key
 from quarterstats.pseudonyms import PREVIOUS_COLUMNS, describe, identity_changes
 from quarterstats.settings import Settings, load_settings
-from quarterstats.spatial import check_outside_share, join_persons
+from quarterstats.spatial import Location, assign_districts, check_outside_share, locate_persons
 
 # Every pipeline process (CLI, Dagster step) runs the stages: pick Arrow's pool before they allocate.
 use_system_memory_pool()
@@ -45,6 +46,8 @@ class StageResult:
     checks: dict[str, tuple[bool, str]] = field(default_factory=dict)
     outputs: list[Path] = field(default_factory=list)
     warnings: frozenset[str] = frozenset()
+    #: what Dagster records as the asset's data version (None: Dagster's default)
+    data_version: str | None = None
 
 
 def _date(reference_date: date | str) -> date:
@@ -145,40 +148,78 @@ def delivery_lines(paths: ProjectPaths) -> list[str]:
 
 
 # --------------------------------------------------------------------------------- boundaries
-def prepare_districts(source: Path) -> tuple[gpd.GeoDataFrame, object, dict[str, list[str]]]:
+def prepare_districts(
+    source: Path, parameters: BoundaryParameters | None = None
+) -> tuple[gpd.GeoDataFrame, object, dict[str, list[str]]]:
     """(districts in natural id order, validation report, queen contiguity) of a boundary file: what
     every reference date uses, computed once per run."""
     from quarterstats.autocorrelation import queen_neighbours
-    from quarterstats.indicators import natural_key
 
-    districts, report = load_boundaries(source)
-    ids = districts["district_id"].astype(str).tolist()
-    districts = districts.iloc[sorted(range(len(ids)), key=lambda i: natural_key(ids[i]))].reset_index(drop=True)
+    districts, report = _sorted_districts(source, parameters)
     return districts, report, queen_neighbours(districts, "district_id")
 
 
-def boundaries_stage(paths: ProjectPaths) -> StageResult:
-    """Read, reproject to EPSG:25832 and validate the district boundaries; their queen contiguity."""
-    source = paths.boundary_file()
-    districts, report, neighbours = prepare_districts(source)
+def _sorted_districts(source: Path, parameters: BoundaryParameters | None) -> tuple[gpd.GeoDataFrame, object]:
+    from quarterstats.indicators import natural_key
+
+    districts, report = load_boundaries(source, parameters=parameters)
+    ids = districts["district_id"].astype(str).tolist()
+    districts = districts.iloc[sorted(range(len(ids)), key=lambda i: natural_key(ids[i]))].reset_index(drop=True)
+    return districts, report
+
+
+def series_version(paths: ProjectPaths, parameters: BoundaryParameters) -> date | None:
+    """Valid-from date of the boundary version every reference date is evaluated on (the series
+    geography): the newest version, or the one ``series_geography`` names; None in the one-file layout."""
+    versions = paths.boundary_versions()
+    if None in versions:
+        return None
+    if parameters.series_geography == "latest":
+        return max(versions)
+    wanted = date.fromisoformat(parameters.series_geography)
+    if wanted not in versions:
+        raise InputError(
+            f"[boundaries] series_geography = {parameters.series_geography!r} names no boundary version "
+            f"(versions: {', '.join(v.isoformat() for v in sorted(versions))})",
+            file=paths.settings_file, column="series_geography", rule="boundaries.parameters",
+        )
+    return wanted
+
+
+def boundaries_stage(paths: ProjectPaths, settings: Settings | None = None) -> StageResult:
+    """Read, reproject to EPSG:25832, validate and repair every boundary version; the series geography's
+    districts and queen contiguity for the persons, indicators and publication of every date."""
+    parameters = _settings(paths, settings).boundaries
+    versions = paths.boundary_versions()
+    series = series_version(paths, parameters)
+    prepared = {v: _sorted_districts(source, parameters) for v, source in sorted(versions.items(), key=_version_order)}
+    districts, report = prepared[series]
+    from quarterstats.autocorrelation import queen_neighbours
+
+    neighbours = queen_neighbours(districts, "district_id")
+    for valid_from, (version_districts, _) in prepared.items():
+        with atomic.atomic_path(paths.boundary_version_districts(valid_from)) as tmp:
+            version_districts.to_parquet(tmp, index=False)
     target = paths.boundaries
     with atomic.atomic_path(target) as tmp:
         districts.to_parquet(tmp, index=False)
     pairs = [(district, n) for district, listed in neighbours.items() for n in listed]
     atomic.write_parquet(pd.DataFrame(pairs, columns=["district_id", "neighbour_id"], dtype="str"),
                          paths.district_neighbours)
-    payload = report.as_dict()
-    payload["file"] = _relative(source, paths)
+    version_entries = {}
+    for valid_from, (_, version_report) in prepared.items():
+        entry = version_report.as_dict()
+        entry["file"] = _delivered_name(versions[valid_from], paths)
+        entry["sha256"] = _sha256_file(versions[valid_from])
+        entry["valid_from"] = valid_from.isoformat() if valid_from else None
+        version_entries[version_key(valid_from)] = entry
+    payload = {**version_entries[version_key(series)], "series_geography": version_key(series),
+               "versions": version_entries}
     atomic.write_json(payload, paths.boundaries_report)
     checks = {
         "boundaries_valid": (
-            report.ok,
-            "; ".join(report.problems)
-            or (
-                f"{report.districts} districts, {report.total_area_km2:.2f} km², overlaps "
-                f"{report.overlap_total_m2:.2f} m², gaps {report.gap_total_m2:.2f} m² (within tolerance)"
-                + (f"; repaired invalid geometry of {', '.join(report.repaired_invalid)}" if report.repaired_invalid else "")
-            ),
+            all(r.ok for _, r in prepared.values()),
+            "; ".join(f"{version_key(v)}: {_describe_repairs(r)}" for v, (_, r) in prepared.items()),
         )
     }
     metadata = {
@@ -189,8 +230,80 @@ def boundaries_stage(paths: ProjectPaths) -> StageResult:
         "overlap_total_m2": round(report.overlap_total_m2, 3),
         "gap_total_m2": round(report.gap_total_m2, 3),
         "repaired_invalid": report.repaired_invalid,
+        "repairs": report.summary(),
+        "boundary_versions": [version_key(v) for v in prepared],
+        "series_geography": version_key(series),
     }
-    return StageResult(metadata, checks, [target, paths.district_neighbours])
+    outputs = [target, paths.district_neighbours, *(paths.boundary_version_districts(v) for v in prepared)]
+    # Dagster's data version: a new or changed boundary version (or another series geography) changes it,
+    # so every date's persons and what depends on them become stale
+    data_version = _combined_hash({key: entry["sha256"] for key, entry in version_entries.items()},
+                                  version_key(series), parameters)
+    return StageResult(metadata, checks, outputs, data_version=data_version)
+
+
+def _sha256_file(path: Path) -> str:
+    """SHA-256 of a file (as :func:`quarterstats.publication.sha256_file`, without importing the writers)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _version_order(item) -> tuple:
+    valid_from = item[0]
+    return (valid_from is not None, valid_from or date.min)
+
+
+def _combined_hash(hashes: dict[str, str], series: str, parameters: BoundaryParameters) -> str:
+    import hashlib
+
+    text = json.dumps({"files": hashes, "series": series, "parameters": parameters.as_table()}, sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _describe_repairs(report) -> str:
+    if not report.ok:
+        return "; ".join(report.problems)
+    summary = report.summary()
+    text = (
+        f"{report.districts} districts, {report.total_area_km2:.2f} km²; overlaps {report.overlap_total_m2:,.2f} m² "
+        f"and gaps {report.gap_total_m2:,.2f} m² as delivered (tolerance {report.overlap_tolerance_m2:,.1f} / "
+        f"{report.gap_tolerance_m2:,.1f} m²); repaired: {summary['overlaps_repaired']} overlap(s), "
+        f"{summary['slivers_repaired']} sliver(s); {summary['gaps_left']} wider gap(s) left "
+        f"({summary['gap_left_m2']:,.1f} m²)"
+    )
+    if report.repaired_invalid:
+        text += f"; repaired invalid geometry of {', '.join(report.repaired_invalid)}"
+    return text
+
+
+def boundary_geography(paths: ProjectPaths, day: date) -> dict:
+    """The boundary versions of a date: ``in_force`` (valid at the date) and ``series`` (the series
+    geography the date is evaluated on), each with its file; refuses districts prepared from other files
+    than those now in ``data/raw/boundaries`` (the boundaries step must run first)."""
+    in_force = paths.boundary_version(day)
+    if not paths.boundaries_report.is_file():
+        raise InputError("district boundaries have not been prepared yet (run the boundaries step first)",
+                         file=paths.boundaries)
+    prepared = json.loads(paths.boundaries_report.read_text(encoding="utf-8"))
+    delivered = {version_key(v): _delivered_name(f, paths) for v, f in paths.boundary_versions().items()}
+    known = {key: entry.get("file") for key, entry in prepared.get("versions", {}).items()}
+    if delivered != known:
+        raise InputError(
+            f"the boundary versions in data/raw/boundaries ({', '.join(delivered)}) are not those prepared "
+            f"({', '.join(known) or 'none'}): run the boundaries step first (quarterstats run does)",
+            file=paths.raw_boundaries, rule="boundaries.versions",
+        )
+    series = prepared["series_geography"]
+    return {
+        "in_force": version_key(in_force), "in_force_file": delivered[version_key(in_force)],
+        "series": series, "series_file": delivered[series],
+        "series_sha256": prepared["versions"][series]["sha256"],
+    }
 
 
 def read_neighbours(paths: ProjectPaths, districts: gpd.GeoDataFrame) -> dict[str, list[str]] | None:
@@ -227,43 +340,58 @@ def build_persons(
     *,
     check_outside: Callable[[int], None] = lambda n_outside: None,
     timed: Callable = _untimed,
+    nearest_distance_m: float = 0.0,
     params=None,
-) -> tuple[pd.DataFrame, pd.DataFrame, int]:
-    """The persons table of one date from its accepted register rows: (persons, outside, ambiguous).
+) -> tuple[pd.DataFrame, Location]:
+    """The persons table of one date from its accepted register rows, and where they were located
+    (:class:`~quarterstats.spatial.Location`: outside, ambiguous, given the nearest district).
 
-    District join, then migration background. ``check_outside`` gets the number of persons outside
-    every district before the derivation (it may raise). ``timed(name, function, *args)`` runs each step
-    (``join``, ``migration``, ``assemble``); ``scripts/benchmark.py`` passes a timer, so the benchmark
-    measures exactly this code. Row order stays the extract's own (deterministic); sorting 20+ columns
-    by person_id cost seconds. ``params``: the :class:`~quarterstats.migration.MigrationParameters`
-    (default: the defaults).
+    District join (:func:`~quarterstats.spatial.locate_persons`: a person in a gap between districts, or
+    up to ``nearest_distance_m`` outside the city's edge, goes to the nearest district), then migration
+    background. ``check_outside`` gets the number of persons outside every district before the
+    derivation (it may raise). ``timed(name, function, *args)`` runs each step (``join``, ``migration``,
+    ``assemble``); ``scripts/benchmark.py`` passes a timer, so the benchmark measures exactly this code.
+    Row order stays the extract's own (deterministic); sorting 20+ columns by person_id cost seconds.
+    ``params``: the :class:`~quarterstats.migration.MigrationParameters` (default: the defaults).
     """
     from quarterstats.migration import MigrationParameters, derive_migration
 
-    joined, outside, ambiguous = timed("join", join_persons, accepted, districts)
-    check_outside(len(outside))
-    derived = timed("migration", derive_migration, joined, day, params or MigrationParameters())
-    persons = timed("assemble", lambda: pd.concat([joined, derived], axis=1))
-    return persons, outside, ambiguous
+    location = timed("join", locate_persons, accepted, districts, nearest_distance_m=nearest_distance_m)
+    check_outside(len(location.outside))
+    derived = timed("migration", derive_migration, location.joined, day, params or MigrationParameters())
+    persons = timed("assemble", lambda: pd.concat([location.joined, derived], axis=1))
+    return persons, location
 
 
 def persons_stage(paths: ProjectPaths, reference_date: date | str, settings: Settings | None = None) -> StageResult:
-    """Join accepted persons to districts and derive migration background; write the persons table."""
+    """Join accepted persons to the districts of the series geography and derive migration background;
+    write the persons table (with ``district_id_in_force``: the district of the boundary version valid at
+    the date), the persons set aside and those given the nearest district."""
     day = _date(reference_date)
     settings = _settings(paths, settings)
+    parameters = settings.boundaries
+    geography = boundary_geography(paths, day)
     accepted = pd.read_parquet(paths.register_accepted(day))
     districts = read_districts(paths)
-    persons, outside, ambiguous = build_persons(
+    persons, location = build_persons(
         accepted, districts, day,
         check_outside=lambda n_outside: check_outside_share(
-            n_outside, len(accepted), file=paths.register_file(day), boundaries_file=paths.boundary_file()),
+            n_outside, len(accepted), file=paths.register_file(day), boundaries_file=paths.boundary_file(day)),
+        nearest_distance_m=parameters.nearest_distance_m,
         params=settings.migration,
     )
+    outside, ambiguous, nearest = location.outside, location.ambiguous, location.nearest
+    persons = persons.assign(district_id_in_force=_district_in_force(paths, persons, geography))
     atomic.write_parquet(persons, paths.persons(day))
     _record_settings(paths, day, "persons", settings)
     outside_table = outside.assign(rule="location.outside_districts",
                                    message="address coordinates lie in no district")
     atomic.write_parquet(outside_table, paths.quarantine_location(day))
+    nearest_table = nearest.assign(rule="location.nearest_district", message=np.where(
+        nearest["in_gap"], "address in a gap between districts: nearest district",
+        "address just outside the city's edge: nearest district"))
+    atomic.write_parquet(nearest_table, paths.location_report(day))
+    atomic.write_json(geography, paths.geography(day))
     ingest_report = json.loads(paths.ingest_report(day).read_text(encoding="utf-8"))
     input_rows = ingest_report["input_rows"]
     quarantined = ingest_report["quarantined_rows"]
@@ -273,19 +401,40 @@ def persons_stage(paths: ProjectPaths, reference_date: date | str, settings: Set
     metadata = {
         "persons": len(persons),
         "outside_districts": len(outside),
+        "nearest_district": len(nearest),
+        "nearest_district_max_m": round(float(nearest["distance_m"].max()), 2) if len(nearest) else None,
         "ambiguous_points": ambiguous,
         "districts_with_persons": int(persons["district_id"].nunique()),
         "mh_status_counts": {str(k): int(v) for k, v in status_counts.items()},
         "share_with_mh": round(float(persons["has_mh"].mean()), 4) if len(persons) else None,
         "settings_sha256": settings.sha256(),
+        "boundary_version": geography["in_force"],
+        "series_geography": geography["series"],
     }
     checks = {
         "persons_all_accounted": (
             accounted,
-            f"input {input_rows} = in districts {len(persons)} + outside {len(outside)} + quarantined {quarantined}",
+            f"input {input_rows} = in districts {len(persons)} (of which {len(nearest)} by nearest district, "
+            f"location.nearest_district) + outside {len(outside)} + quarantined {quarantined}",
         )
     }
-    return StageResult(metadata, checks, [paths.persons(day), paths.quarantine_location(day)])
+    return StageResult(metadata, checks, [paths.persons(day), paths.quarantine_location(day),
+                                          paths.location_report(day), paths.geography(day)])
+
+
+def _district_in_force(paths: ProjectPaths, persons: pd.DataFrame, geography: dict) -> pd.Categorical:
+    """Each person's district in the boundary version valid at the date (a Categorical; missing where the
+    address lies in none of its districts). The series geography's own ids when it is that version."""
+    if geography["in_force"] == geography["series"]:
+        return persons["district_id"].array
+    in_force = gpd.read_parquet(paths.boundary_version_districts(_valid_from(geography["in_force"])))
+    assignment = assign_districts(persons["x"].to_numpy(), persons["y"].to_numpy(), in_force)
+    ids = pd.Index([str(i) for i in in_force["district_id"]], dtype="str")
+    return pd.Categorical.from_codes(assignment.district_index, categories=ids, validate=False)
+
+
+def _valid_from(key: str) -> date | None:
+    return None if key == "all" else date.fromisoformat(key)
 
 
 def migration_recovery_stage(paths: ProjectPaths, reference_date: date | str,
@@ -387,6 +536,7 @@ def indicators_stage(paths: ProjectPaths, reference_date: date | str, settings: 
     require_earlier_outputs(paths, day, [paths.persons, paths.indicators], [paths.indicators],
                             settings=settings, stage="indicators")
     _require_made_with(paths, day, "persons", settings, f"the indicators of {day.isoformat()}")
+    require_same_geography(paths, day)
     persons = pd.read_parquet(paths.persons(day))
     districts = read_districts(paths)
     previous = previous_date(paths, day)
@@ -521,11 +671,14 @@ def provenance(paths: ProjectPaths, day: date, settings: Settings):
     from quarterstats.catalogue import CATALOGUE_VERSION
     from quarterstats.publication import Provenance, sha256_file
 
-    inputs = [paths.register_file(day), paths.boundary_file()]
+    geography = _read_geography(paths, day)
+    boundary_files = ({paths.workdir / geography["in_force_file"], paths.workdir / geography["series_file"]}
+                      if geography else {paths.boundary_file(day)})
+    inputs = [paths.register_file(day), *sorted(boundary_files)]
     auxiliary = paths.auxiliary_file(day)
     if auxiliary is not None:
         inputs.append(auxiliary)
-    hashes = {_relative(p, paths): sha256_file(p) for p in inputs}
+    hashes = {_delivered_name(p, paths): sha256_file(p) for p in inputs}
     return Provenance(day, settings.city.source, settings.disclosure.describe_de(), CATALOGUE_VERSION, __version__,
                       hashes, settings.sha256())
 
@@ -592,6 +745,7 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str, settings:
         "generated_from": f"quarterstats {prov.code_version}, Katalog {prov.catalogue_version}",
         "previous_reference_date": previous,
         "baseline_reference_date": baseline if baseline < day else None,
+        "boundaries": _boundaries_meta(paths, day),
     }
     # worker processes (if any) start drawing the figures while the tables are written
     with start_figures(published, series, segregation, pyramid, districts, meta) as drawing:
@@ -624,6 +778,18 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str, settings:
     }
     _record_settings(paths, day, "publication", settings)
     return StageResult(metadata, checks, outputs)
+
+
+def _boundaries_meta(paths: ProjectPaths, day: date) -> dict | None:
+    """The date's boundary versions, the repairs of its series geography and the persons given the
+    nearest district: what the report's provenance shows."""
+    geography = _read_geography(paths, day)
+    if geography is None or not paths.boundaries_report.is_file():
+        return None
+    report = json.loads(paths.boundaries_report.read_text(encoding="utf-8"))
+    nearest = paths.location_report(day)
+    return {**geography, "repairs": report.get("summary", {}),
+            "nearest_district": len(pd.read_parquet(nearest, columns=["rule"])) if nearest.is_file() else 0}
 
 
 def _counts_below(published: pd.DataFrame, limit: int) -> pd.Series:
@@ -714,6 +880,33 @@ def require_earlier_outputs(paths: ProjectPaths, day: date, previous: list, base
             _require_made_with(paths, earlier_day, stage, settings, f"reference date {day.isoformat()}")
 
 
+def require_same_geography(paths: ProjectPaths, day: date) -> None:
+    """Refuse to compute ``day``'s changes and flows against a previous or first reference date whose
+    persons were joined to another series geography (e.g. a boundary version added since): a series
+    never mixes geographies silently; rerunning the earlier dates rebuilds them on this one."""
+    own = _read_geography(paths, day)
+    if own is None:
+        raise InputError(f"the persons of {day.isoformat()} name no boundary geography: run its persons step first",
+                         file=paths.geography(day))
+    dates = paths.reference_dates()
+    earlier = {d for d in (previous_date(paths, day), dates[0] if dates else None) if d is not None and d < day}
+    for other in sorted(earlier):
+        theirs = _read_geography(paths, other)
+        if theirs is None or (theirs["series"], theirs["series_sha256"]) != (own["series"], own["series_sha256"]):
+            was = f"boundaries {theirs['series']}" if theirs else "an unknown geography"
+            raise InputError(
+                f"reference date {other.isoformat()} was evaluated on {was}, {day.isoformat()} on boundaries "
+                f"{own['series']} ({own['series_file']}): changes between them would mix two geographies; rerun "
+                f"from {other.isoformat()} on (`quarterstats run` does) to rebuild the series on one geography",
+                file=paths.geography(other), rule="boundaries.series_geography",
+            )
+
+
+def _read_geography(paths: ProjectPaths, day: date) -> dict | None:
+    path = paths.geography(day)
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
 def read_auxiliary(paths: ProjectPaths, day: date) -> pd.DataFrame | None:
     """The date's auxiliary district figures checked against their contract (:mod:`quarterstats.auxiliary`:
     quarantined rows left out, markers read), None without a file; an unusable file raises InputError."""
@@ -745,6 +938,14 @@ def load_auxiliary(paths: ProjectPaths, day: date, persons: pd.DataFrame) -> tup
         "auxiliary_values_removed": removed,
     }
     return frame, info
+
+
+def _delivered_name(path: Path, paths: ProjectPaths) -> str:
+    """A delivered file's path below the working directory as delivered (a symbolic link keeps its name)."""
+    try:
+        return Path(path).relative_to(paths.workdir).as_posix()
+    except ValueError:
+        return _relative(path, paths)
 
 
 def _relative(path: Path, paths: ProjectPaths) -> str:
