@@ -14,6 +14,7 @@ import pytest
 from conftest import grid_districts, person, shared_path, write_extract
 from pipelines.results import materialize_result
 from quarterstats import stages
+from quarterstats.settings import load_settings
 from quarterstats.errors import InputError
 from quarterstats.paths import ProjectPaths
 from quarterstats.report import boundaries_de
@@ -150,7 +151,7 @@ def test_berlin_reform_each_date_uses_its_version_and_the_series_is_rebuilt_on_t
     text = boundaries_de(meta)["version"]
     assert "2001-01-01/forecast-areas-until-2020.geojson (gültig ab 01.01.2001)" in text
     assert "ausgewertet auf dem Gebietsstand" in text and "gültig ab 01.01.2021" in text
-    assert stages.provenance(paths, DAY_OLD, "", "").input_hashes.keys() >= {
+    assert stages.provenance(paths, DAY_OLD, load_settings(tmp_path)).input_hashes.keys() >= {
         "data/raw/boundaries/2001-01-01/" + OLD, "data/raw/boundaries/2021-01-01/" + NEW}
 
 
