@@ -432,9 +432,12 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str) -> StageR
     from quarterstats.disclosure.indicators import audit, protect_indicators, published_changes
     from quarterstats.figures import start_figures
     from quarterstats.migration import MigrationParameters, parameters_table
-    from quarterstats.publication import (
-        load_disclosure_config, person_level_findings, published_table, pyramid_table, write_long_tables,
-        write_workbook,
+    from quarterstats.catalogue import IndicatorParameters
+    from quarterstats.gis import write_gis_files
+    from quarterstats.publication import load_disclosure_config, person_level_findings, published_table, pyramid_table
+    from quarterstats.tables import (
+        long_table, pyramid_published, segregation_published, top_countries_published, write_legend_file,
+        write_table_files, write_workbook,
     )
 
     day = _date(reference_date)
@@ -477,9 +480,16 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str) -> StageR
     }
     # worker processes (if any) start drawing the figures while the tables are written
     with start_figures(published, series, segregation, pyramid, districts, meta) as drawing:
-        outputs = write_long_tables(published, report_dir)
-        outputs += write_long_tables(pyramid, report_dir, stem="alterspyramide")
-        outputs.append(write_workbook(published, report_dir / "tabellen.xlsx", prov))
+        report_dir.mkdir(parents=True, exist_ok=True)
+        outputs = write_table_files(long_table(published), report_dir, "indikatoren")
+        outputs += write_table_files(pyramid_published(pyramid, names), report_dir, "alterspyramide")
+        indices = segregation_published(segregation[segregation["reference_date"] == day])
+        outputs += write_table_files(indices, report_dir, "segregationsindizes")
+        top = top_countries_published(persons, published, IndicatorParameters().top_countries_n)
+        outputs += write_table_files(top, report_dir, "bezugslaender")
+        outputs.append(write_legend_file(report_dir))
+        outputs.append(write_workbook(published, report_dir / "tabellen.xlsx", prov, segregation=indices, top=top))
+        outputs += write_gis_files(published, districts, report_dir)
         figures = drawing.finish(report_dir)
     outputs += [report_dir / f.png for f in figures] + [report_dir / f.svg for f in figures]
     outputs.append(_render_report(published, segregation, figures, meta, report_dir))
@@ -527,35 +537,47 @@ def _render_report(published, segregation, figures, meta, report_dir) -> Path:
 def publication_index_stage(paths: ProjectPaths) -> StageResult:
     """Time-series tables and workbook over all published dates, and reports/index.html."""
     from quarterstats.catalogue import CATALOGUE
-    from quarterstats.publication import write_long_tables, write_time_series_workbook
+    from quarterstats.tables import (
+        segregation_published, write_legend_file, write_table_files, write_time_series_workbook,
+    )
     from quarterstats.report import render_index
 
     dates, missing = finished_dates(paths, paths.published)
     if not dates:
         raise InputError("nothing published yet: run the reference dates first", file=paths.reports)
     series = pd.concat([pd.read_parquet(paths.published(d)) for d in dates], ignore_index=True)
-    outputs = write_long_tables(series, paths.reports, stem="zeitreihe")
+    outputs = write_table_files(series, paths.reports, "zeitreihe")
+    segregation = segregation_published(pd.concat(
+        [pd.read_parquet(paths.segregation(d)).assign(reference_date=d) for d in dates if paths.segregation(d).is_file()],
+        ignore_index=True,
+    ))
+    outputs += write_table_files(segregation, paths.reports, "zeitreihe_segregationsindizes")
+    outputs.append(write_legend_file(paths.reports))
     settings = publication_settings(paths)
     from quarterstats.publication import load_disclosure_config
 
     last = dates[-1]
     prov = provenance(paths, last, load_disclosure_config(paths.workdir).describe_de(), settings["source"])
-    key_indicators = [i for i in TIME_SERIES_INDICATORS if i in CATALOGUE]
-    outputs.append(write_time_series_workbook(series, paths.reports / "zeitreihe.xlsx", prov, key_indicators))
+    unknown = [i for i in TIME_SERIES_INDICATORS if i not in CATALOGUE]
+    if unknown:
+        raise ValueError(f"TIME_SERIES_INDICATORS names indicators the catalogue does not have: {unknown}")
+    outputs.append(write_time_series_workbook(series, paths.reports / "zeitreihe.xlsx", prov, TIME_SERIES_INDICATORS,
+                                              segregation=segregation))
     entries = []
     for d in dates:
         folder = paths.report_dir(d)
-        files = sorted(p.name for p in folder.iterdir() if p.is_file() and p.suffix in (".csv", ".parquet", ".xlsx"))
+        files = sorted(p.name for p in folder.iterdir()
+                       if p.is_file() and p.suffix in (".csv", ".parquet", ".xlsx", ".gpkg", ".geojson"))
         entries.append({"reference_date": d, "report": f"{d.isoformat()}/bericht.html",
                         "files": [f"{d.isoformat()}/{name}" for name in files]})
     entries.append({"reference_date": None, "report": None,
-                    "files": ["zeitreihe.xlsx", "zeitreihe.csv", "zeitreihe.parquet"]})
+                    "files": sorted(p.name for p in outputs if p.parent == paths.reports and p.suffix != ".html")})
     outputs.append(render_index(paths.reports, entries, city_name=settings["name"], missing_dates=missing))
     return _summary_result({"reference_dates": [d.isoformat() for d in dates]}, "index_covers_every_reference_date",
                            dates, missing, "published report", outputs)
 
 
-#: Indicators of the planners' time-series workbook (one sheet each).
+#: Indicators of the planners' time-series workbook (one sheet each, named by the indicator's short name).
 TIME_SERIES_INDICATORS = (
     "pop", "foreign_share", "with_mh_share", "with_mh_minors_share", "german_with_mh_share", "minors_share",
     "age_65_79_share", "age_80plus_share", "youth_ratio", "old_age_ratio", "households",

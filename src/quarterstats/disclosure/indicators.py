@@ -20,7 +20,7 @@ Suppression mode (default; the city's statistical yearbook):
   where the counts they split off an age group would be small (:func:`dependency_ratio_splits`).
 * Milieu scores and types are recomputed from the *published* values (:func:`_milieu_from_published`):
   scores standardised over the districts with true values would carry the suppressed ones. Composite
-  milieu scores of districts under ``min_population_composite`` residents are not published (flag "–").
+  milieu scores of districts under ``min_population_composite`` residents are not published (flag "x", :mod:`quarterstats.signs`).
   LISA classes and the milieu type are published.
 * Changes against earlier dates are computed from *published* values only (see
   :func:`published_changes`), so a suppressed earlier value cannot be recovered by difference.
@@ -43,6 +43,7 @@ import pandas as pd
 from quarterstats.catalogue import (
     CATALOGUE, ORIGIN_REGIONS, SEGREGATION_GROUPS, Indicator, IndicatorParameters, age_group_id, age_groups,
 )
+from quarterstats.signs import NOT_AVAILABLE, SUPPRESSED  # noqa: F401 (the flags of the published table)
 
 from .audit import recoverable_cells
 from .cellkey import cell_keys, perturb, record_keys
@@ -51,8 +52,6 @@ from .ptable import perturbation_table
 from .suppression import secondary_suppression
 
 CITY = "city"
-SUPPRESSED = "*"
-NOT_AVAILABLE = "–"
 DENOMINATOR_COUNTS = {
     "Einwohner": "pop",
     "Einwohner unter 18 Jahren": "minors",

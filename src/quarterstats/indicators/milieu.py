@@ -75,6 +75,8 @@ CLASS_LABELS_DE: dict[str, dict[int, str]] = {
     "social": {HIGH: "niedriger sozialer Status", LOW: "hoher sozialer Status"},
 }
 AVERAGE_LABEL_DE = "durchschnittlich"
+#: Words for the ``milieu_excluded`` flag (1: fewer residents than ``composite_min_population``).
+EXCLUDED_LABELS_DE = {1: "ja", 0: "nein"}
 NOT_TYPED_LABEL_DE = "nicht typisiert"
 AUXILIARY_COLUMNS = ("sgb2_recipients_under65", "unemployed", "children_under15_in_sgb2")
 
