@@ -34,6 +34,13 @@ from quarterstats.safe_text import spreadsheet_text
 from quarterstats.signs import LEGEND_DE, NOT_AVAILABLE
 from quarterstats.workbook import PER_ROW, Column, Sheet, write_workbook_sheets
 
+__all__ = [
+    "CITY_NAME_DE", "HEADERS_DE", "class_words_de", "code_lists_de", "german_frame", "indicator_sheets",
+    "integer_counts", "long_table", "pyramid_published", "segregation_published", "time_series_sheets",
+    "top_countries_published", "write_legend_file", "write_table_files", "write_time_series_workbook",
+    "write_workbook",
+]
+
 CITY = "city"
 CITY_NAME_DE = "Stadt insgesamt"
 FAMILY_SHEETS_DE = {
@@ -256,30 +263,32 @@ def _area_frame(published: pd.DataFrame) -> pd.DataFrame:
     return areas
 
 
-def _wide(published: pd.DataFrame, indicators: Sequence[str], catalogue: Mapping[str, Indicator],
-          column_of: callable = lambda i: i) -> tuple[pd.DataFrame, list[Column]]:
-    """Districts (rows, table order) × indicators: value columns (words for classes) and sign columns."""
+def _wide(published: pd.DataFrame, indicators: Sequence[str],
+          catalogue: Mapping[str, Indicator]) -> tuple[pd.DataFrame, list[Column]]:
+    """Districts (rows, table order) × indicators: value columns (words for classes) and sign columns
+    ``<id>__sign`` ("*", "x" or empty); an indicator without rows is "x" throughout."""
     order = list(dict.fromkeys(published["district_id"]))
     rows = published[published["indicator"].isin(indicators)]
-    values = rows.pivot(index="district_id", columns="indicator", values="value").reindex(order)
-    flags = rows.pivot(index="district_id", columns="indicator", values="flag").reindex(order)
-    frame = _area_frame(published)
+    values = rows.pivot(index="district_id", columns="indicator", values="value") \
+        .reindex(index=order, columns=list(indicators)).astype("float64")
+    signs = rows.pivot(index="district_id", columns="indicator", values="flag") \
+        .reindex(index=order, columns=list(indicators)).astype(object)
+    signs = signs.where(signs.notna(), NOT_AVAILABLE).to_numpy(dtype=object)
+    areas = _area_frame(published)
+    data: dict[str, object] = {"district_id": areas["district_id"].to_numpy(), "district_name": areas["district_name"].to_numpy()}
     columns = []
-    for indicator in indicators:
+    for k, indicator in enumerate(indicators):
         ind = catalogue[indicator]
-        key = column_of(indicator)
-        raw = values[indicator].reset_index(drop=True) if indicator in values else pd.Series(np.nan, index=frame.index)
-        sign = flags[indicator].reset_index(drop=True) if indicator in flags else pd.Series(NOT_AVAILABLE, index=frame.index)
-        sign = sign.astype("string").fillna(NOT_AVAILABLE).replace("", pd.NA)
-        frame[f"{key}__sign"] = sign.fillna("")
+        data[f"{indicator}__sign"] = signs[:, k]
         if ind.kind == "class":
-            frame[key] = class_words_de(indicator, raw).fillna(sign)
-            columns.append(Column(key, _unit_header(ind), width=30))
+            words = class_words_de(indicator, values[indicator]).to_numpy(dtype=object, na_value=None)
+            data[indicator] = np.where(pd.isna(words), signs[:, k], words)
+            columns.append(Column(indicator, _unit_header(ind), width=30))
         else:
-            frame[key] = raw.to_numpy(dtype=float)
-            columns.append(Column(key, _unit_header(ind), excel_number_format(display_decimals(ind)),
-                                  signs=f"{key}__sign"))
-    return frame, columns
+            data[indicator] = values[indicator].to_numpy()
+            columns.append(Column(indicator, _unit_header(ind), excel_number_format(display_decimals(ind)),
+                                  signs=f"{indicator}__sign"))
+    return pd.DataFrame(data), columns
 
 
 def _date_de(day: date) -> str:
@@ -445,10 +454,3 @@ def write_time_series_workbook(series: pd.DataFrame, target: Path, provenance, i
         footer_left=f"Quelle: {provenance.source_de}", footer_right=span,
     )
 
-
-__all__ = [
-    "CITY_NAME_DE", "HEADERS_DE", "class_words_de", "code_lists_de", "german_frame", "indicator_sheets",
-    "integer_counts", "long_table", "pyramid_published", "segregation_published", "time_series_sheets",
-    "top_countries_published", "write_legend_file", "write_table_files", "write_time_series_workbook",
-    "write_workbook",
-]

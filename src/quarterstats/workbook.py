@@ -21,7 +21,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Sequence
@@ -68,7 +68,6 @@ class Sheet:
     frame: pd.DataFrame
     freeze_columns: int = 2
     autofilter: bool = True
-    notes: Sequence[str] = field(default_factory=tuple)
 
 
 def _text_cell(ws, value: str, *, bold: bool = False, wrap: bool = False):
