@@ -238,6 +238,7 @@ def test_top_countries_are_published_with_their_country(published_project):
     assert top.loc[("city", 1), "count"] == 53 and top.loc[("city", 1), "country_name"] == "Türkei"
     # D has one person from Turkey: the count is suppressed, and so is the country
     assert top.loc[("D", 1), "flag"] == "*" and pd.isna(top.loc[("D", 1), "country_name"])
+    assert top.loc[("D", 1), "name_flag"] == "*"
     assert pd.isna(top.loc[("D", 1), "count"]) and str(top["count"].dtype) == "Int64"
     # rank 2 does not exist anywhere (one country only): count 0, no country
     assert (top.xs(2, level="rank")["count"] == 0).all() and top.xs(2, level="rank")["country_name"].isna().all()
@@ -245,7 +246,7 @@ def test_top_countries_are_published_with_their_country(published_project):
     header = [c.value for c in sheet[5]]
     assert header[2:4] == ["Bezugsland Rang 1: Staat", "Bezugsland Rang 1 (Personen)"]
     rank_1 = top.xs(1, level="rank").reindex(["A", "B", "C", "D", "city"])
-    expected = rank_1["country_name"].where(rank_1["flag"] != "*", "*").tolist()
+    expected = rank_1["country_name"].where(rank_1["name_flag"] != "*", "*").tolist()
     assert expected[0] == expected[-1] == "Türkei" and expected[2:4] == ["*", "*"]
     assert [sheet.cell(row=r, column=3).value for r in range(6, 11)] == expected
 

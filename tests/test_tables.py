@@ -214,3 +214,32 @@ def test_gis_files_by_hand_and_deterministic(tmp_path, monkeypatch):
     frame.to_file(other / "a.gpkg", driver="GPKG")
     stamp = sqlite3.connect(other / "a.gpkg").execute("select last_change from gpkg_contents").fetchone()[0]
     assert stamp != gis.FIXED_GPKG_DATE and stamp.startswith(str(date.today().year))
+
+
+# ------------------------------------------------------------------------------------- top countries
+def test_top_country_names_withheld_where_they_would_disclose():
+    """A: Turkey 40 (its region cell published) -> named. B: Turkey 12 published as a top count, but the
+    region cell origin_region_turkey is suppressed there (say, secondarily): Turkey is the only country
+    of its region, so naming it would give the suppressed cell back. C: Syria 2, count suppressed."""
+    from quarterstats.tables import top_countries_published
+
+    persons = pd.DataFrame({
+        "district_id": ["A"] * 40 + ["B"] * 12 + ["C"] * 2,
+        "age": 30, "has_mh": True,
+        "bezugsland": ["TUR"] * 40 + ["TUR"] * 12 + ["SYR"] * 2,
+    })
+    rows = []
+    for district, count, flag in (("A", 40, ""), ("B", 12, ""), ("C", np.nan, "*"), ("D", 0, ""), ("city", 54, "")):
+        rows.append((district, "top_country_1", count, flag))
+    rows += [("A", "origin_region_turkey", 40, ""), ("B", "origin_region_turkey", np.nan, "*"),
+             ("C", "origin_region_mena", np.nan, "*"), ("D", "origin_region_turkey", 0, ""),
+             ("city", "origin_region_turkey", 52, "")]
+    protected = pd.DataFrame(rows, columns=["district_id", "indicator", "value", "flag"]).assign(
+        numerator=np.nan, denominator=np.nan, change_previous=np.nan, change_baseline=np.nan)
+    published = published_table(protected, {d: f"Bezirk {d}" for d in "ABCD"}, REFERENCE_DATE)
+    top = top_countries_published(persons, published, 1).set_index("district_id")
+    assert top.loc["A", ["country_name", "name_flag", "count"]].tolist() == ["Türkei", "", 40]
+    assert pd.isna(top.loc["B", "country_name"]) and top.loc["B", "name_flag"] == "*" and top.loc["B", "count"] == 12
+    assert pd.isna(top.loc["C", "country_name"]) and top.loc["C", "name_flag"] == "*" and pd.isna(top.loc["C", "count"])
+    assert pd.isna(top.loc["D", "country_name"]) and top.loc["D", "name_flag"] == "" and top.loc["D", "count"] == 0
+    assert top.loc["city", "country_name"] == "Türkei"

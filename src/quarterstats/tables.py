@@ -66,7 +66,7 @@ HEADERS_DE = {
     "age_band": "Altersgruppe", "age_band_order": "Reihenfolge", "sex": "Geschlecht", "mh": "Migrationshintergrund",
     "count": "Anzahl", "index": "Kennung", "index_label_de": "Index", "group": "Gruppenkennung",
     "group_label_de": "Gruppe", "p_value": "p-Wert", "rank": "Rang", "country_code": "Staatenschlüssel",
-    "country_name": "Bezugsland",
+    "country_name": "Bezugsland", "name_flag": "Zeichen Bezugsland",
 }
 #: Words for the codes of the pyramid table (German files only).
 SEX_DE = {"m": "männlich", "w": "weiblich"}
@@ -217,10 +217,18 @@ def segregation_published(segregation: pd.DataFrame, catalogue: Mapping[str, Ind
 def top_countries_published(persons: pd.DataFrame, published: pd.DataFrame, n: int) -> pd.DataFrame:
     """The published ``top_country_<k>`` counts with their country (code, German name).
 
-    The country of a suppressed count is not published either (it would say that one or two persons of
-    that country live in the district); ranks beyond the area's number of countries have the count 0
-    and no country."""
-    from quarterstats.countries import country_name_de
+    A country is named only where naming it discloses nothing the protection hides (``name_flag`` "*"
+    where it is withheld):
+
+    * not where its count is suppressed — the name would say that one or two persons of that country
+      live in the district;
+    * not where the count of the country's origin region (``origin_region_<region>``) is suppressed in
+      that district — a region of one country (Türkei) has exactly the country's count, and an area
+      whose countries are all listed gives each region's count as the sum of its listed countries.
+
+    Ranks beyond the area's number of countries have the count 0 and no country (``name_flag`` empty).
+    """
+    from quarterstats.countries import country_name_de, origin_region
     from quarterstats.indicators import top_countries
 
     rows = published[published["indicator"].str.startswith(TOP_COUNTRY_PREFIX)].copy()
@@ -230,19 +238,30 @@ def top_countries_published(persons: pd.DataFrame, published: pd.DataFrame, n: i
     top = top_countries(persons, n=n, districts=districts)
     top["district_id"] = top["district_id"].astype("string")
     merged = rows.merge(top[["district_id", "rank", "country"]], on=["district_id", "rank"], how="left")
-    shown = merged["value"].notna() & (merged["value"] > 0)
+    day = merged["reference_date"].iloc[0] if len(merged) else date.min
+    region = pd.Series(np.asarray(origin_region(merged["country"].fillna("XXX"), day), dtype=object),
+                       index=merged.index)
+    region_flags = published[published["indicator"].str.startswith("origin_region_")
+                             & ~published["indicator"].str.endswith("_share")]
+    region_flags = region_flags.set_index(["district_id", "indicator"])["flag"]
+    keys = pd.MultiIndex.from_arrays([merged["district_id"].astype(str), "origin_region_" + region])
+    region_suppressed = region_flags.reindex(keys).eq("*").fillna(False).to_numpy(dtype=bool)
+    has_country = merged["country"].notna().to_numpy() & (merged["value"].fillna(1) > 0).to_numpy()
+    withheld = has_country & (merged["flag"].eq("*").fillna(False).to_numpy(dtype=bool) | region_suppressed)
+    shown = has_country & ~withheld
     code = merged["country"].where(shown)
-    out = pd.DataFrame({
+    names = pd.Series(np.asarray(country_name_de(code.fillna("XXX")), dtype=object), index=merged.index)
+    return pd.DataFrame({
         "reference_date": merged["reference_date"],
         "district_id": merged["district_id"].astype("string"),
         "district_name": merged["district_name"].astype("string"),
         "rank": merged["rank"].astype("int64"),
         "country_code": code.astype("string"),
-        "country_name": pd.Series(np.asarray(country_name_de(code.fillna("XXX")), dtype=object), index=merged.index).where(shown).astype("string"),
+        "country_name": names.where(shown).astype("string"),
+        "name_flag": pd.array(np.where(withheld, "*", ""), dtype="string"),
         "count": pd.array(merged["value"].round(), dtype="Int64"),
         "flag": merged["flag"].astype("string"),
     })
-    return out
 
 
 # --------------------------------------------------------------------------------------- workbooks
@@ -316,12 +335,12 @@ def indicator_sheets(published: pd.DataFrame, reference_date: date, source_de: s
         for indicator, value_column in zip(ranks, value_columns):
             rank = int(indicator.removeprefix(TOP_COUNTRY_PREFIX))
             country = pd.Series(pd.NA, index=frame.index, dtype="string")
-            if top is not None:
-                names = top[top["rank"] == rank].set_index("district_id")["country_name"]
+            if top is not None:  # the name, or "*" where it is withheld
+                of_rank = top[top["rank"] == rank].set_index("district_id")
                 ids = published[["district_id"]].drop_duplicates()["district_id"].reset_index(drop=True)
-                country = ids.map(names).astype("string")
-            sign = frame[value_column.signs].replace("", pd.NA)
-            frame[f"{indicator}__country"] = country.fillna(sign).fillna("")
+                withheld = ids.map(of_rank["name_flag"]).eq("*").fillna(False).to_numpy(dtype=bool)
+                country = ids.map(of_rank["country_name"]).astype("string").mask(withheld, "*")
+            frame[f"{indicator}__country"] = country.fillna("")
             columns += [Column(f"{indicator}__country", f"Bezugsland Rang {rank}: Staat", width=24), value_column]
         sheets.append(Sheet("Bezugsländer", "Häufigste Bezugsländer der Einwohner mit Migrationshintergrund",
                             subtitle + "; Personen mit Migrationshintergrund aus dem Bezugsland", columns, frame))
