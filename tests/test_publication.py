@@ -227,8 +227,8 @@ def test_workbook_cells_hold_full_precision_words_and_signs(published_project):
     assert excluded == [EXCLUDED_LABELS_DE[1]] * 4  # every grid district is under 300 residents
     types = [milieu.cell(row=r, column=header.index("Quartierstyp") + 1).value for r in range(6, 11)]
     assert types == ["x"] * 5  # not typed: too small (districts), not defined (city)
-    legend = [r for r in wb["Erläuterungen"].iter_rows(min_row=3, max_row=5, max_col=1, values_only=True)]
-    assert [r[0] for r in legend] == ["*", "x", "0"]
+    legend = [r for r in wb["Erläuterungen"].iter_rows(min_row=3, max_row=6, max_col=1, values_only=True)]
+    assert [r[0] for r in legend] == ["*", "x", ".", "0"]
 
 
 def test_top_countries_are_published_with_their_country(published_project):
@@ -268,7 +268,7 @@ def test_german_csv_parses_back_to_the_machine_table(published_project):
     assert set(pyramid["Geschlecht"]) == {"männlich", "weiblich"} and "Bezirk" in pyramid.columns
     assert pd.api.types.is_integer_dtype(pd.read_parquet(folder / "alterspyramide.parquet")["count"])
     legend = pd.read_csv(folder / "zeichenerklaerung.csv", sep=";", encoding="utf-8-sig")
-    assert legend["Zeichen"].tolist()[:3] == ["*", "x", "0"]
+    assert legend["Zeichen"].tolist()[:4] == ["*", "x", ".", "0"]
 
 
 def test_gis_files_hold_the_protected_values(published_project):

@@ -243,3 +243,19 @@ def test_top_country_names_withheld_where_they_would_disclose():
     assert pd.isna(top.loc["C", "country_name"]) and top.loc["C", "name_flag"] == "*" and pd.isna(top.loc["C", "count"])
     assert pd.isna(top.loc["D", "country_name"]) and top.loc["D", "name_flag"] == "" and top.loc["D", "count"] == 0
     assert top.loc["city", "country_name"] == "Türkei"
+
+
+def test_missing_delivered_number_is_unknown_not_incomputable():
+    from quarterstats.tables import mark_unknown
+
+    published = _published()
+    extra = pd.DataFrame({"district_id": ["A", "B", "C"], "indicator": "sgb2_rate", "value": [12.5, np.nan, np.nan],
+                          "numerator": np.nan, "denominator": np.nan, "flag": ["", "x", "x"],
+                          "change_previous": np.nan, "change_baseline": np.nan})
+    published = pd.concat([published, published_table(extra, {}, REFERENCE_DATE)], ignore_index=True)
+    # computed: B's delivery lacks the number (numerator NaN, 150 residents under 65); C has nobody under 65
+    computed = pd.DataFrame({"district_id": ["A", "B", "C"], "indicator": "sgb2_rate", "value": [12.5, np.nan, np.nan],
+                             "numerator": [20.0, np.nan, np.nan], "denominator": [160.0, 150.0, 0.0]})
+    marked = mark_unknown(published, computed).set_index(["district_id", "indicator"])["flag"]
+    assert marked[("A", "sgb2_rate")] == "" and marked[("B", "sgb2_rate")] == "." and marked[("C", "sgb2_rate")] == "x"
+    assert marked[("C", "foreign")] == "*"  # other cells untouched

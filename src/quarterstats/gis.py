@@ -9,9 +9,10 @@ Columns: ``district_id``, ``district_name``, ``reference_date`` (ISO), then one 
 indicator named by its catalogue id (``foreign_share``, ``lisa_class_foreign``, ...; the ids and their
 definitions are on the sheet "Definitionen" of ``tabellen.xlsx`` and in ``docs/published-files.md``):
 counts as integers, everything else as floating point, unrounded. Class indicators also get their words in
-``<id>_de``. A value that is not published is null; why is in two columns listing indicator ids
-(comma-separated): ``suppressed`` (``*``, statistical confidentiality) and ``not_available`` (``x``, no value
-computable). The protected values are exactly those of ``indikatoren.parquet``.
+``<id>_de``. A value that is not published is null; why is in three columns listing indicator ids
+(comma-separated): ``suppressed`` (``*``, statistical confidentiality), ``not_available`` (``x``, no value
+computable) and ``unknown`` (``.``, a delivered number is missing). The protected values are exactly
+those of ``indikatoren.parquet``.
 
 Reruns give identical bytes: GDAL stamps a GeoPackage's ``gpkg_contents.last_change`` with the current time
 unless ``OGR_CURRENT_DATE`` is set, so the write sets it to a fixed instant (restored afterwards); row and
@@ -30,7 +31,7 @@ import pandas as pd
 
 from quarterstats import atomic
 from quarterstats.catalogue import CATALOGUE, Indicator
-from quarterstats.signs import NOT_AVAILABLE, SUPPRESSED
+from quarterstats.signs import NOT_AVAILABLE, SUPPRESSED, UNKNOWN
 
 __all__ = ["FIXED_GPKG_DATE", "GEOJSON_CRS", "GPKG_CRS", "districts_wide", "write_gis_files"]
 
@@ -78,6 +79,7 @@ def districts_wide(published: pd.DataFrame, districts: gpd.GeoDataFrame,
 
     columns["suppressed"] = listed(SUPPRESSED)
     columns["not_available"] = listed(NOT_AVAILABLE)
+    columns["unknown"] = listed(UNKNOWN)
     frame = pd.DataFrame(columns)
     return gpd.GeoDataFrame(frame, geometry=districts.geometry.to_crs(GPKG_CRS).to_numpy(), crs=GPKG_CRS)
 

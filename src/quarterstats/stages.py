@@ -436,8 +436,8 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str) -> StageR
     from quarterstats.gis import write_gis_files
     from quarterstats.publication import load_disclosure_config, person_level_findings, published_table, pyramid_table
     from quarterstats.tables import (
-        long_table, pyramid_published, segregation_published, top_countries_published, write_legend_file,
-        write_table_files, write_workbook,
+        long_table, mark_unknown, pyramid_published, segregation_published, top_countries_published,
+        write_legend_file, write_table_files, write_workbook,
     )
 
     day = _date(reference_date)
@@ -456,7 +456,7 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str) -> StageR
         _read_if_exists(paths.published(previous)) if previous else None,
         _read_if_exists(paths.published(baseline)) if baseline < day else None,
     )
-    published = published_table(protected, names, day)
+    published = mark_unknown(published_table(protected, names, day), table)
     order = list(dict.fromkeys(published["district_id"]))
     pyramid = pyramid_table(persons, order, config)
     report_dir = paths.report_dir(day)

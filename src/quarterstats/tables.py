@@ -31,14 +31,14 @@ from quarterstats.catalogue import (
     CATALOGUE, FAMILIES, SEGREGATION_GROUPS, Indicator, catalogue_table, display_decimals, excel_number_format,
 )
 from quarterstats.safe_text import spreadsheet_text
-from quarterstats.signs import LEGEND_DE, NOT_AVAILABLE
+from quarterstats.signs import LEGEND_DE, NOT_AVAILABLE, UNKNOWN
 from quarterstats.workbook import PER_ROW, Column, Sheet, write_workbook_sheets
 
 __all__ = [
     "CITY_NAME_DE", "HEADERS_DE", "class_words_de", "code_lists_de", "german_frame", "indicator_sheets",
-    "integer_counts", "long_table", "pyramid_published", "segregation_published", "time_series_sheets",
-    "top_countries_published", "write_legend_file", "write_table_files", "write_time_series_workbook",
-    "write_workbook",
+    "integer_counts", "long_table", "mark_unknown", "pyramid_published", "segregation_published",
+    "time_series_sheets", "top_countries_published", "write_legend_file", "write_table_files",
+    "write_time_series_workbook", "write_workbook",
 ]
 
 CITY = "city"
@@ -183,6 +183,24 @@ def long_table(published: pd.DataFrame) -> pd.DataFrame:
     for indicator, idx in out[classes].groupby("indicator", sort=False).groups.items():
         words[idx] = class_words_de(indicator, out.loc[idx, "value"])
     out.insert(out.columns.get_loc("value") + 1, "value_de", words)
+    return out
+
+
+def mark_unknown(published: pd.DataFrame, computed: pd.DataFrame) -> pd.DataFrame:
+    """Sign "." instead of "x" where a value is missing because the delivered number is missing: an
+    indicator of :data:`~quarterstats.indicators.milieu.AUXILIARY_INDICATORS` whose computed row
+    (``computed``: the unprotected indicator table) has no numerator but a positive denominator."""
+    from quarterstats.indicators.milieu import AUXILIARY_INDICATORS
+
+    rows = computed[computed["indicator"].isin(AUXILIARY_INDICATORS)]
+    missing = rows[rows["numerator"].isna() & (rows["denominator"] > 0)]
+    if missing.empty:
+        return published
+    keys = pd.MultiIndex.from_frame(missing[["district_id", "indicator"]].astype(str))
+    cells = pd.MultiIndex.from_frame(published[["district_id", "indicator"]].astype(str))
+    hit = cells.isin(keys) & published["flag"].eq(NOT_AVAILABLE).fillna(False).to_numpy(dtype=bool)
+    out = published.copy()
+    out["flag"] = out["flag"].mask(hit, UNKNOWN)
     return out
 
 
