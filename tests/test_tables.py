@@ -161,6 +161,10 @@ def test_formula_like_names_stay_inert_text_everywhere(tmp_path):
     for frame, name_column, id_column in ((machine, "district_name", "district_id"), (german, "Bezirk", "Bezirksnummer")):
         assert "'" + HYPERLINK in set(frame[name_column]) and HYPERLINK not in set(frame[name_column])
         assert "'+1" in set(frame[id_column]) and "'-2+3" in set(frame[name_column])
+    # a control character XML cannot hold is shown, not a reason to fail the workbook
+    named = _published({"A": "Nord\x07\x1b[31m", "B": "B", "C": "C", "D": "D"})
+    sheet = load_workbook(write_workbook(named, tmp_path / "ctl.xlsx", _provenance()))["Bevölkerung"]
+    assert sheet["B6"].value == "Nord\\x07\\x1b[31m"
     # the Parquet file keeps the text as delivered (it is not read by spreadsheets)
     assert HYPERLINK in set(pd.read_parquet(tmp_path / "indikatoren.parquet")["district_name"])
 

@@ -109,12 +109,11 @@ def code_lists_de(milieu_codes: Iterable[float] = ()) -> pd.DataFrame:
 
     rows = [("LISA-Cluster", str(code), word) for code, word in LISA_LABELS_BY_CODE_DE.items()]
     rows += [("Ohne Milieuwerte", str(code), word) for code, word in EXCLUDED_LABELS_DE.items()]
-    dims_de = {"age": "Alter/Lebensphase", "family": "Familienstatus", "ethnic": "ethnischer Status",
-               "stability": "Stabilität", "social": "sozialer Status"}
     for pos, dim in enumerate(DIMENSION_ORDER, start=1):
+        dimension = CATALOGUE[f"milieu_{dim}"].label_de
         for code, word in ((LOW, CLASS_LABELS_DE[dim][LOW]), (MEDIUM, AVERAGE_LABEL_DE),
                            (HIGH, CLASS_LABELS_DE[dim][HIGH]), (CLASS_NOT_AVAILABLE, "nicht verfügbar")):
-            rows.append((f"Quartierstyp, {pos}. Ziffer ({dims_de[dim]})", str(code), word))
+            rows.append((f"Quartierstyp, {pos}. Ziffer ({dimension})", str(code), word))
     for code in sorted({int(round(c)) for c in milieu_codes if pd.notna(c)}):
         rows.append(("Quartierstyp", f"{code:0{len(DIMENSION_ORDER)}d}", type_label_de(code)))
     return pd.DataFrame(rows, columns=["Merkmal", "Schlüssel", "Bedeutung"])
@@ -394,8 +393,7 @@ def _notes_de(provenance, extra: Sequence[tuple[str, str]] = ()) -> list[tuple[s
     return [
         ("Quelle", provenance.source_de),
         ("Geheimhaltung", provenance.protection_de),
-        ("Zahlen", "Werte sind ungerundet gespeichert; die Anzeige rundet nach dem Zahlenformat der Spalte. "
-                   "Zahlen ohne Nachkommastellen sind Anzahlen."),
+        ("Zahlen", "Werte sind ungerundet gespeichert; die Anzeige rundet nach dem Zahlenformat der Spalte."),
         ("Stadt insgesamt", "Die Zeile „Stadt insgesamt“ hat keine Bezirksnummer; sie zählt alle Einwohner."),
         *extra,
     ]

@@ -70,11 +70,19 @@ class Sheet:
     autofilter: bool = True
 
 
+def _storable(text: str) -> str:
+    """``text`` without the control characters XML 1.0 cannot hold (openpyxl would refuse the whole
+    workbook): each shown as ``\\xNN``."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    return ILLEGAL_CHARACTERS_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def _text_cell(ws, value: str, *, bold: bool = False, wrap: bool = False):
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font
 
-    cell = WriteOnlyCell(ws, value=value)
+    cell = WriteOnlyCell(ws, value=_storable(value))
     cell.data_type = "s"  # never a formula, whatever the text starts with
     if is_formula_like(value):
         cell.quotePrefix = True
