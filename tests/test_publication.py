@@ -52,7 +52,9 @@ def published_project(tmp_path_factory):
 def test_reports_hold_the_expected_files(published_project):
     paths = ProjectPaths.from_workdir(published_project)
     folder = paths.report_dir(REFERENCE_DATE)
-    for name in ("indikatoren.csv", "indikatoren.parquet", "tabellen.xlsx", "alterspyramide.csv", "bericht.html"):
+    for name in ("indikatoren.csv", "indikatoren.parquet", "indikatoren_de.csv", "tabellen.xlsx", "alterspyramide.csv",
+                 "alterspyramide_de.csv", "segregationsindizes.csv", "bezugslaender.csv", "zeichenerklaerung.csv",
+                 "bezirke.gpkg", "bezirke.geojson", "bericht.html"):
         assert (folder / name).is_file(), name
     assert any((folder / "abbildungen").glob("*.png")) and any((folder / "abbildungen").glob("*.svg"))
     assert (paths.reports / "index.html").is_file() and (paths.reports / "zeitreihe.xlsx").is_file()
@@ -67,18 +69,22 @@ def test_reports_hold_the_expected_files(published_project):
 def test_workbook_is_german_marked_and_traceable(published_project):
     folder = ProjectPaths.from_workdir(published_project).report_dir(REFERENCE_DATE)
     wb = load_workbook(folder / "tabellen.xlsx")
-    assert {"Bevölkerung", "Migration", "Definitionen", "Herkunft"} <= set(wb.sheetnames)
+    assert {"Bevölkerung", "Migration", "Erläuterungen", "Definitionen", "Herkunft"} <= set(wb.sheetnames)
     migration = wb["Migration"]
-    header = [c.value for c in migration[1]]
-    assert header[:2] == ["Bezirk", "Name"] and "Ausländer (Personen)" in header
+    assert migration["A1"].value == "Migration nach Bezirken"
+    assert migration["A2"].value.startswith(f"Stichtag {REFERENCE_DATE.strftime('%d.%m.%Y')}")
+    assert migration["A3"].value.startswith("Zeichen: * = ")
+    header = [c.value for c in migration[5]]
+    assert header[:2] == ["Bezirksnummer", "Bezirk"] and "Ausländer (Personen)" in header
     column = header.index("Ausländer (Personen)") + 1
-    values = {migration.cell(row=r, column=1).value: migration.cell(row=r, column=column).value for r in range(2, 7)}
-    assert values["D"] == "*" and values["city"] == 53
+    values = {migration.cell(row=r, column=2).value: migration.cell(row=r, column=column).value for r in range(6, 11)}
+    assert values["Bezirk D"] == "*" and values["Stadt insgesamt"] == 53
+    assert migration.cell(row=10, column=1).value is None  # the city row has no district number
     provenance = {r[0].value: r[1].value for r in wb["Herkunft"].iter_rows(min_row=2)}
     assert provenance["Stichtag"] == REFERENCE_DATE.strftime("%d.%m.%Y")
     assert any(k.startswith("SHA-256 data/raw/register/") for k in provenance)
-    definitions = [c.value for c in wb["Definitionen"][1]]
-    assert "Definition" in definitions and "Formel" in definitions
+    definitions = [c.value for c in wb["Definitionen"][2]]
+    assert "Definition" in definitions and "Formel" in definitions and "Kurzname" in definitions
 
 
 def test_leak_check_finds_planted_pseudonyms_and_columns(published_project, tmp_path):
@@ -169,3 +175,158 @@ def test_pyramid_counts_by_hand_with_band_totals_protected():
     assert (district_02["flag"] == "").all() and district_02["count"].sum() == 3 + 4 + 9  # all its residents
     shown = table[table["flag"] == ""]
     assert ((shown["count"] == 0) | (shown["count"] >= 3)).all()  # no small count published
+
+
+# ------------------------------------------------------------------------ the published tables, by hand
+def _data_headers(wb) -> list[str]:
+    """Header cells (row 5) of every data sheet of a workbook."""
+    data = [n for n in wb.sheetnames if n not in ("Erläuterungen", "Definitionen", "Herkunft")]
+    return [c.value for name in data for c in wb[name][5] if c.value is not None]
+
+
+def test_every_published_indicator_is_in_the_workbook_exactly_once_under_its_full_label(published_project):
+    from quarterstats.catalogue import CATALOGUE
+    from quarterstats.tables import _unit_header
+
+    folder = ProjectPaths.from_workdir(published_project).report_dir(REFERENCE_DATE)
+    published = pd.read_parquet(folder / "indikatoren.parquet")
+    headers = _data_headers(load_workbook(folder / "tabellen.xlsx"))
+    indicators = published["indicator"].unique()
+    assert len(indicators) > 100
+    counts = {i: headers.count(_unit_header(CATALOGUE[i])) for i in indicators}
+    assert {i: n for i, n in counts.items() if n != 1} == {}
+    assert all(CATALOGUE[i].label_de in _unit_header(CATALOGUE[i]) for i in indicators)
+    # the city-wide indices are published too: each label once per group on their own sheet
+    indices = pd.read_parquet(folder / "segregationsindizes.parquet")
+    sheet = load_workbook(folder / "tabellen.xlsx")["Segregationsindizes"]
+    shown = [(r[0], r[1]) for r in sheet.iter_rows(min_row=6, max_col=2, values_only=True)]
+    assert sorted(shown) == sorted(zip(indices["index_label_de"], indices["group_label_de"]))
+    assert set(indices["index"]) >= {"seg_dissimilarity", "moran_i"}
+
+
+def test_workbook_cells_hold_full_precision_words_and_signs(published_project):
+    from quarterstats.indicators.milieu import EXCLUDED_LABELS_DE
+
+    folder = ProjectPaths.from_workdir(published_project).report_dir(REFERENCE_DATE)
+    published = pd.read_parquet(folder / "indikatoren.parquet").set_index(["district_id", "indicator"])
+    wb = load_workbook(folder / "tabellen.xlsx")
+    households = wb["Haushalte"]
+    header = [c.value for c in households[5]]
+    column = header.index("Durchschnittliche Haushaltsgröße (Personen je Haushalt)") + 1
+    cell = households.cell(row=6, column=column)  # district A: 180 persons in 90 households of two
+    assert cell.value == published.loc[("A", "household_size_mean"), "value"] == 2.0
+    assert cell.number_format == "#,##0.00"
+    share = wb["Migration"]
+    header = [c.value for c in share[5]]
+    cell = share.cell(row=6, column=header.index("Ausländeranteil (%)") + 1)
+    assert cell.value == pytest.approx(100 * 40 / 180) and cell.number_format == "#,##0.0"  # not rounded
+    milieu = wb["Milieus"]
+    header = [c.value for c in milieu[5]]
+    excluded = [milieu.cell(row=r, column=header.index("Ohne Milieuwerte (unter 300 Einwohner)") + 1).value
+                for r in range(6, 10)]
+    assert excluded == [EXCLUDED_LABELS_DE[1]] * 4  # every grid district is under 300 residents
+    types = [milieu.cell(row=r, column=header.index("Quartierstyp") + 1).value for r in range(6, 11)]
+    assert types == ["x"] * 5  # not typed: too small (districts), not defined (city)
+    legend = [r for r in wb["Erläuterungen"].iter_rows(min_row=3, max_row=6, max_col=1, values_only=True)]
+    assert [r[0] for r in legend] == ["*", "x", ".", "0"]
+
+
+def test_top_countries_are_published_with_their_country(published_project):
+    folder = ProjectPaths.from_workdir(published_project).report_dir(REFERENCE_DATE)
+    top = pd.read_parquet(folder / "bezugslaender.parquet").set_index(["district_id", "rank"])
+    assert top.loc[("A", 1), ["country_code", "country_name", "count"]].tolist() == ["TUR", "Türkei", 40]
+    assert top.loc[("city", 1), "count"] == 53 and top.loc[("city", 1), "country_name"] == "Türkei"
+    # D has one person from Turkey: the count is suppressed, and so is the country
+    assert top.loc[("D", 1), "flag"] == "*" and pd.isna(top.loc[("D", 1), "country_name"])
+    assert top.loc[("D", 1), "name_flag"] == "*"
+    assert pd.isna(top.loc[("D", 1), "count"]) and str(top["count"].dtype) == "Int64"
+    # rank 2 does not exist anywhere (one country only): count 0, no country
+    assert (top.xs(2, level="rank")["count"] == 0).all() and top.xs(2, level="rank")["country_name"].isna().all()
+    sheet = load_workbook(folder / "tabellen.xlsx")["Bezugsländer"]
+    header = [c.value for c in sheet[5]]
+    assert header[2:4] == ["Bezugsland Rang 1: Staat", "Bezugsland Rang 1 (Personen)"]
+    rank_1 = top.xs(1, level="rank").reindex(["A", "B", "C", "D", "city"])
+    expected = rank_1["country_name"].where(rank_1["name_flag"] != "*", "*").tolist()
+    assert expected[0] == expected[-1] == "Türkei" and expected[2:4] == ["*", "*"]
+    assert [sheet.cell(row=r, column=3).value for r in range(6, 11)] == expected
+
+
+def test_german_csv_parses_back_to_the_machine_table(published_project):
+    folder = ProjectPaths.from_workdir(published_project).report_dir(REFERENCE_DATE)
+    raw = (folder / "indikatoren_de.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" in raw
+    german = pd.read_csv(folder / "indikatoren_de.csv", sep=";", decimal=",", encoding="utf-8-sig",
+                         dtype={"Bezirksnummer": str})
+    machine = pd.read_parquet(folder / "indikatoren.parquet")
+    assert list(german.columns[:8]) == ["Stichtag", "Bezirksnummer", "Bezirk", "Kennung", "Indikator", "Einheit",
+                                        "Art", "Wert"]
+    assert (german["Stichtag"] == REFERENCE_DATE.strftime("%d.%m.%Y")).all()
+    assert german["Wert"].to_numpy() == pytest.approx(machine["value"].to_numpy(dtype=float), nan_ok=True, rel=1e-12)
+    assert german["Zeichen"].fillna("").tolist() == machine["flag"].fillna("").tolist()
+    assert german.loc[german["Bezirk"] == "Stadt insgesamt", "Bezirksnummer"].isna().all()
+    pyramid = pd.read_csv(folder / "alterspyramide_de.csv", sep=";", decimal=",", encoding="utf-8-sig")
+    assert set(pyramid["Geschlecht"]) == {"männlich", "weiblich"} and "Bezirk" in pyramid.columns
+    assert pd.api.types.is_integer_dtype(pd.read_parquet(folder / "alterspyramide.parquet")["count"])
+    legend = pd.read_csv(folder / "zeichenerklaerung.csv", sep=";", encoding="utf-8-sig")
+    assert legend["Zeichen"].tolist()[:4] == ["*", "x", ".", "0"]
+
+
+def test_gis_files_hold_the_protected_values(published_project):
+    import geopandas as gpd
+    import json
+
+    folder = ProjectPaths.from_workdir(published_project).report_dir(REFERENCE_DATE)
+    published = pd.read_parquet(folder / "indikatoren.parquet")
+    gpkg = gpd.read_file(folder / "bezirke.gpkg")
+    geojson = gpd.read_file(folder / "bezirke.geojson")
+    assert gpkg.crs.to_epsg() == 25832 and geojson.crs.to_epsg() == 4326
+    assert gpkg["district_id"].tolist() == geojson["district_id"].tolist() == ["A", "B", "C", "D"]
+    assert "crs" not in json.loads((folder / "bezirke.geojson").read_text(encoding="utf-8"))  # RFC 7946
+    districts = published[published["district_id"] != "city"]
+    for frame in (gpkg, geojson):
+        values = frame.set_index("district_id")
+        for indicator in ("pop", "foreign", "foreign_share", "household_size_mean", "lisa_class_foreign"):
+            expected = districts[districts["indicator"] == indicator].set_index("district_id")["value"]
+            assert values[indicator].to_numpy(dtype=float) == pytest.approx(expected.to_numpy(dtype=float),
+                                                                             nan_ok=True)
+        assert "foreign" in values.loc["D", "suppressed"].split(",")
+        assert "milieu_type" in values.loc["D", "not_available"].split(",")
+    assert gpkg.geometry.area.round().tolist() == [1e6] * 4
+
+
+def test_time_series_workbook_has_one_sheet_per_indicator_holding_it(published_project):
+    from quarterstats.catalogue import CATALOGUE
+
+    TIME_SERIES_INDICATORS = CATALOGUE.groups["time_series"]
+    paths = ProjectPaths.from_workdir(published_project)
+    wb = load_workbook(paths.reports / "zeitreihe.xlsx")
+    published = pd.read_parquet(paths.published(REFERENCE_DATE)).set_index(["district_id", "indicator"])
+    assert "with_mh_share" in TIME_SERIES_INDICATORS and "with_mh_minors_share" in TIME_SERIES_INDICATORS
+    for indicator in TIME_SERIES_INDICATORS:
+        ind = CATALOGUE[indicator]
+        sheet = wb[ind.short_de]
+        assert sheet["A1"].value.startswith(ind.label_de)
+        city = sheet.cell(row=10, column=3).value  # city row, first date
+        assert sheet.cell(row=10, column=2).value == "Stadt insgesamt"
+        expected = published["value"].get(("city", indicator), float("nan"))  # flows: none at the first date
+        assert (city == pytest.approx(expected)) if pd.notna(expected) else city == "x", indicator
+    assert "Segregationsindizes" in wb.sheetnames
+    series = pd.read_parquet(paths.reports / "zeitreihe_segregationsindizes.parquet")
+    assert {"moran_i", "seg_dissimilarity"} <= set(series["index"]) and series["p_value"].notna().any()
+
+
+def test_gis_and_workbook_files_are_scanned_for_person_level_data(published_project, tmp_path):
+    import geopandas as gpd
+    import shapely
+
+    reports = tmp_path / "reports"
+    shutil.copytree(ProjectPaths.from_workdir(published_project).reports, reports)
+    persons = pd.read_parquet(ProjectPaths.from_workdir(published_project).persons(REFERENCE_DATE))
+    leak = gpd.GeoDataFrame({"person_id": ["pseudoA0007"]}, geometry=[shapely.Point(0, 0)], crs="EPSG:25832")
+    leak.to_file(reports / "leak.gpkg", driver="GPKG")
+    gpd.GeoDataFrame({"name": ["pseudoB0003"]}, geometry=[shapely.Point(0, 0)], crs="EPSG:4326").to_file(
+        reports / "leak.geojson", driver="GeoJSON")
+    findings = person_level_findings(reports, persons["person_id"], persons["household_id"].dropna())
+    assert any("leak.gpkg" in f and "person_id" in f for f in findings)
+    assert any("leak.gpkg" in f and "pseudoA0007" in f for f in findings)
+    assert any("leak.geojson" in f and "pseudoB0003" in f for f in findings)

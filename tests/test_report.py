@@ -474,7 +474,7 @@ def test_index_page(tmp_path):
                      "2023-12-31/tabellen.xlsx", "zeitreihen.xlsx"]
     dates = table_by_caption(page, "je Stichtag")
     assert [r[0] for r in dates["body"]] == ["31.12.2024", "31.12.2023"]
-    assert dates["body"][0][1:] == ["Bericht (HTML)", "tabellen CSV·Parquet·Excel"]
+    assert dates["body"][0][1:] == ["Bericht (HTML)", "Tabellen CSV·Parquet·Excel"]
     assert dates["body"][1][2] == "tabellen CSV·Excel"
     assert table_by_caption(page, "Zeitreihen")["body"] == [["zeitreihen", "Excel"]]
     first = path.read_bytes()

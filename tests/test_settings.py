@@ -255,9 +255,7 @@ def test_min_count_1_with_the_override_warns_and_says_so_in_report_and_workbook(
     assert sentence in (folder / "bericht.html").read_text(encoding="utf-8")
     for workbook in (folder / "tabellen.xlsx", paths.reports / "zeitreihe.xlsx"):
         book = load_workbook(workbook)
-        notes = [c.value for ws in book.worksheets if ws.title not in ("Definitionen", "Herkunft")
-                 for row in ws.iter_rows() for c in row
-                 if isinstance(c.value, str) and c.value.startswith("Geheimhaltung:")]
+        notes = [row[1].value for row in book["Erläuterungen"].iter_rows() if row[0].value == "Geheimhaltung"]
         assert notes and all(sentence in note for note in notes), workbook
         herkunft = {r[0].value: r[1].value for r in book["Herkunft"].iter_rows(min_row=2)}
         assert sentence in herkunft["Geheimhaltung"]

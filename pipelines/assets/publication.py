@@ -26,7 +26,8 @@ from quarterstats.stages import publication_index_stage, publication_stage
     ],
 )
 def publication(context: dg.AssetExecutionContext, project: ProjectResource) -> dg.MaterializeResult:
-    """reports/<date>/: indikatoren.csv|parquet, tabellen.xlsx, alterspyramide.csv, figures, bericht.html."""
+    """reports/<date>/: tables (indikatoren, alterspyramide, segregationsindizes, bezugslaender: .parquet,
+    .csv, _de.csv), tabellen.xlsx, bezirke.gpkg|geojson, figures, bericht.html (docs/published-files.md)."""
     return materialize_result(run_partition_stage(publication_stage, context, project))
 
 
@@ -45,6 +46,6 @@ def publication(context: dg.AssetExecutionContext, project: ProjectResource) -> 
     ],
 )
 def report_index(context: dg.AssetExecutionContext, project: ProjectResource) -> dg.MaterializeResult:
-    """reports/index.html and the time series of the published values (zeitreihe.xlsx|csv|parquet), per
-    municipality over all its dates."""
+    """reports/index.html and the time series of the published values and of the city-wide segregation
+    indices (zeitreihe*.xlsx|csv|_de.csv|parquet), per municipality over all its dates."""
     return materialize_result(run_partition_stage(publication_index_stage, context, project))

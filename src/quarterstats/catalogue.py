@@ -38,7 +38,7 @@ Reardon & Firebaugh 2002; Moran 1950; Anselin 1995.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Mapping
 
 import pandas as pd
@@ -65,6 +65,9 @@ __all__ = [
     "age_groups",
     "build_catalogue",
     "catalogue_table",
+    "display_decimals",
+    "excel_number_format",
+    "short_names_de",
 ]
 
 #: Version of the catalogue (definitions, ids, formulas). Bump on any change of an id or a definition.
@@ -243,6 +246,9 @@ class Indicator:
     gives_back: tuple[str, ...] = ()
     #: ... and whether the value is the district's quotient relative to the city's (location quotients).
     relative_to_city: bool = False
+    #: Short German name (at most 31 characters, no ``[]:*?/\\``): sheet names and narrow headers. Set by
+    #: :func:`build_catalogue` from :func:`short_names_de`; unique across the catalogue.
+    short_de: str = ""
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
@@ -1029,7 +1035,9 @@ def build_catalogue(params: IndicatorParameters = IndicatorParameters()) -> Cata
             definition_de=f"Lokaler Clustertyp des Bezirks für den Anteil „{glabel_de}“ nach dem lokalen Moran's I.",
             definition_en=f"Local cluster type of the district for the share '{glabel_en}' by local Moran's I.",
         )
-    return _with_structure(c.items, p)
+    short = short_names_de(p)
+    items = {key: replace(ind, short_de=short.get(key, ind.label_de)) for key, ind in c.items.items()}
+    return _with_structure(items, p)
 
 
 def _age_cell_id(lower: int, upper: int | None, params: IndicatorParameters) -> str:
@@ -1214,6 +1222,105 @@ def _with_structure(items: dict[str, Indicator], p: IndicatorParameters) -> Cata
                  "households_with_minors_share", "residence_5y"),
     }
     return catalogue
+
+
+# ------------------------------------------------------------------------------------- short names
+#: Longest sheet name Excel accepts, and the characters it refuses in one.
+SHEET_NAME_MAX = 31
+SHEET_NAME_FORBIDDEN = frozenset("[]:*?/\\")
+
+#: Short German names of the origin regions (whole words or standard abbreviations; ids as ORIGIN_REGIONS).
+_REGION_SHORT_DE = {
+    "eu": "EU-Staaten", "other_europe": "übriges Europa", "former_soviet_union": "ehem. Sowjetunion",
+    "turkey": "Türkei", "mena": "Nahost und Nordafrika", "subsaharan_africa": "Afrika südl. Sahara",
+    "rest_of_asia": "übriges Asien", "americas": "Amerika", "oceania": "Ozeanien",
+    "stateless_unknown": "staatenlos, ungeklärt",
+}
+
+
+def short_names_de(params: IndicatorParameters = IndicatorParameters()) -> dict[str, str]:
+    """Short German names of the indicators whose label is longer than a sheet name may be or holds a
+    character a sheet name may not; every other indicator's short name is its label. Written as whole
+    words and the usual abbreviations (MH = Migrationshintergrund, J. = Jahre, u. = unter), never cut."""
+    p = params
+    ya_lo, ya_hi = p.young_adult_ages
+    o, m = p.old_age_limit, p.recent_move_years
+    names = {
+        "young_adults": f"Junge Erwachsene {ya_lo} bis {ya_hi} J.",
+        "young_adults_share": f"Anteil junge Erw. {ya_lo} bis {ya_hi} J.",
+        "german_personal_mh": "Deutsche mit pers. MH", "german_personal_mh_share": "Anteil Deutsche mit pers. MH",
+        "german_familial_mh": "Deutsche mit fam. MH", "german_familial_mh_share": "Anteil Deutsche mit fam. MH",
+        "german_with_mh": "Deutsche mit MH", "german_with_mh_share": "Anteil Deutsche mit MH",
+        "german_no_mh": "Deutsche ohne MH", "german_no_mh_share": "Anteil Deutsche ohne MH",
+        "with_mh": "Einwohner mit MH", "with_mh_share": "Anteil mit MH",
+        "with_mh_minors": "Minderjährige mit MH", "with_mh_minors_share": "Anteil mit MH u. Minderjährigen",
+        "origin_diversity_shannon": "Herkunftsvielfalt Shannon", "origin_diversity_simpson": "Herkunftsvielfalt Simpson",
+        "eg_immigrant": "Eingewanderte",
+        "eg_descendant_minors": "Nachkommen von Eingewanderten",
+        "eg_descendant_minors_share": "Anteil Nachk. v. Eingewanderten",
+        "eg_one_sided_minors": "Einseitige Einwand.-Geschichte",
+        "eg_one_sided_minors_share": "Anteil einseit. Einwand.-Gesch.",
+        "eg_not_determinable": "Einwand.-Gesch. unbestimmt",
+        "eg_not_determinable_share": "Anteil Einwand.-Gesch. unbest.",
+        "household_size_mean": "Durchschn. Haushaltsgröße",
+        "households_with_minors_share": "Anteil Haushalte mit Minderj.",
+        "single_parent_households_share": "Anteil Alleinerziehende",
+        "minors_single_parent": "Minderj. bei Alleinerziehenden",
+        "minors_single_parent_share": "Anteil Minderj. b. Alleinerz.",
+        "seniors_alone": f"Alleinlebende ab {o} J.",
+        "seniors_alone_share": f"Anteil Alleinlebende ab {o} J.",
+        "households_with_mh": "Haushalte mit MH", "households_with_mh_share": "Anteil Haushalte mit MH",
+        "residence_5y": f"Wohndauer {p.residence_years} J. und länger",
+        "moved_address_1y": f"Zuzug an die Adresse ({m} J.)",
+        "moved_city_1y": f"Zuzug in die Stadt ({m} J.)",
+        "out_movers": "Abgänge", "intra_city_in": "Umzüge aus anderen Bezirken",
+        "intra_city_out": "Umzüge in andere Bezirke",
+        "turnover": "Mobilitätsziffer", "net_migration": "Wanderungssaldo je 1.000 Einw.",
+        "child_poverty": f"Kinderarmut (SGB II, u. {p.child_poverty_age_limit} J.)",
+        "milieu_age": "Dimension Alter, Lebensphase", "milieu_excluded": "Ohne Milieuwerte",
+        "seg_dissimilarity": "Dissimilaritätsindex D",
+        "seg_multigroup_dissimilarity": "Multigruppen-Dissimilarität", "moran_i": "Moran's I",
+        "minors": f"Minderjährige (u. {p.minor_age_limit} J.)",
+    }
+    for lo, hi in age_groups(p):
+        band = f"ab {lo} J." if hi is None else f"unter {hi} J." if lo == 0 else f"{lo} bis u. {hi} J."
+        names[age_group_id(lo, hi)] = f"Einwohner {band}"
+        names[f"{age_group_id(lo, hi)}_share"] = f"Anteil {band}"
+    for code, short in _REGION_SHORT_DE.items():
+        names[f"origin_region_{code}"] = f"MH {short}"
+        names[f"origin_region_{code}_share"] = f"Anteil MH {short}"
+    groups = {"foreign": "Ausländer", "with_mh": "mit MH"} | {f"region_{c}": s for c, s in _REGION_SHORT_DE.items()}
+    for gid, short in groups.items():
+        names[f"location_quotient_{gid}"] = f"LQ {short}"
+        names[f"lisa_class_{gid}"] = f"LISA {short}"
+    return names
+
+
+# --------------------------------------------------------------------------------- display formats
+def display_decimals(indicator: Indicator) -> int | None:
+    """Decimals a table shows of the indicator's value (None: a class, shown in words). The stored value
+    is never rounded; this is only the display format."""
+    if indicator.kind == "class":
+        return None
+    if indicator.id == "density" or indicator.kind == "count":
+        return 0
+    if indicator.id == "household_size_mean" or indicator.id.startswith("location_quotient_"):
+        return 2
+    if indicator.id == "seg_dissimilarity":
+        return 1  # published × 100
+    if indicator.kind == "index":
+        return 3
+    if indicator.kind == "score":
+        return 2
+    return 1
+
+
+def excel_number_format(decimals: int | None) -> str:
+    """Excel number format with thousands separator for ``decimals`` places (German display in a German
+    Excel: "1.234,5"); "@" (text) for None."""
+    if decimals is None:
+        return "@"
+    return "#,##0" if decimals == 0 else "#,##0." + "0" * decimals
 
 
 #: The catalogue for the default :class:`IndicatorParameters`.

@@ -1,19 +1,18 @@
-"""What leaves ``data/``: protected tables for researchers (CSV, Parquet) and planners (Excel), protected
-population pyramids, provenance, and the check that nothing person-level reaches ``reports/``.
+"""What leaves ``data/``: the protected long table, protected population pyramids, provenance, and the
+check that nothing person-level reaches ``reports/``.
 
-Every table written here has passed :mod:`quarterstats.disclosure`. Files are written atomically and
-deterministically (fixed row order, no timestamps; Excel's zip entries and document properties are
-normalised), so a rerun on the same input gives identical bytes.
+Every table built here has passed :mod:`quarterstats.disclosure`. The files are written by
+:mod:`quarterstats.tables` (CSV, Parquet, Excel) and :mod:`quarterstats.gis` (GeoPackage, GeoJSON),
+atomically and deterministically, so a rerun on the same input gives identical bytes.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 import zipfile
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Iterable, Mapping
 
@@ -21,28 +20,23 @@ import numpy as np
 import pandas as pd
 
 from quarterstats import atomic
-from quarterstats.catalogue import CATALOGUE, FAMILIES, Indicator, catalogue_table
+from quarterstats.catalogue import CATALOGUE, Indicator
 from quarterstats.disclosure import DisclosureConfig, secondary_suppression
-from quarterstats.disclosure.indicators import CITY, NOT_AVAILABLE, SUPPRESSED
+from quarterstats.disclosure.indicators import CITY, SUPPRESSED
+from quarterstats.tables import CITY_NAME_DE
 from quarterstats.statistical_sex import is_female
 
-CITY_NAME_DE = "Stadt insgesamt"
 SOURCE_DE = "Melderegister, anonymisierter statistischer Auszug"
 SYNTHETIC_SOURCE_DE = SOURCE_DE + "; synthetische Daten (quarterstats generate)"
 PUBLISHED_COLUMNS = [
     "reference_date", "district_id", "district_name", "indicator", "label_de", "unit", "kind", "value",
     "numerator", "denominator", "flag", "change_previous", "change_baseline",
 ]
-FAMILY_SHEETS_DE = {
-    "population": "Bevölkerung", "age": "Alter", "migration": "Migration", "households": "Haushalte",
-    "mobility": "Wohndauer und Mobilität", "milieu": "Milieus", "segregation": "Segregation",
-}
 #: Column names that must never appear in a published table (person-level identifiers and fields).
 PERSON_LEVEL_COLUMNS = {
     "person_id", "household_id", "mother_id", "father_id", "x", "y", "birth_country", "nationality_1",
     "nationality_2", "moved_in_address", "moved_in_city", "german_acquisition", "immigration_year",
 }
-_FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 # -------------------------------------------------------------------------------------- provenance
@@ -96,14 +90,6 @@ def published_table(protected: pd.DataFrame, district_names: Mapping[str, str], 
     for column in ("district_id", "district_name", "indicator", "label_de", "unit", "kind", "flag"):
         out[column] = out[column].astype("string")
     return out.reset_index(drop=True)
-
-
-def write_long_tables(published: pd.DataFrame, report_dir: Path, stem: str = "indikatoren") -> list[Path]:
-    """Tidy long table for researchers: CSV (UTF-8, comma, point decimals) and Parquet."""
-    csv_path, parquet_path = report_dir / f"{stem}.csv", report_dir / f"{stem}.parquet"
-    atomic.write_text(published.to_csv(index=False, lineterminator="\n", float_format="%.10g"), csv_path)
-    atomic.write_parquet(published, parquet_path)
-    return [csv_path, parquet_path]
 
 
 # ------------------------------------------------------------------------------------------ pyramids
@@ -178,147 +164,6 @@ def pyramid_table(persons: pd.DataFrame, district_order: list[str], config: Disc
                          "flag": "string"})
 
 
-# --------------------------------------------------------------------------------------------- Excel
-def _cell_text(value: float, flag: str, kind: str) -> float | str:
-    if flag == SUPPRESSED:
-        return SUPPRESSED
-    if pd.isna(value):
-        return NOT_AVAILABLE
-    return round(float(value), 1 if kind in ("share", "ratio", "rate", "mean") else 3 if kind in ("index", "score") else 0) \
-        if kind != "class" else int(value)
-
-
-def _excel_sheets(published: pd.DataFrame, catalogue: Mapping[str, Indicator]) -> dict[str, pd.DataFrame]:
-    sheets = {}
-    districts = published[["district_id", "district_name"]].drop_duplicates()
-    for family in FAMILIES:
-        rows = published[published["indicator"].map(lambda i: catalogue[i].family if i in catalogue else None) == family]
-        if rows.empty:
-            continue
-        indicators = list(dict.fromkeys(rows["indicator"]))
-        frame = districts.rename(columns={"district_id": "Bezirk", "district_name": "Name"}).set_index("Bezirk")
-        for indicator_id in indicators:
-            ind = catalogue[indicator_id]
-            part = rows[rows["indicator"] == indicator_id].set_index("district_id")
-            header = f"{ind.label_de} ({ind.unit})"
-            frame[header] = [
-                _cell_text(part["value"].get(d, np.nan), part["flag"].get(d, NOT_AVAILABLE), ind.kind)
-                for d in frame.index
-            ]
-        sheets[FAMILY_SHEETS_DE[family]] = frame.reset_index()
-    return sheets
-
-
-def write_excel(sheets: Mapping[str, pd.DataFrame], target: Path, *, notes_de: Iterable[str] = (),
-                definitions: pd.DataFrame | None = None, provenance: Provenance | None = None,
-                freeze: str = "C2") -> Path:
-    """A workbook with one sheet per topic, German headers, a definitions and a provenance sheet."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
-    from openpyxl.utils import get_column_letter
-
-    wb = Workbook()
-    wb.remove(wb.active)
-    for name, frame in sheets.items():
-        ws = wb.create_sheet(name[:31])
-        ws.append(list(frame.columns))
-        for row in frame.itertuples(index=False):
-            ws.append(list(row))
-        for cell in ws[1]:
-            cell.font = Font(bold=True)
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-        ws.freeze_panes = freeze
-        for i, column in enumerate(frame.columns, start=1):
-            ws.column_dimensions[get_column_letter(i)].width = min(max(10, len(str(column)) * 0.6), 40) if i > 2 else 28
-        last = ws.max_row + 2
-        for note in [f"{SUPPRESSED} = Wert gesperrt (Geheimhaltung); {NOT_AVAILABLE} = kein Wert (nicht vorhanden oder nicht berechenbar)", *notes_de]:
-            ws.cell(row=last, column=1, value=note)
-            last += 1
-    if definitions is not None:
-        ws = wb.create_sheet("Definitionen")
-        ws.append(list(definitions.columns))
-        for row in definitions.itertuples(index=False):
-            ws.append(["" if pd.isna(v) else v for v in row])
-        for cell in ws[1]:
-            cell.font = Font(bold=True)
-    if provenance is not None:
-        ws = wb.create_sheet("Herkunft")
-        ws.append(["Angabe", "Wert"])
-        for row in provenance.rows_de():
-            ws.append(list(row))
-        ws.column_dimensions["A"].width = 40
-        ws.column_dimensions["B"].width = 80
-    fixed = datetime(2000, 1, 1)
-    wb.properties.created = fixed
-    wb.properties.modified = fixed
-    wb.properties.creator = "quarterstats"
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    atomic.write_bytes(_normalised_zip(buffer.getvalue()), target)
-    return target
-
-
-def _normalised_zip(data: bytes) -> bytes:
-    """Rewrite a zip (xlsx) with fixed entry times and order, so identical content gives identical bytes."""
-    source = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            content = source.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                content = re.sub(rb"<dcterms:(created|modified)[^>]*>[^<]*</dcterms:\1>", b"", content)
-            entry = zipfile.ZipInfo(info.filename, date_time=_FIXED_ZIP_TIME)
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            entry.external_attr = 0o600 << 16
-            target.writestr(entry, content)
-    return out.getvalue()
-
-
-def definitions_table(indicators: Iterable[str], catalogue: Mapping[str, Indicator] = CATALOGUE) -> pd.DataFrame:
-    table = catalogue_table(catalogue)
-    used = set(indicators)
-    table = table[table["id"].isin(used)]
-    columns = {
-        "id": "Kennung", "label_de": "Indikator", "unit": "Einheit", "definition_de": "Definition",
-        "formula": "Formel", "numerator": "Zähler", "denominator": "Nenner",
-        "min_denominator": "Mindestnenner", "source": "Quelle", "change_unit": "Veränderung in",
-    }
-    return table[list(columns)].rename(columns=columns).reset_index(drop=True)
-
-
-def write_workbook(published: pd.DataFrame, target: Path, provenance: Provenance,
-                   catalogue: Mapping[str, Indicator] = CATALOGUE) -> Path:
-    """The planners' workbook of one reference date."""
-    notes = [f"Stichtag {provenance.reference_date.strftime('%d.%m.%Y')}; Quelle: {provenance.source_de}",
-             f"Geheimhaltung: {provenance.protection_de}"]
-    return write_excel(_excel_sheets(published, catalogue), target, notes_de=notes,
-                       definitions=definitions_table(published["indicator"].unique(), catalogue),
-                       provenance=provenance)
-
-
-def write_time_series_workbook(series: pd.DataFrame, target: Path, provenance: Provenance,
-                               indicators: Iterable[str], catalogue: Mapping[str, Indicator] = CATALOGUE) -> Path:
-    """One sheet per key indicator: districts as rows, reference dates as columns (protected values)."""
-    sheets = {}
-    for indicator_id in indicators:
-        rows = series[series["indicator"] == indicator_id]
-        if rows.empty:
-            continue
-        ind = catalogue[indicator_id]
-        rows = rows.assign(cell=[_cell_text(v, f, ind.kind) for v, f in zip(rows["value"], rows["flag"])],
-                           date=rows["reference_date"].map(lambda d: d.strftime("%d.%m.%Y")))
-        wide = rows.pivot(index=["district_id", "district_name"], columns="date", values="cell")
-        order = list(dict.fromkeys(series["district_id"]))
-        wide = wide.reindex(order, level=0)
-        dates = list(dict.fromkeys(rows.sort_values("reference_date")["date"]))
-        wide = wide[dates].reset_index().rename(columns={"district_id": "Bezirk", "district_name": "Name"})
-        title = f"{ind.label_de}"[:31]
-        sheets[re.sub(r"[\[\]\*\?/\\:]", "", title)] = wide
-    return write_excel(sheets, target, notes_de=[f"Quelle: {provenance.source_de}",
-                                                 f"Geheimhaltung: {provenance.protection_de}"],
-                       definitions=definitions_table(indicators, catalogue), provenance=provenance)
-
-
 # ------------------------------------------------------------------------- nothing person-level leaks
 _TOKEN = re.compile(rb"[A-Za-z0-9_\-]{6,}")
 
@@ -337,8 +182,17 @@ def person_level_findings(reports_root: Path, person_ids: Iterable[str], househo
             bad = columns & PERSON_LEVEL_COLUMNS
             if bad:
                 findings.append(f"{path}: person-level column(s) {', '.join(sorted(bad))}")
-        if suffix in (".csv", ".html", ".svg", ".json", ".txt", ".md", ".xml"):
+        if suffix in (".gpkg", ".geojson"):
+            frame = _read_gis_attributes(path)
+            bad = set(frame.columns) & PERSON_LEVEL_COLUMNS
+            if bad:
+                findings.append(f"{path}: person-level column(s) {', '.join(sorted(bad))}")
+        if suffix in (".csv", ".html", ".svg", ".json", ".geojson", ".txt", ".md", ".xml"):
             data = path.read_bytes()
+            if suffix == ".geojson":
+                data += b"\n" + _read_gis_attributes(path).astype(str).to_csv(index=False).encode()
+        elif suffix == ".gpkg":
+            data = _read_gis_attributes(path).astype(str).to_csv(index=False).encode()
         elif suffix == ".xlsx":
             with zipfile.ZipFile(path) as z:
                 data = b"\n".join(z.read(n) for n in z.namelist())
@@ -348,7 +202,8 @@ def person_level_findings(reports_root: Path, person_ids: Iterable[str], househo
         else:
             continue
         if suffix == ".csv":
-            header = data.split(b"\n", 1)[0].decode("utf-8", "replace").split(",")
+            first = data.split(b"\n", 1)[0].decode("utf-8", "replace").lstrip("\ufeff")
+            header = re.split(r"[,;]", first)
             bad = set(h.strip() for h in header) & PERSON_LEVEL_COLUMNS
             if bad:
                 findings.append(f"{path}: person-level column(s) {', '.join(sorted(bad))}")
@@ -356,3 +211,12 @@ def person_level_findings(reports_root: Path, person_ids: Iterable[str], househo
         if hits:
             findings.append(f"{path}: contains {len(hits)} pseudonym(s), e.g. {sorted(hits)[0].decode()}")
     return findings
+
+
+def _read_gis_attributes(path: Path) -> pd.DataFrame:
+    """The attribute table of every layer of a GeoPackage or GeoJSON file (no geometry)."""
+    import pyogrio
+
+    layers = [str(name) for name, _ in pyogrio.list_layers(path)]
+    frames = [pyogrio.read_dataframe(path, layer=layer, read_geometry=False) for layer in layers]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

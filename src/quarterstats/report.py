@@ -774,22 +774,31 @@ _FILE_KINDS = {".csv": "CSV", ".parquet": "Parquet", ".xlsx": "Excel", ".xls": "
                ".geojson": "GeoJSON"}
 
 
+#: Suffix of the Excel-ready German CSV beside each machine CSV (``indikatoren_de.csv``).
+_GERMAN_CSV = "_de"
+
+
 def _link(path: str | Path) -> dict[str, str]:
     posix = PurePosixPath(Path(path).as_posix())
     if posix.is_absolute() or ".." in posix.parts:
         raise ValueError(f"index links must be relative paths inside the reports folder, got {path!s}")
-    return {"href": quote(str(posix)), "name": posix.name,
-            "kind": _FILE_KINDS.get(posix.suffix.lower(), posix.suffix.lstrip(".").upper() or "Datei")}
+    kind = _FILE_KINDS.get(posix.suffix.lower(), posix.suffix.lstrip(".").upper() or "Datei")
+    if posix.suffix.lower() == ".csv" and posix.stem.endswith(_GERMAN_CSV):
+        kind = "CSV (Excel, deutsch)"
+    return {"href": quote(str(posix)), "name": posix.name, "kind": kind}
 
 
 def _file_groups(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
-    """Files grouped by folder and stem, in order of first appearance: one line "indikatoren: CSV · Parquet"."""
+    """Files grouped by folder and stem, in order of first appearance: one line "indikatoren: CSV · Parquet";
+    the German CSV (``<stem>_de.csv``) joins its stem's line, and the line is named in words."""
     groups: dict[tuple[str, str], dict[str, Any]] = {}
     for path in paths:
         link = _link(path)
         posix = PurePosixPath(Path(path).as_posix())
-        key = (str(posix.parent), posix.stem)
-        groups.setdefault(key, {"name": posix.stem, "links": []})["links"].append(link)
+        stem = posix.stem.removesuffix(_GERMAN_CSV) if posix.suffix.lower() == ".csv" else posix.stem
+        name = stem.replace("_", " ")
+        groups.setdefault((str(posix.parent), stem), {"name": name[:1].upper() + name[1:], "links": []})[
+            "links"].append(link)
     return list(groups.values())
 
 

@@ -692,10 +692,12 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str, settings:
     from quarterstats.catalogue import build_catalogue
     from quarterstats.disclosure.indicators import audit, protect_indicators, published_changes
     from quarterstats.figures import start_figures
+    from quarterstats.gis import write_gis_files
     from quarterstats.parameter_text import parameter_table
-    from quarterstats.publication import (
-        person_level_findings, published_table, pyramid_table, write_long_tables,
-        write_workbook,
+    from quarterstats.publication import person_level_findings, published_table, pyramid_table
+    from quarterstats.tables import (
+        long_table, mark_unknown, pyramid_published, segregation_published, top_countries_published,
+        write_legend_file, write_table_files, write_workbook,
     )
 
     day = _date(reference_date)
@@ -718,7 +720,7 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str, settings:
         _read_if_exists(paths.published(baseline)) if baseline < day else None,
         catalogue=catalogue,
     )
-    published = published_table(protected, names, day, catalogue)
+    published = mark_unknown(published_table(protected, names, day, catalogue), table)
     order = list(dict.fromkeys(published["district_id"]))
     pyramid = pyramid_table(persons, order, config)
     report_dir = paths.report_dir(day)
@@ -749,9 +751,17 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str, settings:
     }
     # worker processes (if any) start drawing the figures while the tables are written
     with start_figures(published, series, segregation, pyramid, districts, meta) as drawing:
-        outputs = write_long_tables(published, report_dir)
-        outputs += write_long_tables(pyramid, report_dir, stem="alterspyramide")
-        outputs.append(write_workbook(published, report_dir / "tabellen.xlsx", prov, catalogue))
+        report_dir.mkdir(parents=True, exist_ok=True)
+        outputs = write_table_files(long_table(published), report_dir, "indikatoren")
+        outputs += write_table_files(pyramid_published(pyramid, names), report_dir, "alterspyramide")
+        indices = segregation_published(segregation[segregation["reference_date"] == day], catalogue)
+        outputs += write_table_files(indices, report_dir, "segregationsindizes")
+        top = top_countries_published(persons, published, params.top_countries_n)
+        outputs += write_table_files(top, report_dir, "bezugslaender")
+        outputs.append(write_legend_file(report_dir))
+        outputs.append(write_workbook(published, report_dir / "tabellen.xlsx", prov, segregation=indices, top=top,
+                                      catalogue=catalogue))
+        outputs += write_gis_files(published, districts, report_dir, catalogue=catalogue)
         figures = drawing.finish(report_dir)
     outputs += [report_dir / f.png for f in figures] + [report_dir / f.svg for f in figures]
     outputs.append(_render_report(published, segregation, figures, meta, report_dir))
@@ -822,7 +832,9 @@ def _render_report(published, segregation, figures, meta, report_dir) -> Path:
 def publication_index_stage(paths: ProjectPaths, settings: Settings | None = None) -> StageResult:
     """Time-series tables and workbook over all published dates, and reports/index.html."""
     from quarterstats.catalogue import build_catalogue
-    from quarterstats.publication import write_long_tables, write_time_series_workbook
+    from quarterstats.tables import (
+        segregation_published, write_legend_file, write_table_files, write_time_series_workbook,
+    )
     from quarterstats.report import render_index
 
     settings = _settings(paths, settings)
@@ -831,19 +843,29 @@ def publication_index_stage(paths: ProjectPaths, settings: Settings | None = Non
     if not dates:
         raise InputError("nothing published yet: run the reference dates first", file=paths.reports)
     series = pd.concat([pd.read_parquet(paths.published(d)) for d in dates], ignore_index=True)
-    outputs = write_long_tables(series, paths.reports, stem="zeitreihe")
+    outputs = write_table_files(series, paths.reports, "zeitreihe")
+    segregation = segregation_published(pd.concat(
+        [pd.read_parquet(paths.segregation(d)).assign(reference_date=d) for d in dates if paths.segregation(d).is_file()],
+        ignore_index=True,
+    ), catalogue)
+    outputs += write_table_files(segregation, paths.reports, "zeitreihe_segregationsindizes")
+    outputs.append(write_legend_file(paths.reports))
     prov = provenance(paths, dates[-1], settings)
     key_indicators = list(catalogue.groups["time_series"])
+    unknown = [i for i in key_indicators if i not in catalogue]
+    if unknown:
+        raise ValueError(f"the catalogue's time_series group names indicators it does not have: {unknown}")
     outputs.append(write_time_series_workbook(series, paths.reports / "zeitreihe.xlsx", prov, key_indicators,
-                                              catalogue))
+                                              segregation=segregation, catalogue=catalogue))
     entries = []
     for d in dates:
         folder = paths.report_dir(d)
-        files = sorted(p.name for p in folder.iterdir() if p.is_file() and p.suffix in (".csv", ".parquet", ".xlsx"))
+        files = sorted(p.name for p in folder.iterdir()
+                       if p.is_file() and p.suffix in (".csv", ".parquet", ".xlsx", ".gpkg", ".geojson"))
         entries.append({"reference_date": d, "report": f"{d.isoformat()}/bericht.html",
                         "files": [f"{d.isoformat()}/{name}" for name in files]})
     entries.append({"reference_date": None, "report": None,
-                    "files": ["zeitreihe.xlsx", "zeitreihe.csv", "zeitreihe.parquet"]})
+                    "files": sorted(p.name for p in outputs if p.parent == paths.reports and p.suffix != ".html")})
     outputs.append(render_index(paths.reports, entries, city_name=settings.city.name, missing_dates=missing))
     other = [d for d in dates if not made_with(paths, d, "publication", settings)]
     return _summary_result({"reference_dates": [d.isoformat() for d in dates], "settings_sha256": settings.sha256()},

@@ -28,7 +28,7 @@ Suppression mode (default; the city's statistical yearbook):
   suppressed too.
 * Milieu scores and types are recomputed from the *published* values (:func:`_milieu_from_published`):
   scores standardised over the districts with true values would carry the suppressed ones. Composite
-  milieu scores of districts under ``min_population_composite`` residents are not published (flag "–").
+  milieu scores of districts under ``min_population_composite`` residents are not published (flag "x", :mod:`quarterstats.signs`).
   LISA classes and the milieu type are published.
 * Changes against earlier dates are computed from *published* values only (see
   :func:`published_changes`), so a suppressed earlier value cannot be recovered by difference.
@@ -54,6 +54,7 @@ import pandas as pd
 from quarterstats.catalogue import (
     CATALOGUE, Catalogue, Indicator, IndicatorParameters, Population, Relation, age_group_id, age_groups, build_catalogue,
 )
+from quarterstats.signs import NOT_AVAILABLE, SUPPRESSED  # noqa: F401 (the flags of the published table)
 
 from .audit import RecoveredCell, TableAuditor, TableLayout, recoverable_cells
 from .cellkey import cell_keys, perturb, record_keys
@@ -62,8 +63,6 @@ from .ptable import perturbation_table
 from .suppression import secondary_suppression
 
 CITY = "city"
-SUPPRESSED = "*"
-NOT_AVAILABLE = "–"
 #: Scale of a value ``scale × numerator / denominator`` by its unit (else 1).
 _SCALE_BY_UNIT = {"%": 100.0, "je 100": 100.0, "je 1.000": 1000.0}
 

@@ -75,8 +75,13 @@ CLASS_LABELS_DE: dict[str, dict[int, str]] = {
     "social": {HIGH: "niedriger sozialer Status", LOW: "hoher sozialer Status"},
 }
 AVERAGE_LABEL_DE = "durchschnittlich"
+#: Words for the ``milieu_excluded`` flag (1: fewer residents than ``composite_min_population``).
+EXCLUDED_LABELS_DE = {1: "ja", 0: "nein"}
 NOT_TYPED_LABEL_DE = "nicht typisiert"
 AUXILIARY_COLUMNS = ("sgb2_recipients_under65", "unemployed", "children_under15_in_sgb2")
+#: Indicators whose numerator is delivered (auxiliary figures); without a delivered number their value
+#: is unknown (sign "."), not incomputable.
+AUXILIARY_INDICATORS = ("sgb2_rate", "unemployment_rate", "child_poverty")
 
 
 # ----------------------------------------------------------------------------------- standardisation

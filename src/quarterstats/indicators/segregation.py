@@ -33,6 +33,8 @@ from .common import LONG_COLUMNS, flag, positions_in
 
 #: LISA classes as numbers in the long table (the catalogue's ``lisa_class_*`` formula lists them).
 LISA_CODES = {"HH": 1, "LL": 2, "HL": 3, "LH": 4, "not_significant": 0, "island": -1}
+#: German words of the LISA codes (the code list of the published tables).
+LISA_LABELS_BY_CODE_DE = {code: autocorrelation.LISA_LABELS_DE[key] for key, code in LISA_CODES.items()}
 MORAN_PERMUTATIONS = 999
 MORAN_SEED = 12345
 #: A district's LISA class is significant when its pseudo p-value is below this level (no correction for
