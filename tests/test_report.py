@@ -475,8 +475,8 @@ def test_index_page(tmp_path):
     dates = table_by_caption(page, "je Stichtag")
     assert [r[0] for r in dates["body"]] == ["31.12.2024", "31.12.2023"]
     assert dates["body"][0][1:] == ["Bericht (HTML)", "Tabellen CSV·Parquet·Excel"]
-    assert dates["body"][1][2] == "tabellen CSV·Excel"
-    assert table_by_caption(page, "Zeitreihen")["body"] == [["zeitreihen", "Excel"]]
+    assert dates["body"][1][2] == "Tabellen CSV·Excel"
+    assert table_by_caption(page, "Zeitreihen")["body"] == [["Zeitreihen", "Excel"]]
     first = path.read_bytes()
     assert render_index(tmp_path, entries, series_files=["zeitreihen.xlsx"],
                         city_name="Kaiserslautern").read_bytes() == first
