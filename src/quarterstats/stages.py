@@ -9,6 +9,7 @@ Dagster wiring lives in ``pipelines/``; these functions run without it too (test
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -17,7 +18,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from quarterstats import atomic, contract
+from quarterstats import atomic, contract, staging
 from quarterstats.boundaries import load_boundaries
 from quarterstats.errors import InputError
 from quarterstats.ingest import ingest_register
@@ -428,13 +429,19 @@ def published_dates(paths: ProjectPaths) -> list[date]:
 
 
 def publication_stage(paths: ProjectPaths, reference_date: date | str) -> StageResult:
-    """Protect the date's indicators and write tables, figures and the report under reports/<date>/."""
-    from quarterstats.disclosure.indicators import audit, protect_indicators, published_changes
+    """Protect the date's indicators and publish tables, figures and the report as reports/<date>/.
+
+    The publication is built in ``data/processed/staging/<date>/``, checked there (the blocking checks
+    ``reports_hold_no_person_level_rows``, ``published_counts_pass_disclosure`` and
+    ``publication_files_complete``) and only when all pass swapped in for ``reports/<date>/``
+    (:mod:`quarterstats.staging`). An error on the way, or a failing check, leaves the previous
+    ``reports/<date>/`` exactly as it was; the failing checks are reported as usual.
+    """
+    from quarterstats.disclosure.indicators import protect_indicators, published_changes
     from quarterstats.figures import start_figures
     from quarterstats.migration import MigrationParameters, parameters_table
     from quarterstats.publication import (
-        load_disclosure_config, person_level_findings, published_table, pyramid_table, write_long_tables,
-        write_workbook,
+        load_disclosure_config, published_table, pyramid_table, write_long_tables, write_workbook,
     )
 
     day = _date(reference_date)
@@ -475,21 +482,66 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str) -> StageR
         "previous_reference_date": previous,
         "baseline_reference_date": baseline if baseline < day else None,
     }
-    # worker processes (if any) start drawing the figures while the tables are written
-    with start_figures(published, series, segregation, pyramid, districts, meta) as drawing:
-        outputs = write_long_tables(published, report_dir)
-        outputs += write_long_tables(pyramid, report_dir, stem="alterspyramide")
-        outputs.append(write_workbook(published, report_dir / "tabellen.xlsx", prov))
-        figures = drawing.finish(report_dir)
-    outputs += [report_dir / f.png for f in figures] + [report_dir / f.svg for f in figures]
-    outputs.append(_render_report(published, segregation, figures, meta, report_dir))
+    # Everything is built in a staging folder and checked there; only a publication that passes every
+    # blocking check replaces reports/<date>/ (quarterstats.staging). Worker processes (if any) start
+    # drawing the figures while the tables are written.
+    staged = staging.fresh_folder(paths.staging_dir(day), report_dir)
+    try:
+        with start_figures(published, series, segregation, pyramid, districts, meta) as drawing:
+            outputs = write_long_tables(published, staged)
+            outputs += write_long_tables(pyramid, staged, stem="alterspyramide")
+            outputs.append(write_workbook(published, staged / "tabellen.xlsx", prov))
+            figures = drawing.finish(staged)
+        outputs += [staged / f.png for f in figures] + [staged / f.svg for f in figures]
+        outputs.append(_render_report(published, segregation, figures, meta, staged))
+        checks = _publication_checks(staged, outputs, persons, protection, published, config)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)  # nothing of a failed build stays behind
+        raise
+    swapped = all(passed for passed, _ in checks.values())
+    if swapped:
+        try:
+            staging.replace_folder(staged, report_dir)
+        except BaseException:
+            shutil.rmtree(staged, ignore_errors=True)
+            raise
+        outputs = [report_dir / p.relative_to(staged) for p in outputs]
+    metadata = {
+        "report_dir": _relative(report_dir if swapped else staged, paths),
+        "published": swapped,
+        "protection": config.method,
+        "suppressed_cells": int((published["flag"] == "*").sum()),
+        "published_cells": int(published["value"].notna().sum()),
+        "figures": len(figures),
+    }
+    if not swapped:
+        metadata["note"] = (f"a blocking check failed: {_relative(report_dir, paths)} was left as it was; the "
+                            f"build that failed stays in {_relative(staged, paths)} until the next run")
+    return StageResult(metadata, checks, outputs)
 
-    leaks = person_level_findings(report_dir, persons["person_id"], persons["household_id"].dropna())
+
+#: Files every publication of a date holds (besides the figures, which depend on the data).
+PUBLICATION_FILES = ("indikatoren.csv", "indikatoren.parquet", "alterspyramide.csv", "alterspyramide.parquet",
+                     "tabellen.xlsx", "bericht.html")
+
+
+def _publication_checks(staged: Path, outputs: list[Path], persons: pd.DataFrame, protection, published,
+                        config) -> dict[str, tuple[bool, str]]:
+    """The blocking checks of a staged publication: no person-level content, disclosure, exactly the
+    expected files."""
+    from quarterstats.disclosure.indicators import audit
+    from quarterstats.publication import person_level_findings
+
+    leaks = person_level_findings(staged, persons["person_id"], persons["household_id"].dropna())
     recoverable = audit(protection.counts, protection.count_mask, config) if config.method == "suppression" else []
     kinds = published["kind"]
     counts = published.loc[kinds == "count", "value"].dropna()
     small = counts[(counts >= 1) & (counts < config.min_count)]
-    checks = {
+    complete, files = staging.staged_files_check(staged, outputs)
+    missing = [name for name in PUBLICATION_FILES if staged / name not in outputs]
+    if missing:
+        complete, files = False, f"not written: {', '.join(missing)}; {files}"
+    return {
         "reports_hold_no_person_level_rows": (
             not leaks, "; ".join(leaks[:3]) or f"{len(outputs)} files checked: no person-level column, no pseudonym",
         ),
@@ -498,15 +550,8 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str) -> StageR
             f"{int(protection.count_mask.to_numpy().sum())} count cells suppressed; "
             f"{len(recoverable)} recoverable, {len(small)} small counts published",
         ),
+        "publication_files_complete": (complete, files),
     }
-    metadata = {
-        "report_dir": _relative(report_dir, paths),
-        "protection": config.method,
-        "suppressed_cells": int((published["flag"] == "*").sum()),
-        "published_cells": int(published["value"].notna().sum()),
-        "figures": len(figures),
-    }
-    return StageResult(metadata, checks, outputs)
 
 
 def _indicator_parameters_table() -> pd.DataFrame:
@@ -525,23 +570,25 @@ def _render_report(published, segregation, figures, meta, report_dir) -> Path:
 
 
 def publication_index_stage(paths: ProjectPaths) -> StageResult:
-    """Time-series tables and workbook over all published dates, and reports/index.html."""
-    from quarterstats.catalogue import CATALOGUE
-    from quarterstats.publication import write_long_tables, write_time_series_workbook
-    from quarterstats.report import render_index
+    """Time-series tables and workbook over all published dates, and reports/index.html.
 
+    The four files are built in ``data/processed/staging/index/`` and then moved into ``reports/`` as a
+    set, the index page last (:func:`quarterstats.staging.publish_files`); an error while building them
+    leaves the previous set as it was, and a run killed while moving them is completed by the next run.
+    """
+    from quarterstats.catalogue import CATALOGUE
+    from quarterstats.publication import load_disclosure_config, write_long_tables, write_time_series_workbook
+    from quarterstats.report import INDEX_FILE, render_index
+
+    staging.recover_files(paths.staging_index, paths.reports)
     dates, missing = finished_dates(paths, paths.published)
     if not dates:
         raise InputError("nothing published yet: run the reference dates first", file=paths.reports)
     series = pd.concat([pd.read_parquet(paths.published(d)) for d in dates], ignore_index=True)
-    outputs = write_long_tables(series, paths.reports, stem="zeitreihe")
     settings = publication_settings(paths)
-    from quarterstats.publication import load_disclosure_config
-
     last = dates[-1]
     prov = provenance(paths, last, load_disclosure_config(paths.workdir).describe_de(), settings["source"])
     key_indicators = [i for i in TIME_SERIES_INDICATORS if i in CATALOGUE]
-    outputs.append(write_time_series_workbook(series, paths.reports / "zeitreihe.xlsx", prov, key_indicators))
     entries = []
     for d in dates:
         folder = paths.report_dir(d)
@@ -550,7 +597,19 @@ def publication_index_stage(paths: ProjectPaths) -> StageResult:
                         "files": [f"{d.isoformat()}/{name}" for name in files]})
     entries.append({"reference_date": None, "report": None,
                     "files": ["zeitreihe.xlsx", "zeitreihe.csv", "zeitreihe.parquet"]})
-    outputs.append(render_index(paths.reports, entries, city_name=settings["name"], missing_dates=missing))
+    staged = paths.staging_index
+    staged.mkdir(parents=True)
+    try:
+        outputs = write_long_tables(series, staged, stem="zeitreihe")
+        outputs.append(write_time_series_workbook(series, staged / "zeitreihe.xlsx", prov, key_indicators))
+        outputs.append(render_index(staged, entries, city_name=settings["name"], missing_dates=missing))
+        names = [p.name for p in outputs if p.name != INDEX_FILE] + [INDEX_FILE]  # the page that links last
+        staging.publish_files(staged, paths.reports, names)
+    except BaseException:
+        if not (staged / staging.JOURNAL).is_file():  # not yet complete: the previous set stays
+            shutil.rmtree(staged, ignore_errors=True)
+        raise
+    outputs = [paths.reports / name for name in names]
     return _summary_result({"reference_dates": [d.isoformat() for d in dates]}, "index_covers_every_reference_date",
                            dates, missing, "published report", outputs)
 
