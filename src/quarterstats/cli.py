@@ -16,8 +16,33 @@ from pathlib import Path
 from quarterstats import contract
 from quarterstats.errors import InputError
 from quarterstats.paths import ProjectPaths
+from quarterstats.safe_text import console_lines, console_text
 
 EXIT_OK, EXIT_ROWS, EXIT_UNUSABLE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+def _say(*parts: object, file=None, flush: bool = False) -> None:
+    """Print a message, inert: everything the command prints goes through here, so file names, column
+    values and district names from a delivery (in our messages, in the runner's progress, in exception
+    texts) reach the terminal with control characters and bidirectional overrides escaped
+    (:func:`quarterstats.safe_text.console_lines`)."""
+    print(console_lines(" ".join(str(p) for p in parts)), file=file or sys.stdout, flush=flush)
+
+
+def _say_json(payload: object) -> None:
+    """Print ``payload`` as JSON (UTF-8, indented) with the characters a terminal would act on written
+    as JSON escapes: the same JSON for a program, inert for a person reading it."""
+    text = json.dumps(payload, ensure_ascii=False, indent=2, default=str)
+    # json.dumps escapes control characters inside strings already; the line breaks left are its indentation
+    sys.stdout.write("".join(_json_escape(c) if c != "\n" and console_text(c) != c else c for c in text) + "\n")
+
+
+def _json_escape(char: str) -> str:
+    code = ord(char)
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
 
 def _date(text: str) -> date:
@@ -82,12 +107,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from quarterstats.synth import generate
 
     paths = ProjectPaths.from_workdir(args.workdir)
-    print(f"Generating the synthetic default ({args.persons:,} persons, seed {args.seed}) into {paths.raw}")
+    _say(f"Generating the synthetic default ({args.persons:,} persons, seed {args.seed}) into {paths.raw}")
     summary = generate(
         paths.raw, persons=args.persons, seed=args.seed, reference_dates=args.dates,
-        progress=lambda msg: print(f"  {msg}", flush=True),
+        progress=lambda msg: _say(f"  {msg}", flush=True),
     )
-    print(f"Done in {summary.seconds:.1f} s: {len(summary.files)} files in {paths.raw}")
+    _say(f"Done in {summary.seconds:.1f} s: {len(summary.files)} files in {paths.raw}")
     return EXIT_OK
 
 
@@ -98,28 +123,29 @@ def cmd_validate(args: argparse.Namespace) -> int:
         result = ingest_register(args.file, args.date, encoding=args.encoding, separator=args.separator)
     except InputError as exc:
         if args.json:
-            print(json.dumps({"status": "unusable", "error": exc.as_dict()}, ensure_ascii=False, indent=2))
+            _say_json({"status": "unusable", "error": exc.as_dict()})
         else:
-            print(f"UNUSABLE {exc}", file=sys.stderr)
+            _say(f"UNUSABLE {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
     summary = result.summary()
     examples = example_rows(result, args.examples)
     status = "rows_broken" if result.quarantined_rows else "clean"
     if args.json:
         summary.update({"status": status, "examples": examples})
-        print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
+        _say_json(summary)
     else:
-        print(f"{args.file}: {result.input_rows} rows, {result.accepted_rows} accepted, "
+        _say(f"{args.file}: {result.input_rows} rows, {result.accepted_rows} accepted, "
               f"{result.quarantined_rows} would be quarantined (contract v{contract.CONTRACT_VERSION})")
         for rule, count in sorted(result.rule_counts.items(), key=lambda kv: (-kv[1], kv[0])):
-            print(f"  {rule}: {count} row(s)")
+            _say(f"  {rule}: {count} row(s)")
             for ex in examples.get(rule, []):
-                print(f"      row {ex['row_number']}: person_id={ex['person_id']} {ex['column']}={ex['value']!r}")
+                _say(f"      row {ex['row_number']}: person_id={console_text(ex['person_id'])} "
+                     f"{console_text(ex['column'])}={console_text(repr(ex['value']))}")
         for rule, count in sorted(result.link_repairs.items()):
-            print(f"  {rule}: {count} link(s) removed (row kept)")
+            _say(f"  {rule}: {count} link(s) removed (row kept)")
         for note in result.notes:
-            print(f"  note: {note}")
-        print("OK: clean" if status == "clean" else "ROWS BREAK RULES (exit 1)")
+            _say(f"  note: {note}")
+        _say("OK: clean" if status == "clean" else "ROWS BREAK RULES (exit 1)")
     return EXIT_OK if status == "clean" else EXIT_ROWS
 
 
@@ -127,25 +153,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pipelines.runner import materialize_all
 
     paths = ProjectPaths.from_workdir(args.workdir)
-    outcome = materialize_all(paths.workdir, args.dates, progress=lambda msg: print(msg, flush=True),
+    outcome = materialize_all(paths.workdir, args.dates, progress=lambda msg: _say(msg, flush=True),
                               municipalities=args.municipalities)
     if not outcome.ok:
-        print(f"quarterstats run stopped: {outcome.message}", file=sys.stderr)
+        _say(f"quarterstats run stopped: {outcome.message}", file=sys.stderr)
         return EXIT_UNUSABLE
     if [paths.for_municipality(key) for key in outcome.municipalities] != [paths]:  # several municipalities
-        print(f"Finished {len(outcome.dates)} municipality × reference-date partition(s) of "
+        _say(f"Finished {len(outcome.dates)} municipality × reference-date partition(s) of "
               f"{len(outcome.municipalities)} municipalities in {outcome.seconds:.1f} s.")
-        print(f"  each in {paths.municipalities_root}/<key>/: data/processed/ (indicators, persons — never "
+        _say(f"  each in {paths.municipalities_root}/<key>/: data/processed/ (indicators, persons — never "
               "published —, quarantine) and reports/")
     else:
-        print(f"Finished {len(outcome.dates)} reference date(s) in {outcome.seconds:.1f} s.")
-        print(f"  indicators:    {paths.processed / 'indicators'}")
-        print(f"  person level:  {paths.processed / 'persons'} (stays in data/, never published)")
-        print(f"  quarantine:    {paths.processed / 'quarantine'}")
+        _say(f"Finished {len(outcome.dates)} reference date(s) in {outcome.seconds:.1f} s.")
+        _say(f"  indicators:    {paths.processed / 'indicators'}")
+        _say(f"  person level:  {paths.processed / 'persons'} (stays in data/, never published)")
+        _say(f"  quarantine:    {paths.processed / 'quarantine'}")
         if paths.reports.is_dir() and any(paths.reports.iterdir()):
-            print(f"  reports:       {paths.reports}")
+            _say(f"  reports:       {paths.reports}")
     for line in outcome.time_report():
-        print(line)
+        _say(line)
     return EXIT_OK
 
 
@@ -155,7 +181,7 @@ def cmd_contract(args: argparse.Namespace) -> int:
         from quarterstats.atomic import write_text
 
         write_text(text, args.output)
-        print(f"wrote {args.output}")
+        _say(f"wrote {args.output}")
     else:
         sys.stdout.write(text)
     return EXIT_OK
@@ -170,15 +196,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except InputError as exc:
-        print(f"quarterstats: {exc}", file=sys.stderr)
+        _say(f"quarterstats: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
     except KeyboardInterrupt:
-        print("quarterstats: interrupted", file=sys.stderr)
+        _say("quarterstats: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # a bug, not bad input: say so plainly
         if args.debug:
             raise
-        print(f"quarterstats: internal error ({type(exc).__name__}: {exc}). This is a bug; rerun with "
+        _say(f"quarterstats: internal error ({type(exc).__name__}: {exc}). This is a bug; rerun with "
               "--debug for the traceback and report it.", file=sys.stderr)
         return EXIT_INTERNAL
 

@@ -25,6 +25,7 @@ from quarterstats import atomic
 from quarterstats.catalogue import CATALOGUE, FAMILIES, Indicator, catalogue_table
 from quarterstats.disclosure import DisclosureConfig, secondary_suppression
 from quarterstats.disclosure.indicators import CITY, NOT_AVAILABLE, SUPPRESSED
+from quarterstats.safe_text import FORMULA_TRIGGERS, display_text, is_formula_like
 from quarterstats.statistical_sex import is_female
 
 CITY_NAME_DE = "Stadt insgesamt"
@@ -117,11 +118,28 @@ def published_table(protected: pd.DataFrame, district_names: Mapping[str, str], 
 
 
 def write_long_tables(published: pd.DataFrame, report_dir: Path, stem: str = "indikatoren") -> list[Path]:
-    """Tidy long table for researchers: CSV (UTF-8, comma, point decimals) and Parquet."""
+    """Tidy long table for researchers: CSV (UTF-8, comma, point decimals) and Parquet. Text cells of
+    the CSV that a spreadsheet would read as a formula get a leading ``'`` (:func:`_csv_text`)."""
     csv_path, parquet_path = report_dir / f"{stem}.csv", report_dir / f"{stem}.parquet"
-    atomic.write_text(published.to_csv(index=False, lineterminator="\n", float_format="%.10g"), csv_path)
+    atomic.write_text(_csv_text(published).to_csv(index=False, lineterminator="\n", float_format="%.10g"), csv_path)
     atomic.write_parquet(published, parquet_path)
     return [csv_path, parquet_path]
+
+
+def _csv_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every text cell that starts with a formula trigger prefixed with ``'`` (OWASP, as
+    :func:`quarterstats.safe_text.spreadsheet_text`), column by column."""
+    out = frame.copy()
+    for column in out.columns:
+        values = out[column]
+        if not (pd.api.types.is_string_dtype(values) or values.dtype == object):
+            continue
+        text = values.where(values.map(type) == str) if values.dtype == object else values
+        first = text.str[:1]
+        trigger = first.isin(FORMULA_TRIGGERS).fillna(False).astype(bool)
+        if trigger.any():
+            out[column] = values.astype(object).where(~trigger, "'" + text.astype(object).where(trigger, ""))
+    return out
 
 
 # ------------------------------------------------------------------------------------------ pyramids
@@ -239,9 +257,9 @@ def write_excel(sheets: Mapping[str, pd.DataFrame], target: Path, *, notes_de: I
     wb.remove(wb.active)
     for name, frame in sheets.items():
         ws = wb.create_sheet(name[:31])
-        ws.append(list(frame.columns))
+        _append(ws, list(frame.columns))
         for row in frame.itertuples(index=False):
-            ws.append(list(row))
+            _append(ws, list(row))
         for cell in ws[1]:
             cell.font = Font(bold=True)
             cell.alignment = Alignment(wrap_text=True, vertical="top")
@@ -250,20 +268,20 @@ def write_excel(sheets: Mapping[str, pd.DataFrame], target: Path, *, notes_de: I
             ws.column_dimensions[get_column_letter(i)].width = min(max(10, len(str(column)) * 0.6), 40) if i > 2 else 28
         last = ws.max_row + 2
         for note in [f"{SUPPRESSED} = Wert gesperrt (Geheimhaltung); {NOT_AVAILABLE} = kein Wert (nicht vorhanden oder nicht berechenbar)", *notes_de]:
-            ws.cell(row=last, column=1, value=note)
+            _text_cells([ws.cell(row=last, column=1, value=display_text(note))])
             last += 1
     if definitions is not None:
         ws = wb.create_sheet("Definitionen")
-        ws.append(list(definitions.columns))
+        _append(ws, list(definitions.columns))
         for row in definitions.itertuples(index=False):
-            ws.append(["" if pd.isna(v) else v for v in row])
+            _append(ws, ["" if pd.isna(v) else v for v in row])
         for cell in ws[1]:
             cell.font = Font(bold=True)
     if provenance is not None:
         ws = wb.create_sheet("Herkunft")
-        ws.append(["Angabe", "Wert"])
+        _append(ws, ["Angabe", "Wert"])
         for row in provenance.rows_de():
-            ws.append(list(row))
+            _append(ws, list(row))
         ws.column_dimensions["A"].width = 40
         ws.column_dimensions["B"].width = 80
     fixed = datetime(2000, 1, 1)
@@ -274,6 +292,22 @@ def write_excel(sheets: Mapping[str, pd.DataFrame], target: Path, *, notes_de: I
     wb.save(buffer)
     atomic.write_bytes(_normalised_zip(buffer.getvalue()), target)
     return target
+
+
+def _append(ws, values: list) -> None:
+    """Append a row; its text cells stay text (:func:`_text_cells`)."""
+    ws.append([display_text(v) if isinstance(v, str) else v for v in values])
+    _text_cells(ws[ws.max_row])
+
+
+def _text_cells(cells) -> None:
+    """Text is stored as a string cell, never as a formula (openpyxl reads a text starting with ``=`` as
+    one); formula-like text also gets Excel's "quote prefix" style, so that editing the cell keeps it text."""
+    for cell in cells:
+        if isinstance(cell.value, str):
+            cell.data_type = "s"
+            if is_formula_like(cell.value):
+                cell.quotePrefix = True
 
 
 def _normalised_zip(data: bytes) -> bytes:

@@ -14,8 +14,15 @@ mathtext, a browser must not run ``<script>``, a terminal must not act on an esc
   format characters are shown as ``\\xNN``/``\\uNNNN`` escapes, and a long value is cut to a readable
   length, so a message printed to a terminal or a CI log shows exactly what was delivered and nothing
   acts on it.
+* :func:`display_text` — the same escapes for text shown in a document (line breaks kept for the
+  layout): figures, and workbook cells (which may not hold control characters at all). A control
+  character is not even allowed in an SVG (XML) file, and a bidirectional override would
+  turn the text around in a browser. :func:`quarterstats.figures.style.save_figure` applies it to every
+  text of a figure just before it is saved (titles, labels, tick labels, legends, annotations, in the
+  caller and in the worker processes alike), and figures are drawn with ``text.parse_math`` off, so a
+  ``$...$`` in a name is shown as it is instead of being read as mathtext.
 * HTML and SVG: the report templates render with autoescape on (:mod:`quarterstats.report`), and
-  matplotlib escapes the text it writes into SVG; figures are drawn with ``text.parse_math`` off.
+  matplotlib escapes ``<``, ``>``, ``&`` and quotes in the text it writes into SVG.
 
 References: OWASP, "CSV Injection" (https://owasp.org/www-community/attacks/CSV_Injection);
 Unicode Technical Report #36 (Unicode security considerations: bidirectional text spoofing).
@@ -25,7 +32,8 @@ from __future__ import annotations
 
 import unicodedata
 
-__all__ = ["FORMULA_TRIGGERS", "console_text", "is_formula_like", "shorten", "spreadsheet_text"]
+__all__ = ["FORMULA_TRIGGERS", "console_lines", "console_text", "display_text", "is_formula_like", "shorten",
+           "spreadsheet_text"]
 
 #: First characters that make a spreadsheet treat a cell as a formula or a command (OWASP), plus the
 #: full-width forms of ``= + - @`` that some programs normalise to ASCII.
@@ -84,3 +92,28 @@ def console_text(value: object, limit: int | None = MAX_SHOWN) -> str:
     if not any(_unsafe(c) for c in text):
         return text
     return "".join(_escape_char(c) if _unsafe(c) else c for c in text)
+
+
+def display_text(value: object) -> str:
+    """``value`` as inert text for a document (figure, workbook cell): control and format characters
+    escaped as in :func:`console_text` except the line break (figures wrap long labels); never cut.
+
+    >>> display_text("Nord\\u202eSüd\\nzweite Zeile")
+    'Nord\\\\u202eSüd\\nzweite Zeile'
+    """
+    text = value if isinstance(value, str) else str(value)
+    if not any(_unsafe(c) and c != "\n" for c in text):
+        return text
+    return "".join(_escape_char(c) if _unsafe(c) and c != "\n" else c for c in text)
+
+
+def console_lines(value: object) -> str:
+    """A whole console message made inert line by line: :func:`console_text` of each line (not cut), the
+    line breaks kept. What the ``quarterstats`` command prints goes through this, so a value that reached
+    a message unescaped still cannot act on the terminal.
+
+    >>> console_lines("Bezirk \\x1b[31mNord\\n  zweite Zeile")
+    'Bezirk \\\\x1b[31mNord\\n  zweite Zeile'
+    """
+    text = value if isinstance(value, str) else str(value)
+    return "\n".join(console_text(line, limit=None) for line in text.split("\n"))
