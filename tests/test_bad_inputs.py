@@ -821,7 +821,7 @@ def check_inert(name: str, shown: str, folder: Path) -> None:
     from quarterstats.figures import _draw, style
     from quarterstats.publication import write_excel, write_long_tables
     from quarterstats.report import render_index
-    from quarterstats.safe_text import console_text, is_formula_like
+    from quarterstats.safe_text import console_text, html_text, is_formula_like
 
     table = pd.DataFrame({"district_id": pd.array(["A"], dtype="string"),
                           "district_name": pd.array([name], dtype="string"), "value": [-1.5]})
@@ -847,7 +847,8 @@ def check_inert(name: str, shown: str, folder: Path) -> None:
     assert texts.count(shown) == 3  # title, tick label, legend: drawn literally, no mathtext
     assert drawn.png.startswith(b"\x89PNG")
     html = render_index(folder, [], city_name=name).read_text(encoding="utf-8")
-    assert str(escape(name)) in html and ("<" not in name or name not in html)
+    assert str(escape(html_text(name))) in html and ("<" not in name or name not in html)
+    assert not any(c in html for c in "\x1b\u202e")
     message = str(InputError(f"unknown district {name}", file=folder / f"{name}.gpkg", column=name))
     assert all(console_text(c) == c for c in message) and shown in message
 

@@ -117,9 +117,11 @@ def test_html_holds_no_markup_from_the_names(hostile_project):
         html = page.read_text(encoding="utf-8")
         assert "<script" not in html and "onload=" not in html.replace("onload=alert", "")
         assert "<svg onload" not in html and "<i>6" not in html
+        assert "\x1b" not in html and "\u202e" not in html  # shown as \x1b, \u202e
     report = (paths.report_dir(REFERENCE_DATE) / "bericht.html").read_text(encoding="utf-8")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in report
     assert "&lt;/svg&gt;&lt;svg onload=alert(1)&gt;" in report
+    assert "Nord\\x1b[31m rot\\u202eSüd" in report
 
 
 def test_svgs_parse_and_show_the_names_literally(hostile_project):

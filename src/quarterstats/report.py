@@ -48,6 +48,7 @@ from quarterstats import atomic
 from quarterstats.autocorrelation import LISA_LABELS_DE
 from quarterstats.catalogue import CATALOGUE, ORIGIN_REGIONS, SEGREGATION_GROUPS, Indicator, catalogue_table
 from quarterstats.indicators import natural_key, type_label_de
+from quarterstats.safe_text import html_text
 
 if TYPE_CHECKING:  # the figures module is written by another helper; only its attributes are used here
     from quarterstats.figures import FigureFile
@@ -577,6 +578,7 @@ def _environment() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
         autoescape=True,  # every text is escaped (labels, captions, parameters come from outside)
+        finalize=html_text,  # and control / bidi-override characters in it shown as \x1b, \u202e
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

@@ -22,7 +22,9 @@ mathtext, a browser must not run ``<script>``, a terminal must not act on an esc
   caller and in the worker processes alike), and figures are drawn with ``text.parse_math`` off, so a
   ``$...$`` in a name is shown as it is instead of being read as mathtext.
 * HTML and SVG: the report templates render with autoescape on (:mod:`quarterstats.report`), and
-  matplotlib escapes ``<``, ``>``, ``&`` and quotes in the text it writes into SVG.
+  matplotlib escapes ``<``, ``>``, ``&`` and quotes in the text it writes into SVG. :func:`html_text`
+  additionally escapes control characters and bidirectional formatting characters in every value the
+  templates print (the report's own soft hyphens and zero-width spaces, which only break lines, stay).
 
 References: OWASP, "CSV Injection" (https://owasp.org/www-community/attacks/CSV_Injection);
 Unicode Technical Report #36 (Unicode security considerations: bidirectional text spoofing).
@@ -32,8 +34,8 @@ from __future__ import annotations
 
 import unicodedata
 
-__all__ = ["FORMULA_TRIGGERS", "console_lines", "console_text", "display_text", "is_formula_like", "shorten",
-           "spreadsheet_text"]
+__all__ = ["FORMULA_TRIGGERS", "console_lines", "console_text", "display_text", "html_text", "is_formula_like",
+           "shorten", "spreadsheet_text"]
 
 #: First characters that make a spreadsheet treat a cell as a formula or a command (OWASP), plus the
 #: full-width forms of ``= + - @`` that some programs normalise to ASCII.
@@ -117,3 +119,23 @@ def console_lines(value: object) -> str:
     """
     text = value if isinstance(value, str) else str(value)
     return "\n".join(console_text(line, limit=None) for line in text.split("\n"))
+
+
+#: Bidirectional formatting characters (Unicode UAX #9): marks, embeddings, overrides, isolates.
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def html_text(value: object) -> object:
+    """A value printed into HTML (before autoescape): control characters other than line break and tab,
+    and bidirectional formatting characters, escaped as in :func:`console_text`; other format
+    characters (soft hyphen, zero-width space: break opportunities) kept. Anything that is not a
+    ``str`` is returned as it is."""
+    if not isinstance(value, str):
+        return value
+
+    def unsafe(char: str) -> bool:
+        return char in BIDI_CONTROLS or (unicodedata.category(char) == "Cc" and char not in "\n\t")
+
+    if not any(unsafe(c) for c in value):
+        return value
+    return "".join(_escape_char(c) if unsafe(c) else c for c in value)
