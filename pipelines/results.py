@@ -10,6 +10,7 @@ import dagster as dg
 from pipelines.partitions import split_key
 from pipelines.resources import ProjectResource
 from quarterstats.errors import InputError
+from quarterstats.safe_text import console_lines
 from quarterstats.stages import StageResult
 
 
@@ -18,9 +19,10 @@ def run_stage(stage: Callable[..., StageResult], *args: Any) -> StageResult:
     try:
         return stage(*args)
     except (InputError, FileNotFoundError) as exc:
+        shown = str(exc) if isinstance(exc, InputError) else console_lines(str(exc))  # InputError: inert already
         raise dg.Failure(
-            description=str(exc),
-            metadata=exc.as_dict() if isinstance(exc, InputError) else {"message": str(exc)},
+            description=shown,
+            metadata=exc.as_dict() if isinstance(exc, InputError) else {"message": shown},
             allow_retries=False,
         ) from None
 

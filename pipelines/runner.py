@@ -22,7 +22,7 @@ from pipelines.partitions import MUNICIPALITY, REFERENCE_DATE, partition_key
 from pipelines.resources import ProjectResource
 from quarterstats.errors import InputError
 from quarterstats.paths import DEFAULT_MUNICIPALITY, ProjectPaths
-from quarterstats.safe_text import console_text
+from quarterstats.safe_text import console_lines, console_text
 from quarterstats.settings import Settings, load_settings
 from quarterstats.stages import made_with, settings_record
 
@@ -134,8 +134,17 @@ def materialize_all(
     """Materialise every (or the given) municipality, each: boundaries, its dates in order, summary.
 
     In the single layout (the working directory is the only municipality, key ``"default"``) the
-    progress messages are those of a single city. Stops at the first failure.
+    progress messages are those of a single city. Stops at the first failure. Every progress line and
+    the outcome's message are inert (:func:`quarterstats.safe_text.console_lines`): they carry file
+    names, check descriptions and error texts that may hold delivered text.
     """
+    outcome = _materialize_all(workdir, dates, lambda message: progress(console_lines(message)), municipalities)
+    if outcome.message is not None:
+        outcome.message = console_lines(outcome.message)
+    return outcome
+
+
+def _materialize_all(workdir, dates, progress, municipalities) -> RunOutcome:
     paths = ProjectPaths.from_workdir(workdir)
     dagster_home(paths.workdir)
     instance = dg.DagsterInstance.get()

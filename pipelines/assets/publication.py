@@ -16,18 +16,26 @@ from quarterstats.stages import publication_index_stage, publication_stage
     check_specs=[
         dg.AssetCheckSpec(
             "reports_hold_no_person_level_rows", asset="publication", blocking=True,
-            description="No file under reports/<date>/ has a person-level column or a pseudonym.",
+            description="No file of the staged reports/<date>/ has a person-level column or a pseudonym.",
         ),
         dg.AssetCheckSpec(
             "published_counts_pass_disclosure", asset="publication", blocking=True,
             description="No small count is published (below the legal floor of 3 only with the documented "
                         "override, which it reports) and no suppressed cell can be recovered from the margins.",
         ),
+        dg.AssetCheckSpec(
+            "publication_files_complete", asset="publication", blocking=True,
+            description="The staged publication holds exactly the expected files (tables, workbook, figures, "
+                        "report) before it replaces reports/<date>/.",
+        ),
     ],
 )
 def publication(context: dg.AssetExecutionContext, project: ProjectResource) -> dg.MaterializeResult:
     """reports/<date>/: tables (indikatoren, alterspyramide, segregationsindizes, bezugslaender: .parquet,
-    .csv, _de.csv), tabellen.xlsx, bezirke.gpkg|geojson, figures, bericht.html (docs/published-files.md)."""
+    .csv, _de.csv), tabellen.xlsx, bezirke.gpkg|geojson, figures, bericht.html (docs/published-files.md).
+
+    Built and checked in data/processed/staging/<date>/ and swapped in only when every blocking check
+    passes; a failing check is reported here and leaves the previous reports/<date>/ as it was."""
     return materialize_result(run_partition_stage(publication_stage, context, project))
 
 

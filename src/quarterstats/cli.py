@@ -18,12 +18,37 @@ from pathlib import Path
 from quarterstats import contract
 from quarterstats.errors import InputError
 from quarterstats.paths import ProjectPaths
+from quarterstats.safe_text import console_lines, console_text
 
 EXIT_OK, EXIT_ROWS, EXIT_UNUSABLE, EXIT_INTERNAL = 0, 1, 2, 3
 CONTRACTS = ("register", "auxiliary")
 #: Version of the ``validate --json`` output (``docs/validate-result.schema.json``).
 VALIDATE_RESULT_VERSION = "1.0.0"
 STATUS_EXIT = {"clean": EXIT_OK, "repaired": EXIT_ROWS, "rows_broken": EXIT_ROWS, "unusable": EXIT_UNUSABLE}
+
+
+def _say(*parts: object, file=None, flush: bool = False) -> None:
+    """Print a message, inert: everything the command prints goes through here, so file names, column
+    values and district names from a delivery (in our messages, in the runner's progress, in exception
+    texts) reach the terminal with control characters and bidirectional overrides escaped
+    (:func:`quarterstats.safe_text.console_lines`)."""
+    print(console_lines(" ".join(str(p) for p in parts)), file=file or sys.stdout, flush=flush)
+
+
+def _say_json(payload: object) -> None:
+    """Print ``payload`` as JSON (UTF-8, indented) with the characters a terminal would act on written
+    as JSON escapes: the same JSON for a program, inert for a person reading it."""
+    text = json.dumps(payload, ensure_ascii=False, indent=2, default=str)
+    # json.dumps escapes control characters inside strings already; the line breaks left are its indentation
+    sys.stdout.write("".join(_json_escape(c) if c != "\n" and console_text(c) != c else c for c in text) + "\n")
+
+
+def _json_escape(char: str) -> str:
+    code = ord(char)
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
 
 def _date(text: str) -> date:
@@ -102,12 +127,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from quarterstats.synth import generate
 
     paths = ProjectPaths.from_workdir(args.workdir)
-    print(f"Generating the synthetic default ({args.persons:,} persons, seed {args.seed}) into {paths.raw}")
+    _say(f"Generating the synthetic default ({args.persons:,} persons, seed {args.seed}) into {paths.raw}")
     summary = generate(
         paths.raw, persons=args.persons, seed=args.seed, reference_dates=args.dates,
-        progress=lambda msg: print(f"  {msg}", flush=True),
+        progress=lambda msg: _say(f"  {msg}", flush=True),
     )
-    print(f"Done in {summary.seconds:.1f} s: {len(summary.files)} files in {paths.raw}")
+    _say(f"Done in {summary.seconds:.1f} s: {len(summary.files)} files in {paths.raw}")
     return EXIT_OK
 
 
@@ -190,26 +215,26 @@ def _print_result(result: dict) -> None:
     path = result["file"]
     if result["status"] == "unusable":
         error = result["error"]
-        print(f"UNUSABLE {InputError(error['message'], file=error['file'], column=error['column'], rule=error['rule'])}",
+        _say(f"UNUSABLE {InputError(error['message'], file=error['file'], column=error['column'], rule=error['rule'])}",
               file=sys.stderr)
         return
-    print(f"{path}: {result['input_rows']} rows, {result['accepted_rows']} accepted, "
+    _say(f"{path}: {result['input_rows']} rows, {result['accepted_rows']} accepted, "
           f"{result['quarantined_rows']} would be quarantined ({result['contract']} contract "
           f"v{result['contract_version']})")
     for rule, count in sorted(result["rule_counts"].items(), key=lambda kv: (-kv[1], kv[0])):
-        print(f"  {rule}: {count} row(s)")
+        _say(f"  {rule}: {count} row(s)")
         for ex in result["examples"].get(rule, []):
             who = f" person_id={ex['person_id']}" if ex["person_id"] is not None else ""
-            print(f"      row {ex['row_number']}:{who} {ex['column']}={ex['value']!r}")
+            _say(f"      row {ex['row_number']}:{who} {ex['column']}={ex['value']!r}")
     for rule, count in sorted(result["link_repairs"].items()):
-        print(f"  {rule}: {count} link(s) removed (row kept)")
+        _say(f"  {rule}: {count} link(s) removed (row kept)")
     for rule, count in sorted(result["warnings"].items()):
-        print(f"  warning {rule}: {count}")
+        _say(f"  warning {rule}: {count}")
     for note in result["notes"]:
-        print(f"  note: {note}")
+        _say(f"  note: {note}")
     if not result["values_shown"] and result["examples"]:
-        print("  (values and pseudonyms hidden; --show-values shows them)")
-    print({"clean": "OK: clean", "repaired": "REPAIRED: parent links would be removed (exit 1)",
+        _say("  (values and pseudonyms hidden; --show-values shows them)")
+    _say({"clean": "OK: clean", "repaired": "REPAIRED: parent links would be removed (exit 1)",
            "rows_broken": "ROWS BREAK RULES (exit 1)"}[result["status"]])
 
 
@@ -243,21 +268,21 @@ def cmd_validate(args: argparse.Namespace) -> int:
         if args.file.is_dir():
             result = validate_folder(args.file, args.contract, args)
             if args.json:
-                print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
+                _say_json(result)
             else:
                 for item in result["files"]:
                     _print_result(item)
                 for item in result["refused"]:
-                    print(f"REFUSED {item['path']}: {item['reason']}", file=sys.stderr)
+                    _say(f"REFUSED {item['path']}: {item['reason']}", file=sys.stderr)
                 for item in result["not_used"]:
-                    print(f"not used: {item['path']}: {item['reason']}")
+                    _say(f"not used: {item['path']}: {item['reason']}")
                 if not result["files"]:
-                    print(f"UNUSABLE {args.file}: no delivery found", file=sys.stderr)
+                    _say(f"UNUSABLE {args.file}: no delivery found", file=sys.stderr)
             return result["exit_code"]
         result = validate_file(args.file, _contract_of(args.file, args.contract), reference_date=args.date,
                                encoding=args.encoding, separator=args.separator, examples=args.examples)
         if args.json:
-            print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
+            _say_json(result)
         else:
             _print_result(result)
         return result["exit_code"]
@@ -269,25 +294,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pipelines.runner import materialize_all
 
     paths = ProjectPaths.from_workdir(args.workdir)
-    outcome = materialize_all(paths.workdir, args.dates, progress=lambda msg: print(msg, flush=True),
+    outcome = materialize_all(paths.workdir, args.dates, progress=lambda msg: _say(msg, flush=True),
                               municipalities=args.municipalities)
     if not outcome.ok:
-        print(f"quarterstats run stopped: {outcome.message}", file=sys.stderr)
+        _say(f"quarterstats run stopped: {outcome.message}", file=sys.stderr)
         return EXIT_UNUSABLE
     if [paths.for_municipality(key) for key in outcome.municipalities] != [paths]:  # several municipalities
-        print(f"Finished {len(outcome.dates)} municipality × reference-date partition(s) of "
+        _say(f"Finished {len(outcome.dates)} municipality × reference-date partition(s) of "
               f"{len(outcome.municipalities)} municipalities in {outcome.seconds:.1f} s.")
-        print(f"  each in {paths.municipalities_root}/<key>/: data/processed/ (indicators, persons — never "
+        _say(f"  each in {paths.municipalities_root}/<key>/: data/processed/ (indicators, persons — never "
               "published —, quarantine) and reports/")
     else:
-        print(f"Finished {len(outcome.dates)} reference date(s) in {outcome.seconds:.1f} s.")
-        print(f"  indicators:    {paths.processed / 'indicators'}")
-        print(f"  person level:  {paths.processed / 'persons'} (stays in data/, never published)")
-        print(f"  quarantine:    {paths.processed / 'quarantine'}")
+        _say(f"Finished {len(outcome.dates)} reference date(s) in {outcome.seconds:.1f} s.")
+        _say(f"  indicators:    {paths.processed / 'indicators'}")
+        _say(f"  person level:  {paths.processed / 'persons'} (stays in data/, never published)")
+        _say(f"  quarantine:    {paths.processed / 'quarantine'}")
         if paths.reports.is_dir() and any(paths.reports.iterdir()):
-            print(f"  reports:       {paths.reports}")
+            _say(f"  reports:       {paths.reports}")
     for line in outcome.time_report():
-        print(line)
+        _say(line)
     return EXIT_OK
 
 
@@ -302,10 +327,10 @@ def cmd_settings(args: argparse.Namespace) -> int:
     paths = ProjectPaths.from_workdir(args.workdir)
     settings = load_settings(paths.workdir)
     state = "found" if paths.settings_file.is_file() else "absent: every default"
-    print(f"# {paths.settings_file} ({state})")
-    print(f"# effective settings, SHA-256 {settings.sha256()}")
+    _say(f"# {paths.settings_file} ({state})")
+    _say(f"# effective settings, SHA-256 {settings.sha256()}")
     if settings.disclosure.below_legal_floor:
-        print(f"# WARNING: min_count = {settings.disclosure.min_count}: counts below the legal floor of 3 are published")
+        _say(f"# WARNING: min_count = {settings.disclosure.min_count}: counts below the legal floor of 3 are published")
     sys.stdout.write(settings_toml(settings))
     return EXIT_OK
 
@@ -318,7 +343,7 @@ def cmd_contract(args: argparse.Namespace) -> int:
         from quarterstats.atomic import write_text
 
         write_text(text, args.output)
-        print(f"wrote {args.output}")
+        _say(f"wrote {args.output}")
     else:
         sys.stdout.write(text)
     return EXIT_OK
@@ -334,15 +359,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except InputError as exc:
-        print(f"quarterstats: {exc}", file=sys.stderr)
+        _say(f"quarterstats: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
     except KeyboardInterrupt:
-        print("quarterstats: interrupted", file=sys.stderr)
+        _say("quarterstats: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # a bug, not bad input: say so plainly
         if args.debug:
             raise
-        print(f"quarterstats: internal error ({type(exc).__name__}: {exc}). This is a bug; rerun with "
+        _say(f"quarterstats: internal error ({type(exc).__name__}: {exc}). This is a bug; rerun with "
               "--debug for the traceback and report it.", file=sys.stderr)
         return EXIT_INTERNAL
 

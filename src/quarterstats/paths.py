@@ -215,6 +215,24 @@ class ProjectPaths:
     def migration_recovery(self, reference_date: date | str) -> Path:
         return self.processed / "migration_recovery" / f"{_iso(reference_date)}.parquet"
 
+    @property
+    def staging(self) -> Path:
+        """Where a publication is built and checked before it replaces its folder under ``reports/``.
+
+        Inside ``data/`` (so nothing unchecked is ever under ``reports/``) and below the working
+        directory, like ``reports/``, so that moving a checked folder into place is a rename within one
+        file system (:mod:`quarterstats.staging`)."""
+        return self.processed / "staging"
+
+    def staging_dir(self, reference_date: date | str) -> Path:
+        """The folder in which ``reports/<date>/`` is built and checked."""
+        return self.staging / _iso(reference_date)
+
+    @property
+    def staging_index(self) -> Path:
+        """The folder in which ``reports/index.html`` and ``reports/zeitreihe.*`` are built."""
+        return self.staging / "index"
+
     # ---- published -------------------------------------------------------------------------
     @property
     def reports(self) -> Path:

@@ -58,6 +58,7 @@ from quarterstats.methods_text import (
 )
 from quarterstats.migration import MigrationParameters
 from quarterstats.parameter_text import parameter_rows
+from quarterstats.safe_text import html_text
 
 if TYPE_CHECKING:  # the figures module is written by another helper; only its attributes are used here
     from quarterstats.figures import FigureFile
@@ -601,6 +602,7 @@ def _environment() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
         autoescape=True,  # every text is escaped (labels, captions, parameters come from outside)
+        finalize=html_text,  # and control / bidi-override characters in it shown as \x1b, \u202e
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

@@ -14,8 +14,17 @@ mathtext, a browser must not run ``<script>``, a terminal must not act on an esc
   format characters are shown as ``\\xNN``/``\\uNNNN`` escapes, and a long value is cut to a readable
   length, so a message printed to a terminal or a CI log shows exactly what was delivered and nothing
   acts on it.
+* :func:`display_text` — the same escapes for text shown in a document (line breaks kept for the
+  layout): figures, and workbook cells (which may not hold control characters at all). A control
+  character is not even allowed in an SVG (XML) file, and a bidirectional override would
+  turn the text around in a browser. :func:`quarterstats.figures.style.save_figure` applies it to every
+  text of a figure just before it is saved (titles, labels, tick labels, legends, annotations, in the
+  caller and in the worker processes alike), and figures are drawn with ``text.parse_math`` off, so a
+  ``$...$`` in a name is shown as it is instead of being read as mathtext.
 * HTML and SVG: the report templates render with autoescape on (:mod:`quarterstats.report`), and
-  matplotlib escapes the text it writes into SVG; figures are drawn with ``text.parse_math`` off.
+  matplotlib escapes ``<``, ``>``, ``&`` and quotes in the text it writes into SVG. :func:`html_text`
+  additionally escapes control characters and bidirectional formatting characters in every value the
+  templates print (the report's own soft hyphens and zero-width spaces, which only break lines, stay).
 
 References: OWASP, "CSV Injection" (https://owasp.org/www-community/attacks/CSV_Injection);
 Unicode Technical Report #36 (Unicode security considerations: bidirectional text spoofing).
@@ -24,10 +33,11 @@ Unicode Technical Report #36 (Unicode security considerations: bidirectional tex
 from __future__ import annotations
 
 import contextvars
+import re
 import unicodedata
 
-__all__ = ["FORMULA_TRIGGERS", "console_text", "delivered_value", "is_formula_like", "reset_show_values", "shorten", "show_values",
-           "spreadsheet_text"]
+__all__ = ["FORMULA_TRIGGERS", "console_lines", "console_text", "delivered_value", "display_text", "html_text",
+           "is_formula_like", "reset_show_values", "shorten", "show_values", "spreadsheet_text"]
 
 #: First characters that make a spreadsheet treat a cell as a formula or a command (OWASP), plus the
 #: full-width forms of ``= + - @`` that some programs normalise to ASCII.
@@ -120,3 +130,50 @@ def delivered_value(value: object) -> str:
     if _SHOW_VALUES.get():
         return f"'{console_text(text)}'"
     return f"<hidden, {len(text)} characters>"
+
+
+def display_text(value: object) -> str:
+    """``value`` as inert text for a document (figure, workbook cell): control and format characters
+    escaped as in :func:`console_text` except the line break (figures wrap long labels); never cut.
+
+    >>> display_text("Nord\\u202eSüd\\nzweite Zeile")
+    'Nord\\\\u202eSüd\\nzweite Zeile'
+    """
+    text = value if isinstance(value, str) else str(value)
+    if not any(_unsafe(c) and c != "\n" for c in text):
+        return text
+    return "".join(_escape_char(c) if _unsafe(c) and c != "\n" else c for c in text)
+
+
+def console_lines(value: object) -> str:
+    """A whole console message made inert line by line: :func:`console_text` of each line (not cut), the
+    line breaks kept. What the ``quarterstats`` command prints goes through this, so a value that reached
+    a message unescaped still cannot act on the terminal.
+
+    >>> console_lines("Bezirk \\x1b[31mNord\\n  zweite Zeile")
+    'Bezirk \\\\x1b[31mNord\\n  zweite Zeile'
+    """
+    text = value if isinstance(value, str) else str(value)
+    return "\n".join(console_text(line, limit=None) for line in text.split("\n"))
+
+
+#: Bidirectional formatting characters (Unicode UAX #9): marks, embeddings, overrides, isolates.
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+#: What :func:`html_text` escapes: the control characters (category Cc) except tab and line break, and
+#: the bidirectional formatting characters. A regular expression, because the report prints values of
+#: megabytes (the figures as data URIs), which a loop over characters would take seconds to scan.
+_HTML_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f" + "".join(sorted(BIDI_CONTROLS)) + "]")
+
+
+def html_text(value: object) -> object:
+    """A value printed into HTML (before autoescape): control characters other than line break and tab,
+    and bidirectional formatting characters, escaped as in :func:`console_text`; other format
+    characters (soft hyphen, zero-width space: break opportunities) kept. Anything that is not a
+    ``str`` is returned as it is.
+
+    >>> html_text("Nord\\u202eSüd\\u00ad")
+    'Nord\\\\u202eSüd\\xad'
+    """
+    if not isinstance(value, str) or not _HTML_UNSAFE.search(value):
+        return value
+    return _HTML_UNSAFE.sub(lambda match: _escape_char(match.group()), value)

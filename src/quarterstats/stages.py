@@ -13,6 +13,7 @@ Dagster wiring lives in ``pipelines/``; these functions run without it too (test
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -22,7 +23,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from quarterstats import atomic, contract
+from quarterstats import atomic, contract, staging
 from quarterstats.boundaries import BoundaryParameters, load_boundaries
 from quarterstats.disclosure.config import LEGAL_FLOOR
 from quarterstats.errors import InputError
@@ -688,13 +689,20 @@ def published_dates(paths: ProjectPaths) -> list[date]:
 
 
 def publication_stage(paths: ProjectPaths, reference_date: date | str, settings: Settings | None = None) -> StageResult:
-    """Protect the date's indicators and write tables, figures and the report under reports/<date>/."""
+    """Protect the date's indicators and publish tables, figures and the report as reports/<date>/.
+
+    The publication is built in ``data/processed/staging/<date>/``, checked there (the blocking checks
+    ``reports_hold_no_person_level_rows``, ``published_counts_pass_disclosure`` and
+    ``publication_files_complete``) and only when all pass swapped in for ``reports/<date>/``
+    (:mod:`quarterstats.staging`). An error on the way, or a failing check, leaves the previous
+    ``reports/<date>/`` exactly as it was; the failing checks are reported as usual.
+    """
     from quarterstats.catalogue import build_catalogue
-    from quarterstats.disclosure.indicators import audit, protect_indicators, published_changes
+    from quarterstats.disclosure.indicators import protect_indicators, published_changes
     from quarterstats.figures import start_figures
     from quarterstats.gis import write_gis_files
     from quarterstats.parameter_text import parameter_table
-    from quarterstats.publication import person_level_findings, published_table, pyramid_table
+    from quarterstats.publication import published_table, pyramid_table
     from quarterstats.tables import (
         long_table, mark_unknown, pyramid_published, segregation_published, top_countries_published,
         write_legend_file, write_table_files, write_workbook,
@@ -749,36 +757,41 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str, settings:
         "baseline_reference_date": baseline if baseline < day else None,
         "boundaries": _boundaries_meta(paths, day),
     }
-    # worker processes (if any) start drawing the figures while the tables are written
-    with start_figures(published, series, segregation, pyramid, districts, meta) as drawing:
-        report_dir.mkdir(parents=True, exist_ok=True)
-        outputs = write_table_files(long_table(published), report_dir, "indikatoren")
-        outputs += write_table_files(pyramid_published(pyramid, names), report_dir, "alterspyramide")
-        indices = segregation_published(segregation[segregation["reference_date"] == day], catalogue)
-        outputs += write_table_files(indices, report_dir, "segregationsindizes")
-        top = top_countries_published(persons, published, params.top_countries_n)
-        outputs += write_table_files(top, report_dir, "bezugslaender")
-        outputs.append(write_legend_file(report_dir))
-        outputs.append(write_workbook(published, report_dir / "tabellen.xlsx", prov, segregation=indices, top=top,
-                                      catalogue=catalogue))
-        outputs += write_gis_files(published, districts, report_dir, catalogue=catalogue)
-        figures = drawing.finish(report_dir)
-    outputs += [report_dir / f.png for f in figures] + [report_dir / f.svg for f in figures]
-    outputs.append(_render_report(published, segregation, figures, meta, report_dir))
-
-    leaks = person_level_findings(report_dir, persons["person_id"], persons["household_id"].dropna())
-    recoverable = (audit(protection.counts, protection.count_mask, config, relations=protection.relations)
-                   if config.method == "suppression" else [])
+    # Everything is built in a staging folder and checked there; only a publication that passes every
+    # blocking check replaces reports/<date>/ (quarterstats.staging). Worker processes (if any) start
+    # drawing the figures while the tables are written.
+    staged = staging.fresh_folder(paths.staging_dir(day), report_dir)
+    try:
+        with start_figures(published, series, segregation, pyramid, districts, meta) as drawing:
+            outputs = write_table_files(long_table(published), staged, "indikatoren")
+            outputs += write_table_files(pyramid_published(pyramid, names), staged, "alterspyramide")
+            indices = segregation_published(segregation[segregation["reference_date"] == day], catalogue)
+            outputs += write_table_files(indices, staged, "segregationsindizes")
+            top = top_countries_published(persons, published, params.top_countries_n)
+            outputs += write_table_files(top, staged, "bezugslaender")
+            outputs.append(write_legend_file(staged))
+            outputs.append(write_workbook(published, staged / "tabellen.xlsx", prov, segregation=indices, top=top,
+                                          catalogue=catalogue))
+            outputs += write_gis_files(published, districts, staged, catalogue=catalogue)
+            figures = drawing.finish(staged)
+        outputs += [staged / f.png for f in figures] + [staged / f.svg for f in figures]
+        outputs.append(_render_report(published, segregation, figures, meta, staged))
+        checks = _publication_checks(staged, outputs, persons, protection, published, config)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)  # nothing of a failed build stays behind
+        raise
+    swapped = all(passed for passed, _ in checks.values())
+    if swapped:
+        try:
+            staging.replace_folder(staged, report_dir)
+        except BaseException:
+            shutil.rmtree(staged, ignore_errors=True)
+            raise
+        outputs = [report_dir / p.relative_to(staged) for p in outputs]
     below_floor = _counts_below(published, LEGAL_FLOOR)
-    checks = {
-        "reports_hold_no_person_level_rows": (
-            not leaks, "; ".join(leaks[:3]) or f"{len(outputs)} files checked: no person-level column, no pseudonym",
-        ),
-        "published_counts_pass_disclosure": disclosure_verdict(
-            published, config, int(protection.count_mask.to_numpy().sum()), len(recoverable)),
-    }
     metadata = {
-        "report_dir": _relative(report_dir, paths),
+        "report_dir": _relative(report_dir if swapped else staged, paths),
+        "published": swapped,
         "protection": config.method,
         "suppressed_cells": int((published["flag"] == "*").sum()),
         "published_cells": int(published["value"].notna().sum()),
@@ -786,8 +799,44 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str, settings:
         "settings_sha256": prov.settings_sha256,
         "below_legal_floor_published": int(len(below_floor)),
     }
-    _record_settings(paths, day, "publication", settings)
+    if not swapped:
+        metadata["note"] = (f"a blocking check failed: {_relative(report_dir, paths)} was left as it was; the "
+                            f"build that failed stays in {_relative(staged, paths)} until the next run")
+    else:
+        _record_settings(paths, day, "publication", settings)
     return StageResult(metadata, checks, outputs)
+
+
+#: Tables every publication of a date holds, each as ``<stem>.parquet``, ``<stem>.csv`` and ``<stem>_de.csv``
+#: (:func:`quarterstats.tables.write_table_files`) ...
+PUBLICATION_TABLES = ("indikatoren", "alterspyramide", "segregationsindizes", "bezugslaender")
+#: ... and these files (besides the figures, which depend on the data).
+PUBLICATION_FILES = ("zeichenerklaerung.csv", "tabellen.xlsx", "bezirke.gpkg", "bezirke.geojson", "bericht.html")
+
+
+def _publication_checks(staged: Path, outputs: list[Path], persons: pd.DataFrame, protection, published,
+                        config) -> dict[str, tuple[bool, str]]:
+    """The blocking checks of a staged publication: no person-level content, disclosure, exactly the
+    expected files."""
+    from quarterstats.disclosure.indicators import audit
+    from quarterstats.publication import person_level_findings
+
+    leaks = person_level_findings(staged, persons["person_id"], persons["household_id"].dropna())
+    recoverable = (audit(protection.counts, protection.count_mask, config, relations=protection.relations)
+                   if config.method == "suppression" else [])
+    complete, files = staging.staged_files_check(staged, outputs)
+    required = [f"{stem}{kind}" for stem in PUBLICATION_TABLES for kind in (".parquet", ".csv", "_de.csv")]
+    missing = [name for name in [*required, *PUBLICATION_FILES] if staged / name not in outputs]
+    if missing:
+        complete, files = False, f"not written: {', '.join(missing)}; {files}"
+    return {
+        "reports_hold_no_person_level_rows": (
+            not leaks, "; ".join(leaks[:3]) or f"{len(outputs)} files checked: no person-level column, no pseudonym",
+        ),
+        "published_counts_pass_disclosure": disclosure_verdict(
+            published, config, int(protection.count_mask.to_numpy().sum()), len(recoverable)),
+        "publication_files_complete": (complete, files),
+    }
 
 
 def _boundaries_meta(paths: ProjectPaths, day: date) -> dict | None:
@@ -830,33 +879,34 @@ def _render_report(published, segregation, figures, meta, report_dir) -> Path:
 
 
 def publication_index_stage(paths: ProjectPaths, settings: Settings | None = None) -> StageResult:
-    """Time-series tables and workbook over all published dates, and reports/index.html."""
+    """Time-series tables and workbook over all published dates, and reports/index.html.
+
+    The files are built in ``data/processed/staging/index/`` and then moved into ``reports/`` as a set,
+    the index page last (:func:`quarterstats.staging.publish_files`); an error while building them leaves
+    the previous set as it was, and a run killed while moving them is completed by the next run.
+    """
     from quarterstats.catalogue import build_catalogue
+    from quarterstats.report import INDEX_FILE, render_index
     from quarterstats.tables import (
         segregation_published, write_legend_file, write_table_files, write_time_series_workbook,
     )
-    from quarterstats.report import render_index
 
     settings = _settings(paths, settings)
     catalogue = build_catalogue(settings.indicators)
+    staging.recover_files(paths.staging_index, paths.reports)
     dates, missing = finished_dates(paths, paths.published)
     if not dates:
         raise InputError("nothing published yet: run the reference dates first", file=paths.reports)
     series = pd.concat([pd.read_parquet(paths.published(d)) for d in dates], ignore_index=True)
-    outputs = write_table_files(series, paths.reports, "zeitreihe")
     segregation = segregation_published(pd.concat(
         [pd.read_parquet(paths.segregation(d)).assign(reference_date=d) for d in dates if paths.segregation(d).is_file()],
         ignore_index=True,
     ), catalogue)
-    outputs += write_table_files(segregation, paths.reports, "zeitreihe_segregationsindizes")
-    outputs.append(write_legend_file(paths.reports))
     prov = provenance(paths, dates[-1], settings)
     key_indicators = list(catalogue.groups["time_series"])
     unknown = [i for i in key_indicators if i not in catalogue]
     if unknown:
         raise ValueError(f"the catalogue's time_series group names indicators it does not have: {unknown}")
-    outputs.append(write_time_series_workbook(series, paths.reports / "zeitreihe.xlsx", prov, key_indicators,
-                                              segregation=segregation, catalogue=catalogue))
     entries = []
     for d in dates:
         folder = paths.report_dir(d)
@@ -865,8 +915,24 @@ def publication_index_stage(paths: ProjectPaths, settings: Settings | None = Non
         entries.append({"reference_date": d, "report": f"{d.isoformat()}/bericht.html",
                         "files": [f"{d.isoformat()}/{name}" for name in files]})
     entries.append({"reference_date": None, "report": None,
-                    "files": sorted(p.name for p in outputs if p.parent == paths.reports and p.suffix != ".html")})
-    outputs.append(render_index(paths.reports, entries, city_name=settings.city.name, missing_dates=missing))
+                    "files": sorted([f"{stem}{kind}" for stem in ("zeitreihe", "zeitreihe_segregationsindizes")
+                                     for kind in (".parquet", ".csv", "_de.csv")] + ["zeitreihe.xlsx", "zeichenerklaerung.csv"])})
+    staged = paths.staging_index
+    staged.mkdir(parents=True)
+    try:
+        outputs = write_table_files(series, staged, "zeitreihe")
+        outputs += write_table_files(segregation, staged, "zeitreihe_segregationsindizes")
+        outputs.append(write_legend_file(staged))
+        outputs.append(write_time_series_workbook(series, staged / "zeitreihe.xlsx", prov, key_indicators,
+                                                  segregation=segregation, catalogue=catalogue))
+        outputs.append(render_index(staged, entries, city_name=settings.city.name, missing_dates=missing))
+        names = [p.name for p in outputs if p.name != INDEX_FILE] + [INDEX_FILE]  # the page that links last
+        staging.publish_files(staged, paths.reports, names)
+    except BaseException:
+        if not (staged / staging.JOURNAL).is_file():  # not yet complete: the previous set stays
+            shutil.rmtree(staged, ignore_errors=True)
+        raise
+    outputs = [paths.reports / name for name in names]
     other = [d for d in dates if not made_with(paths, d, "publication", settings)]
     return _summary_result({"reference_dates": [d.isoformat() for d in dates], "settings_sha256": settings.sha256()},
                            "index_covers_every_reference_date", dates, missing, "published report", outputs,

@@ -31,7 +31,10 @@ import pandas as pd
 from matplotlib.backends.backend_agg import RendererAgg
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 from matplotlib.ticker import Formatter, FuncFormatter
+
+from quarterstats.safe_text import display_text
 
 __all__ = [
     "CM",
@@ -60,6 +63,7 @@ __all__ = [
     "NICE_STEPS",
     "german_formatter",
     "house_style",
+    "make_text_inert",
     "new_figure",
     "renderer",
     "protection_short_de",
@@ -114,6 +118,8 @@ HOUSE_RC: dict[str, object] = {
     "svg.fonttype": "none",
     "svg.image_inline": True,
     "path.simplify": True,
+    # district names are data: "$\\alpha$ x" must be drawn as it is, not parsed (and maybe rejected) as mathtext
+    "text.parse_math": False,
 }
 
 # ----------------------------------------------------------------------------------------------- colours
@@ -382,11 +388,53 @@ def add_source_line(fig: Figure, meta: Mapping, *, note: str | None = None, date
     return bottom + (text.count("\n") + 1) * 5.5 * 1.3 / height_pt + 4 / height_pt
 
 
+def make_text_inert(fig: Figure) -> None:
+    """Every text of ``fig`` through :func:`quarterstats.safe_text.display_text`: the texts it holds
+    (titles, labels, legends, annotations, captions) and the tick labels, which their formatter sets
+    while the figure is drawn (so each formatter is wrapped). One place for all figures, applied by
+    :func:`save_figure`, so that no text path can be forgotten."""
+    for axes in fig.axes:
+        for axis in (axes.xaxis, axes.yaxis):
+            if not isinstance(axis.get_major_formatter(), _InertFormatter):
+                axis.set_major_formatter(_InertFormatter(axis.get_major_formatter()))
+            if not isinstance(axis.get_minor_formatter(), _InertFormatter):
+                axis.set_minor_formatter(_InertFormatter(axis.get_minor_formatter()))
+    for text in fig.findobj(Text):
+        content = text.get_text()
+        inert = display_text(content)
+        if inert != content:
+            text.set_text(inert)
+
+
+class _InertFormatter(Formatter):
+    """A tick formatter whose labels are those of ``inner``, made inert."""
+
+    def __init__(self, inner: Formatter) -> None:
+        self.inner = inner
+
+    def set_axis(self, axis) -> None:
+        super().set_axis(axis)
+        self.inner.set_axis(axis)
+
+    def set_locs(self, locs) -> None:
+        self.inner.set_locs(locs)
+
+    def __call__(self, x, pos=None) -> str:
+        return display_text(self.inner(x, pos))
+
+    def format_ticks(self, values) -> list[str]:
+        return [display_text(label) for label in self.inner.format_ticks(values)]
+
+    def get_offset(self) -> str:
+        return display_text(self.inner.get_offset())
+
+
 def save_figure(fig: Figure, png: BinaryIO, svg: BinaryIO) -> None:
     """Write the figure as PNG (150 dpi) into ``png`` and as SVG into ``svg`` (binary file objects; the
     caller writes them to files, atomically).
 
     Reproducible bytes: PNG without the "Software" tag, SVG without a date (``svg.hashsalt`` is set by
-    :func:`house_style`, which must be active)."""
+    :func:`house_style`, which must be active). Every text is made inert first (:func:`make_text_inert`)."""
+    make_text_inert(fig)
     fig.savefig(png, format="png", dpi=PNG_DPI, metadata={"Software": None})
     fig.savefig(svg, format="svg", metadata={"Date": None})
