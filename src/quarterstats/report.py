@@ -362,9 +362,16 @@ def _segregation_tables(segregation: pd.DataFrame | None, reference_date: date,
     if seg.empty:
         return [], []
     values: dict[tuple[str, str], tuple[float, float]] = {}
+    suppressed: set[tuple[str, str]] = set()  # flag "*": computed from a suppressed count
     for row in seg.itertuples(index=False):
         p = getattr(row, "p_value", float("nan"))
         values[(str(row.group), str(row.index))] = (row.value, p)
+        if str(getattr(row, "flag", "") or "") == "*":
+            suppressed.add((str(row.group), str(row.index)))
+
+    def text(key: tuple[str, str], number: float, decimals: int) -> str:
+        return "*" if key in suppressed else format_number(number, decimals)
+
     present = {ix for _, ix in values}
     used: list[str] = []
 
@@ -389,9 +396,9 @@ def _segregation_tables(segregation: pd.DataFrame | None, reference_date: date,
             cells = []
             for ix in cols:
                 v, p = values.get((gid, ix), (float("nan"), float("nan")))
-                cells.append({"text": format_number(v, _SEG_DECIMALS.get(ix, _SEG_DEFAULT_DECIMALS)), "cls": "num"})
+                cells.append({"text": text((gid, ix), v, _SEG_DECIMALS.get(ix, _SEG_DEFAULT_DECIMALS)), "cls": "num"})
                 if ix == "moran_i":
-                    cells.append({"text": format_number(p, 3), "cls": "num"})
+                    cells.append({"text": text((gid, ix), p, 3), "cls": "num"})
             rows.append({"id": "", "name": de, "total": False, "cells": cells})
         tables.append({
             "title": "Segregationsindizes der Stadt (jede Gruppe gegen die übrige Bevölkerung)",
@@ -402,21 +409,24 @@ def _segregation_tables(segregation: pd.DataFrame | None, reference_date: date,
                 "und 1.",
                 "Moran's I: räumliche Autokorrelation des Gruppenanteils (Queen-Nachbarschaft, "
                 "zeilenstandardisiert); p-Wert: Pseudo-p-Wert des Permutationstests mit festem Startwert. "
-                "Werte der Stadt insgesamt sind keine Fallzahlen und werden nicht gesperrt; – nicht verfügbar.",
+                "Ein Index wird nur veröffentlicht, wenn alle Fallzahlen, aus denen er berechnet wird (die Gruppe "
+                "und die Einwohner in jedem Bezirk), veröffentlicht sind; sonst * gesperrt (er gäbe gesperrte "
+                "Fallzahlen zurück); – nicht verfügbar.",
             ],
         })
         used += cols
     multi = [ix for ix in MULTIGROUP_INDICES if (MULTIGROUP_ID, ix) in values]
     if multi:
         rows = [{"id": "", "name": label(ix), "total": False,
-                 "cells": [{"text": format_number(values[(MULTIGROUP_ID, ix)][0], _SEG_DEFAULT_DECIMALS),
+                 "cells": [{"text": text((MULTIGROUP_ID, ix), values[(MULTIGROUP_ID, ix)][0], _SEG_DEFAULT_DECIMALS),
                             "cls": "num"}]} for ix in multi]
         tables.append({
             "title": "Multigruppen-Segregation über alle Herkunftsregionen",
             "headers": [{"label": "Wert", "unit": "0 bis 1", "cls": "num"}], "rows": rows, "legend": False,
             "lead": ["Index"], "no_id": True,
             "notes": ["Reardon & Firebaugh 2002: Entmischung der Herkunftsregionen (Bezugsland) zugleich; "
-                      "0 = in allen Bezirken gleiche Zusammensetzung."],
+                      "0 = in allen Bezirken gleiche Zusammensetzung; * gesperrt, wo eine Fallzahl einer Herkunftsregion "
+                      "gesperrt ist."],
         })
         used += multi
     return tables, used

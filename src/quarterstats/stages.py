@@ -699,6 +699,7 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str, settings:
     """
     from quarterstats.catalogue import build_catalogue
     from quarterstats.disclosure.indicators import protect_indicators, published_changes
+    from quarterstats.disclosure.linked import hide_values_of_suppressed_inputs, publishable_segregation
     from quarterstats.figures import start_figures
     from quarterstats.gis import write_gis_files
     from quarterstats.parameter_text import parameter_table
@@ -720,6 +721,7 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str, settings:
     names = dict(zip(districts["district_id"].astype(str), districts["name"].astype(str)))
     protection = protect_indicators(table, config, persons=persons if config.method == "cell_key" else None,
                                     catalogue=catalogue, params=params)
+    protection.published = hide_values_of_suppressed_inputs(protection.published)
     previous = previous_date(paths, day)
     baseline = paths.reference_dates()[0]
     protected = published_changes(
@@ -735,11 +737,11 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str, settings:
     prov = provenance(paths, day, settings)
     earlier = [pd.read_parquet(paths.published(d)) for d in published_dates(paths) if d < day]
     series = pd.concat([*earlier, published], ignore_index=True)
-    segregation = pd.concat(
+    segregation = publishable_segregation(pd.concat(
         [pd.read_parquet(paths.segregation(d)).assign(reference_date=d)
          for d in paths.reference_dates() if d <= day and paths.segregation(d).is_file()],
         ignore_index=True,
-    )
+    ), series)
     meta = {
         "reference_date": day, "city_name": settings.city.name, "source": settings.city.source,
         "protection_de": config.describe_de(), "catalogue_version": prov.catalogue_version,

@@ -9,6 +9,9 @@ column) is refused. Each figure is written as PNG (150 dpi, slides) and SVG (pri
 ``zeitreihen``). Figures over time use the dates up to the report's reference date and are left out when
 there is only one date.
 
+Every value is drawn as the tables print it (:func:`quarterstats.disclosure.linked.at_published_precision`,
+city-level indices with the report's decimals), so no coordinate in an SVG is more precise than a table.
+
 Reruns on the same input give byte-identical files (fixed sizes and dpi, ``svg.hashsalt``, no dates or
 software tags in the files, no randomness). The look is defined once in :mod:`.style`. Each file is
 written atomically (:mod:`quarterstats.atomic`).
@@ -40,6 +43,7 @@ import pandas as pd
 
 from quarterstats import atomic, background
 from quarterstats.catalogue import CATALOGUE
+from quarterstats.disclosure.linked import at_published_precision, segregation_at_published_precision
 
 from . import bars, maps, pyramids, style, trends
 from .inputs import indicator_text
@@ -93,6 +97,9 @@ Builder = Callable[[], "Drawn | None"]
 
 def _plan(published, series, segregation, pyramid, districts, meta) -> list[tuple[str, str, Builder]]:
     """(id, section, builder) in report order."""
+    # a figure carries no more precision than the tables: every value as the tables print it
+    published, series = at_published_precision(published), at_published_precision(series)
+    segregation = segregation_at_published_precision(segregation)
     plan: list[tuple[str, str, Builder]] = [
         ("pyramid_city", "bevoelkerung", lambda: pyramids.city_pyramid(pyramid, meta)),
         ("pyramid_districts", "bevoelkerung", lambda: pyramids.district_pyramids(pyramid, published, districts, meta)),

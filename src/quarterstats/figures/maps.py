@@ -416,6 +416,8 @@ def _moran_text(segregation: pd.DataFrame | None, group: str, reference_date) ->
     ref = style.as_date(reference_date)
     rows = segregation[(segregation["index"] == "moran_i") & (segregation["group"] == group)]
     rows = rows[rows["reference_date"].map(style.as_date) == ref]
+    if not rows.empty and "flag" in rows.columns and str(rows["flag"].iloc[0]) == "*":
+        return "Moran's I: gesperrt", "Moran's I: gesperrt (Geheimhaltung, aus gesperrten Fallzahlen berechnet)"
     if rows.empty or not np.isfinite(float(rows["value"].iloc[0])):
         return "Moran's I: kein Wert", "Moran's I: kein Wert"
     moran = float(rows["value"].iloc[0])

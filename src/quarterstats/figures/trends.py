@@ -247,6 +247,6 @@ def segregation_trend(segregation: pd.DataFrame | None, meta: Mapping) -> Drawn 
         f"der umziehen müsste, damit sie gleich verteilt wäre), und Multigruppen-Entropieindex H über die "
         f"Herkunftsregionen (Reardon & Firebaugh 2002, 0 = gleichmäßige Mischung, 1 = vollständige Trennung)"
         f"{'; zwei Felder, weil die Skalen verschieden sind' if not one_panel else ''}. Auf Bezirksebene berechnet; "
-        f"Indizes der Stadt werden nicht gesperrt (keine Fallzahlen). {style.source_line(meta, (dates[0], dates[-1]))}."
+        f"ein Index fehlt an Stichtagen, an denen eine Fallzahl, aus der er berechnet wird, gesperrt ist. {style.source_line(meta, (dates[0], dates[-1]))}."
     )
     return Drawn(fig, title, caption)
