@@ -37,7 +37,7 @@ VALUES = {
     "pop": [1000, 2000, 250, 1500, 3000, 800],
     "foreign_share": [5.0, 10.0, 11.0, 20.0, 30.0, 40.0],
     "with_mh_share": [20.0, 25.0, np.nan, 40.0, 50.0, 60.0],  # district 03 suppressed
-    "with_mh_minors_share": [np.nan] * 6,  # not available anywhere ("–")
+    "with_mh_minors_share": [np.nan] * 6,  # not available anywhere ("x")
     "youth_ratio": [25.0, 30.0, 31.0, 28.0, 35.0, 22.0],
     "old_age_ratio": [30.0, 28.0, 45.0, 33.0, 25.0, 40.0],
     "residence_5y": [55.0, 60.0, 70.0, 50.0, 45.0, 65.0],
@@ -109,7 +109,7 @@ def long_table(districts: gpd.GeoDataFrame, values: dict, city: dict, ref: date,
             if (did, indicator) in suppressed:
                 shifted, flag = np.nan, "*"
             elif indicator in not_available or not np.isfinite(v):
-                shifted, flag = np.nan, "–"
+                shifted, flag = np.nan, "x"
             rows.append(dict(
                 reference_date=ref, district_id=did, district_name=names.get(did, "Stadt insgesamt"),
                 indicator=indicator, label_de=entry.label_de, unit=entry.unit, kind=entry.kind, value=shifted,
@@ -554,7 +554,7 @@ def test_german_number_and_date_formatting():
     assert style.format_number(-0.3, 1) == "\u22120,3"
     assert style.format_number(-0.04, 1) == "0,0"
     assert style.format_number(2.5, 1, sign=True) == "+2,5"
-    assert style.format_number(float("nan")) == "–"
+    assert style.format_number(float("nan")) == "x"  # DIN 55301: "–" would mean exactly zero
     assert style.format_percent(12.34) == "12,3 %"
     assert style.format_date(date(2024, 12, 31)) == "31.12.2024"
 

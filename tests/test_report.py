@@ -1,7 +1,7 @@
 """The HTML report and the index page (quarterstats.report).
 
 Inputs are small protected tables built by hand (4 districts, 2 reference dates) and tiny matplotlib
-figures; expected cell texts are written out by hand (German number format, "*" suppressed, "–" not
+figures; expected cell texts are written out by hand (German number format, "*" suppressed, "x" not
 available).
 """
 
@@ -42,7 +42,7 @@ DISTRICTS = [("01", "Innenstadt"), ("02", "Nord & Süd <West>"), ("03", "Kleindo
 AREAS = [d for d, _ in DISTRICTS] + ["city"]
 NAN = float("nan")
 S = "*"   # suppressed
-NA = "–"  # not available
+NA = "x"  # not available (DIN 55301: "x" would mean exactly zero)
 
 
 def _rows(day: date) -> dict[str, list]:
@@ -246,8 +246,8 @@ def rendered(tmp_path_factory) -> Path:
     (0.44, 1, True, "+0,4"),
     (-1234, 0, True, "−1.234"),
     (0.0, 1, True, "±0,0"),
-    (NAN, 1, False, "–"),
-    (None, 0, False, "–"),
+    (NAN, 1, False, "x"),
+    (None, 0, False, "x"),
 ])
 def test_format_number(value, decimals, signed, expected):
     assert format_number(value, decimals, signed=signed) == expected
@@ -255,7 +255,7 @@ def test_format_number(value, decimals, signed, expected):
 
 def test_format_change_and_date():
     assert format_change(0.44, 1, "Prozentpunkte") == "+0,4 Prozentpunkte"
-    assert format_change(NAN, 0, "Personen") == "–"
+    assert format_change(NAN, 0, "Personen") == "x"
     assert format_date_de(date(2024, 12, 31)) == "31.12.2024"
     assert format_date_de("2017-01-05") == "05.01.2017"
 
@@ -329,7 +329,7 @@ def test_suppressed_and_unavailable_cells(rendered):
     milieu = table_by_caption(page, "Milieudimensionen")
     assert milieu["body"][0][2:] == ["0,50", "0,10", "älter oder studentisch"]
     assert milieu["body"][1][2:] == ["−0,25", "−0,90", "durchschnittlich"]
-    assert milieu["body"][2][2:] == ["–", "–", "–"]  # under 300 residents
+    assert milieu["body"][2][2:] == ["x", "x", "x"]  # under 300 residents
     assert "Zeichenerklärung" in rendered.read_text(encoding="utf-8")
 
 
@@ -352,7 +352,7 @@ def test_segregation_tables(rendered):
     assert seg["body"][1][0] == "mit Migrationshintergrund"
     lisa = table_by_caption(page, "LISA-Cluster nach Stadtbezirken")
     assert [r[-1] for r in lisa["body"] if r[-1]] == ["Hoch-Hoch", "nicht signifikant", "ohne Nachbarn",
-                                                       "Niedrig-Niedrig", "–"]
+                                                       "Niedrig-Niedrig", "x"]
     assert [r[2] for r in lisa["body"]] == ["0,79", "0,51", "*", "1,28", "1,00"]
     multi = table_by_caption(page, "Multigruppen")
     assert [r[1] for r in multi["body"]] == ["0,046", "0,046"]
@@ -384,7 +384,7 @@ def test_first_date_has_no_changes(tmp_path):
     summary = path.read_text(encoding="utf-8").split('id="zusammenfassung"')[1].split("</section>")[0]
     assert "Prozentpunkte" not in summary.replace("Veränderungen von Anteilen in Prozentpunkten", "")
     mob = table_by_caption(parse(path), "Wohndauer und Wanderungen")
-    assert [r[-1] for r in mob["body"]] == ["–"] * 5
+    assert [r[-1] for r in mob["body"]] == ["x"] * 5
 
 
 # ---------------------------------------------------------------------------------------- methods

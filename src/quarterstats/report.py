@@ -16,8 +16,9 @@ The report is one self-contained, German, printable HTML file:
 * CSS inline, system fonts only, no JavaScript, no external resources; a print stylesheet (A4, a page
   break before every chapter, table headers repeated on each page, rows and figures kept whole).
 * numbers in German format (thousands dot, decimal comma, one decimal for percentages); ``*`` marks a
-  value suppressed for confidentiality and ``–`` a value not available, as in the city's statistical
-  yearbook (Zeichenerklärung under every table).
+  value suppressed for confidentiality and ``x`` a value not available or not meaningful (DIN 55301, where
+  ``–`` means exactly zero), as in the downloads (:mod:`quarterstats.signs`; Zeichenerklärung under every
+  table).
 * a methods chapter in German prose (:mod:`quarterstats.methods_text`): Migrationshintergrund and
   Einwanderungsgeschichte as the run derived them, the register undercount measured on the synthetic truth,
   how to read the LISA clusters and the milieu dimensions, the disclosure rules, and every parameter by its
@@ -59,6 +60,7 @@ from quarterstats.methods_text import (
 from quarterstats.migration import MigrationParameters
 from quarterstats.parameter_text import parameter_rows
 from quarterstats.safe_text import html_text
+from quarterstats.signs import NOT_AVAILABLE, SUPPRESSED
 
 if TYPE_CHECKING:  # the figures module is written by another helper; only its attributes are used here
     from quarterstats.figures import FigureFile
@@ -188,10 +190,12 @@ _SOFT_HYPHENS = {
     "Alleinlebende": "Allein\u00adlebende",
 }
 
+#: The signs of the report's tables (DIN 55301 as German yearbooks use it; the same as the downloads':
+#: :mod:`quarterstats.signs`). "–" would mean "exactly nothing" there, so a missing value is "x".
 LEGEND_DE = (
-    ("*", "Zahlenwert aus Gründen der statistischen Geheimhaltung gesperrt."),
-    ("–", "Zahlenwert nicht verfügbar (z. B. Bezirk zu klein für einen zusammengesetzten Index, "
-          "Nenner zu klein oder kein vorheriger Stichtag)."),
+    (SUPPRESSED, "Zahlenwert aus Gründen der statistischen Geheimhaltung gesperrt."),
+    (NOT_AVAILABLE, "Tabellenfach gesperrt, weil Aussage nicht sinnvoll oder nicht berechenbar (z. B. Bezirk zu "
+                    "klein für einen zusammengesetzten Index, Nenner zu klein oder kein vorheriger Stichtag)."),
 )
 
 _TEMPLATES = Path(__file__).with_name("templates")
@@ -199,16 +203,16 @@ _TEMPLATES = Path(__file__).with_name("templates")
 
 # ------------------------------------------------------------------------------------------ formatting
 def format_number(value: float | int | None, decimals: int = 0, *, signed: bool = False) -> str:
-    """German number format: thousands dot, decimal comma, minus sign "−"; "–" for None/NaN.
+    """German number format: thousands dot, decimal comma, minus sign "−"; "x" for None/NaN (DIN 55301).
 
     ``format_number(12345.678, 1) == "12.345,7"``; ``signed=True`` prefixes "+" (and "±" for zero), as
     for changes. A value that rounds to zero is shown without a sign (never "−0,0").
     """
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
+        return NOT_AVAILABLE
     x = float(value)
     if math.isnan(x):
-        return "–"
+        return NOT_AVAILABLE
     text = f"{abs(x):,.{decimals}f}".replace(",", "\u2009").replace(".", ",").replace("\u2009", ".")
     is_zero = float(text.replace(".", "").replace(",", ".")) == 0.0
     if is_zero:
@@ -221,7 +225,7 @@ def format_number(value: float | int | None, decimals: int = 0, *, signed: bool 
 def format_change(value: float | None, decimals: int, unit: str | None) -> str:
     """A change with sign and unit, e.g. ``"+0,4 Prozentpunkte"`` or ``"−1.234 Personen"``."""
     text = format_number(value, decimals, signed=True)
-    if text == "–" or not unit:
+    if text == NOT_AVAILABLE or not unit:
         return text
     return f"{text} {unit}"
 
@@ -263,13 +267,13 @@ def _class_label(indicator: str, value: float) -> str:
 
 
 def _cell(indicator: str, kind: str, value: float, flag: str) -> dict[str, str]:
-    """Display text and CSS class of one table cell (flag first: "*" suppressed, "–" not available)."""
+    """Display text and CSS class of one table cell (flag first: "*" suppressed, "x" not available)."""
     flag = "" if flag is None or (isinstance(flag, float) and math.isnan(flag)) else str(flag)
     cls = "text" if kind == "class" else "flag"  # class columns are left-aligned text
     if flag == "*":
         return {"text": "*", "cls": cls}
     if flag or value is None or pd.isna(value):
-        return {"text": "–", "cls": cls}
+        return {"text": NOT_AVAILABLE, "cls": cls}
     if kind == "class":
         return {"text": _class_label(indicator, float(value)), "cls": "text"}
     return {"text": format_number(float(value), _decimals(indicator, kind)), "cls": "num"}
@@ -289,7 +293,7 @@ def _unit_de(unit: str) -> str:
 def _format_parameter(value: Any) -> str:
     """A parameter value for the methods section (German decimals, "ja"/"nein", tuples as lists)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
+        return NOT_AVAILABLE
     if isinstance(value, bool):
         return "ja" if value else "nein"
     if isinstance(value, numbers.Integral):
@@ -344,7 +348,7 @@ def _district_table(spec: DistrictTableSpec, catalogue: Mapping[str, Indicator],
     for did, name in areas:
         cells = []
         for i in ids:
-            value, flag = lookup.get((did, i), (float("nan"), "–"))
+            value, flag = lookup.get((did, i), (float("nan"), NOT_AVAILABLE))
             cells.append(_cell(i, info[i]["kind"], value, flag))
         rows.append({"id": "" if did == CITY_ID else did, "name": name, "total": did == CITY_ID, "cells": cells})
     return {"title": spec.title_de, "headers": headers, "rows": rows, "legend": True, "indicators": ids,
@@ -411,7 +415,7 @@ def _segregation_tables(segregation: pd.DataFrame | None, reference_date: date,
                 "zeilenstandardisiert); p-Wert: Pseudo-p-Wert des Permutationstests mit festem Startwert. "
                 "Ein Index wird nur veröffentlicht, wenn alle Fallzahlen, aus denen er berechnet wird (die Gruppe "
                 "und die Einwohner in jedem Bezirk), veröffentlicht sind; sonst * gesperrt (er gäbe gesperrte "
-                "Fallzahlen zurück); – nicht verfügbar.",
+                "Fallzahlen zurück); x nicht verfügbar.",
             ],
         })
         used += cols
@@ -456,11 +460,11 @@ def _extra_table(key: str, frame: pd.DataFrame) -> dict[str, Any]:
             v = frame[c].iloc[pos]
             if kinds[c]:
                 if pd.isna(v):
-                    cells.append({"text": "*" if flag == "*" else "–", "cls": "flag"})
+                    cells.append({"text": "*" if flag == "*" else NOT_AVAILABLE, "cls": "flag"})
                 else:
                     cells.append({"text": format_number(float(v), int(decimals[c])), "cls": "num"})
             else:
-                cells.append({"text": "–" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v),
+                cells.append({"text": NOT_AVAILABLE if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v),
                               "cls": "text"})
         rows.append({"id": "", "name": "", "total": False, "cells": cells})
     notes = [frame.attrs["note_de"]] if frame.attrs.get("note_de") else []
@@ -480,7 +484,7 @@ def _summary(lookup: Mapping[tuple[str, str], tuple[float, str]], changes: Mappi
         if ind not in info:
             continue
         kind, unit = info[ind]["kind"], info[ind]["unit"]
-        value, flag = lookup.get((CITY_ID, ind), (float("nan"), "–"))
+        value, flag = lookup.get((CITY_ID, ind), (float("nan"), NOT_AVAILABLE))
         cell = _cell(ind, kind, value, flag)
         cat = catalogue.get(ind)
         change_unit = cat.change_unit if cat is not None else unit
@@ -498,7 +502,7 @@ def _summary(lookup: Mapping[tuple[str, str], tuple[float, str]], changes: Mappi
     sentences = []
 
     def city(ind: str) -> float | None:
-        v, f = lookup.get((CITY_ID, ind), (float("nan"), "–"))
+        v, f = lookup.get((CITY_ID, ind), (float("nan"), NOT_AVAILABLE))
         return None if f or pd.isna(v) else float(v)
 
     pop, fs, mh, mhm = (city(i) for i in ("pop", "foreign_share", "with_mh_share", "with_mh_minors_share"))
@@ -516,7 +520,7 @@ def _summary(lookup: Mapping[tuple[str, str], tuple[float, str]], changes: Mappi
         for did, name in areas:
             if did == CITY_ID:
                 continue
-            v, f = lookup.get((did, "with_mh_share"), (float("nan"), "–"))
+            v, f = lookup.get((did, "with_mh_share"), (float("nan"), NOT_AVAILABLE))
             if not f and not pd.isna(v):
                 ranked.append((float(v), natural_key(did), name))
         if len(ranked) >= 2:
@@ -525,7 +529,7 @@ def _summary(lookup: Mapping[tuple[str, str], tuple[float, str]], changes: Mappi
             sentences.append(
                 f"Den höchsten Anteil mit Migrationshintergrund hatte der Stadtbezirk {hi[2]} "
                 f"({format_number(hi[0], 1)} %), den niedrigsten der Stadtbezirk {lo[2]} ({format_number(lo[0], 1)} %).")
-    any_base = any(c["change_baseline"] not in ("–", "*") for c in cards)
+    any_base = any(c["change_baseline"] not in (NOT_AVAILABLE, "*") for c in cards)
     return {"cards": cards, "sentences": sentences, "previous_label": prev_label, "baseline_label": base_label,
             "show_baseline": any_base}
 
@@ -561,9 +565,9 @@ def _methods(catalogue: Mapping[str, Indicator], used: Iterable[str], meta: Mapp
             md = r.min_denominator
             rows.append({
                 "label": r.label_de, "definition": r.definition_de, "formula": r.formula,
-                "unit": r.unit, "min_denominator": "–" if pd.isna(md) else format_number(int(md)),
+                "unit": r.unit, "min_denominator": NOT_AVAILABLE if pd.isna(md) else format_number(int(md)),
                 "source": r.source,
-                "change_unit": r.change_unit if isinstance(r.change_unit, str) else "–",
+                "change_unit": r.change_unit if isinstance(r.change_unit, str) else NOT_AVAILABLE,
             })
         groups.append({"title": family_de.get(family, family), "rows": rows})
 
@@ -573,7 +577,7 @@ def _methods(catalogue: Mapping[str, Indicator], used: Iterable[str], meta: Mapp
     sections = []
     families = {catalogue[i].family for i in used_set if i in catalogue}
     if "migration" in families:
-        value, flag = lookup.get((CITY_ID, "eg_not_determinable_share"), (float("nan"), "–"))
+        value, flag = lookup.get((CITY_ID, "eg_not_determinable_share"), (float("nan"), NOT_AVAILABLE))
         share = None if flag or pd.isna(value) else float(value)
         sections += [migration_background_section(rules), immigration_history_section(rules, share),
                      register_undercount_section(meta.get("migration_recovery"))]
@@ -642,7 +646,7 @@ def render_report(published: pd.DataFrame, segregation: pd.DataFrame | None, fig
             indicator parameters were used).
         report_dir: the report folder ``reports/<date>/`` (created if missing).
         tables: optional further tables, title → DataFrame with German column names, shown as given
-            (numbers German-formatted; a ``flag`` column marks NaN cells "*" or "–"). ``frame.attrs`` may set
+            (numbers German-formatted; a ``flag`` column marks NaN cells "*" or "x"). ``frame.attrs`` may set
             ``section`` (a section id; default: an appendix "Weitere Tabellen"), ``title_de``, ``note_de``
             and ``decimals`` (column → decimals).
 

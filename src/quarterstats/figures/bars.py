@@ -131,7 +131,7 @@ def origin_region_bars(published: pd.DataFrame, districts: gpd.GeoDataFrame, met
         if total == 0:  # nothing published for this area: say so instead of an unexplained gap
             ax.text(1.0, yi, style.NO_VALUE_DE, va="center", ha="left", fontsize=6.3, color="#666666")
     for yi, v, s in zip(y, mh_values, mh_status):
-        text = style.format_percent(v) if s == OK else ("*" if s == SUPPRESSED else "–")
+        text = style.format_percent(v) if s == OK else ("*" if s == SUPPRESSED else style.NOT_AVAILABLE)
         ax.text(101.5, yi, text, va="center", ha="left", fontsize=6.3, color="#333333")
     ax.text(101.5, -0.9, "Anteil\nmit MH", va="bottom", ha="left", fontsize=6, color="#555555")
     ax.set_yticks(y, labels)

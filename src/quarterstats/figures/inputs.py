@@ -8,7 +8,7 @@ them into per-district arrays in the natural order of the district ids:
 * status ``"ok"`` — a published value;
 * status ``"suppressed"`` — flag ``"*"`` (suppressed for confidentiality): drawn hatched grey,
   "Wert gesperrt (Geheimhaltung)";
-* status ``"missing"`` — no value for any other reason (flag ``"–"``, NaN, no row at all): "kein Wert".
+* status ``"missing"`` — no value for any other reason (flag ``"x"``, NaN, no row at all): "kein Wert".
 """
 
 from __future__ import annotations

@@ -35,6 +35,7 @@ from matplotlib.text import Text
 from matplotlib.ticker import Formatter, FuncFormatter
 
 from quarterstats.safe_text import display_text
+from quarterstats.signs import NOT_AVAILABLE
 
 __all__ = [
     "CM",
@@ -206,14 +207,14 @@ def decimals_for_unit(unit: str | None) -> int:
 def format_number(x: float | None, decimals: int = 1, *, sign: bool = False) -> str:
     """German number: ``1234.56`` -> ``"1.234,6"``, ``-0.3`` -> ``"−0,3"`` (typographic minus).
 
-    NaN/None -> ``"–"``. A value that rounds to zero is printed without a sign. ``sign=True`` prefixes
+    NaN/None -> ``"x"`` (DIN 55301: "–" would mean exactly zero). A value that rounds to zero is printed without a sign. ``sign=True`` prefixes
     positive values with ``+`` (changes).
     """
     if x is None:
-        return "–"
+        return NOT_AVAILABLE
     value = float(x)
     if not math.isfinite(value):
-        return "–"
+        return NOT_AVAILABLE
     text = f"{abs(value):,.{decimals}f}"
     text = text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
     is_zero = float(text.replace(".", "").replace(",", ".")) == 0.0
@@ -227,7 +228,7 @@ def format_number(x: float | None, decimals: int = 1, *, sign: bool = False) -> 
 def format_percent(x: float | None, decimals: int = 1) -> str:
     """German percentage with a space before the sign: ``12.34`` -> ``"12,3 %"``."""
     text = format_number(x, decimals)
-    return text if text == "–" else f"{text} %"
+    return text if text == NOT_AVAILABLE else f"{text} %"
 
 
 class GermanTickFormatter(Formatter):
