@@ -1178,20 +1178,25 @@ def check_inert(name: str, shown: str, folder: Path) -> None:
     from markupsafe import escape
     from openpyxl import load_workbook
 
+    from openpyxl import Workbook
+
     from quarterstats.figures import _draw, style
-    from quarterstats.publication import write_excel, write_long_tables
     from quarterstats.report import render_index
     from quarterstats.safe_text import console_text, html_text, is_formula_like
+    from quarterstats.tables import write_table_files
+    from quarterstats.workbook import _text_cell
 
     table = pd.DataFrame({"district_id": pd.array(["A"], dtype="string"),
                           "district_name": pd.array([name], dtype="string"), "value": [-1.5]})
-    write_long_tables(table, folder)
+    write_table_files(table, folder, "indikatoren")
     record = list(csv.reader(io.StringIO((folder / "indikatoren.csv").read_text(encoding="utf-8"), newline="")))[1]
     assert record[1] == ("'" + name if is_formula_like(name) else name) and record[2] == "-1.5"
     assert pd.read_parquet(folder / "indikatoren.parquet")["district_name"].item() == name
-    write_excel({"Bezirke": table.rename(columns={"district_id": "Bezirk", "district_name": "Name"})},
-                folder / "tabellen.xlsx")
-    cell = load_workbook(folder / "tabellen.xlsx")["Bezirke"]["B2"]
+    book = Workbook(write_only=True)  # every text cell of the workbooks is written by _text_cell
+    sheet = book.create_sheet("Bezirke")
+    sheet.append([_text_cell(sheet, "A"), _text_cell(sheet, name)])
+    book.save(folder / "tabellen.xlsx")
+    cell = load_workbook(folder / "tabellen.xlsx")["Bezirke"]["B1"]
     assert (cell.value, cell.data_type) == (shown, "s") and cell.quotePrefix == is_formula_like(shown)
 
     def figure():

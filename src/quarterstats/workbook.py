@@ -83,9 +83,10 @@ def _text_cell(ws, value: str, *, bold: bool = False, wrap: bool = False):
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font
 
-    cell = WriteOnlyCell(ws, value=_storable(value))
+    stored = _storable(value)
+    cell = WriteOnlyCell(ws, value=stored)
     cell.data_type = "s"  # never a formula, whatever the text starts with
-    if is_formula_like(value):
+    if is_formula_like(stored):
         cell.quotePrefix = True
     if bold:
         cell.font = Font(bold=True)
