@@ -197,3 +197,15 @@ def test_precision_follows_the_printed_decimals():
                                         "location_quotient_foreign", "milieu_type"],
                           "value": [12.3456, 1234.0, 2.0449, 0.123456, 1.23456, 3.0]})
     assert at_published_precision(table)["value"].tolist() == [12.3, 1234.0, 2.04, 0.12, 1.23, 3.0]
+
+
+def test_the_published_index_table_keeps_the_sign_of_a_suppressed_index():
+    from quarterstats.tables import segregation_published
+
+    day = pd.Timestamp("2024-12-31")
+    indices = pd.DataFrame({"reference_date": [day, day], "index": ["seg_dissimilarity", "seg_dissimilarity"],
+                            "group": ["foreign", "region_mena"], "value": [23.7, np.nan], "p_value": [np.nan, np.nan],
+                            "flag": ["", "*"]})
+    assert segregation_published(indices)["flag"].tolist() == ["", "*"]
+    without_flag = segregation_published(indices.drop(columns="flag"))
+    assert without_flag["flag"].tolist() == ["", "x"]  # not computable: not a secret

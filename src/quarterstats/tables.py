@@ -31,7 +31,7 @@ from quarterstats.catalogue import (
     CATALOGUE, FAMILIES, SEGREGATION_GROUPS, Indicator, catalogue_table, display_decimals, excel_number_format,
 )
 from quarterstats.safe_text import spreadsheet_text
-from quarterstats.signs import LEGEND_DE, NOT_AVAILABLE, UNKNOWN
+from quarterstats.signs import LEGEND_DE, NOT_AVAILABLE, SUPPRESSED, UNKNOWN
 from quarterstats.workbook import PER_ROW, Column, Sheet, write_workbook_sheets
 
 __all__ = [
@@ -225,7 +225,9 @@ def segregation_published(segregation: pd.DataFrame, catalogue: Mapping[str, Ind
     out["reference_date"] = pd.to_datetime(out["reference_date"].astype(str)).dt.date
     out.insert(2, "index_label_de", out["index"].map(lambda i: catalogue[i].label_de if i in catalogue else i))
     out.insert(4, "group_label_de", out["group"].map(lambda g: GROUP_LABELS_DE.get(g, g)))
-    out["flag"] = np.where(out["value"].isna(), NOT_AVAILABLE, "")
+    # a value suppressed upstream (disclosure.linked.publishable_segregation: "*") keeps its sign
+    incoming = segregation["flag"].astype("string").fillna("").to_numpy() if "flag" in segregation.columns else ""
+    out["flag"] = np.where(out["value"].isna(), np.where(incoming == SUPPRESSED, SUPPRESSED, NOT_AVAILABLE), "")
     for column in ("index", "index_label_de", "group", "group_label_de", "flag"):
         out[column] = out[column].astype("string")
     return out.sort_values(["reference_date"], kind="stable").reset_index(drop=True)
