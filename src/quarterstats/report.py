@@ -790,6 +790,14 @@ _FILE_KINDS = {".csv": "CSV", ".parquet": "Parquet", ".xlsx": "Excel", ".xls": "
                ".geojson": "GeoJSON"}
 
 
+#: German titles of the published files by stem (file names are ASCII; the index shows words).
+FILE_TITLES_DE = {
+    "alterspyramide": "Alterspyramide", "bezirke": "Bezirke mit Werten (GIS)", "bezugslaender": "Bezugsländer",
+    "indikatoren": "Indikatoren", "segregationsindizes": "Segregationsindizes", "tabellen": "Tabellen",
+    "zeichenerklaerung": "Zeichenerklärung", "zeitreihe": "Zeitreihe",
+    "zeitreihe_segregationsindizes": "Zeitreihe der Segregationsindizes",
+}
+
 #: Suffix of the Excel-ready German CSV beside each machine CSV (``indikatoren_de.csv``).
 _GERMAN_CSV = "_de"
 
@@ -812,7 +820,7 @@ def _file_groups(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
         link = _link(path)
         posix = PurePosixPath(Path(path).as_posix())
         stem = posix.stem.removesuffix(_GERMAN_CSV) if posix.suffix.lower() == ".csv" else posix.stem
-        name = stem.replace("_", " ")
+        name = FILE_TITLES_DE.get(stem) or stem.replace("_", " ")
         groups.setdefault((str(posix.parent), stem), {"name": name[:1].upper() + name[1:], "links": []})[
             "links"].append(link)
     return list(groups.values())
