@@ -78,7 +78,8 @@ def _fsync_file(path: Path) -> None:
         os.close(fd)
 
 
-def _fsync_folder(folder: Path) -> None:
+def fsync_folder(folder: Path) -> None:
+    """Flush a folder's entries (a rename into it) to disk; a no-op where the platform cannot."""
     if os.name != "posix":
         return
     fd = os.open(folder, os.O_RDONLY)
@@ -108,7 +109,7 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         yield tmp
         _fsync_file(tmp)
         os.replace(tmp, target)
-        _fsync_folder(target.parent)
+        fsync_folder(target.parent)
     finally:
         if tmp.exists():
             tmp.unlink()

@@ -190,6 +190,8 @@ def series_version(paths: ProjectPaths, parameters: BoundaryParameters) -> date 
 def boundaries_stage(paths: ProjectPaths, settings: Settings | None = None) -> StageResult:
     """Read, reproject to EPSG:25832, validate and repair every boundary version; the series geography's
     districts and queen contiguity for the persons, indicators and publication of every date."""
+    from quarterstats.publication import sha256_file
+
     parameters = _settings(paths, settings).boundaries
     versions = paths.boundary_versions()
     series = series_version(paths, parameters)
@@ -211,7 +213,7 @@ def boundaries_stage(paths: ProjectPaths, settings: Settings | None = None) -> S
     for valid_from, (_, version_report) in prepared.items():
         entry = version_report.as_dict()
         entry["file"] = _delivered_name(versions[valid_from], paths)
-        entry["sha256"] = _sha256_file(versions[valid_from])
+        entry["sha256"] = sha256_file(versions[valid_from])
         entry["valid_from"] = valid_from.isoformat() if valid_from else None
         version_entries[version_key(valid_from)] = entry
     payload = {**version_entries[version_key(series)], "series_geography": version_key(series),
@@ -241,17 +243,6 @@ def boundaries_stage(paths: ProjectPaths, settings: Settings | None = None) -> S
     data_version = _combined_hash({key: entry["sha256"] for key, entry in version_entries.items()},
                                   version_key(series), parameters)
     return StageResult(metadata, checks, outputs, data_version=data_version)
-
-
-def _sha256_file(path: Path) -> str:
-    """SHA-256 of a file (as :func:`quarterstats.publication.sha256_file`, without importing the writers)."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _version_order(item) -> tuple:

@@ -41,6 +41,7 @@ import os
 import shutil
 from pathlib import Path
 
+from quarterstats import atomic
 from quarterstats.errors import InputError
 
 __all__ = [
@@ -83,19 +84,6 @@ def exchange(first: Path, second: Path) -> bool:
     raise OSError(code, os.strerror(code), str(first), None, str(second))
 
 
-def _fsync_folder(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # some file systems do not support it for folders
-        pass
-    finally:
-        os.close(fd)
-
-
 def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path)
@@ -128,7 +116,7 @@ def recover_folder(staged: Path, target: Path) -> None:
     aside = _aside(staged)
     if aside.is_dir() and not target.exists():
         _rename(aside, target)
-        _fsync_folder(target.parent)
+        atomic.fsync_folder(target.parent)
     _remove(aside)
     _remove(staged)
 
@@ -149,7 +137,7 @@ def replace_folder(staged: Path, target: Path) -> None:
     if not target.exists():
         _rename(staged, target)
     elif exchange(staged, target):
-        _fsync_folder(target.parent)
+        atomic.fsync_folder(target.parent)
         shutil.rmtree(staged)  # the previous publication, now in the staging area
     else:
         _rename(target, aside)
@@ -158,10 +146,10 @@ def replace_folder(staged: Path, target: Path) -> None:
         except BaseException:
             os.rename(aside, target)
             raise
-        _fsync_folder(target.parent)
+        atomic.fsync_folder(target.parent)
         shutil.rmtree(aside)
-    _fsync_folder(target.parent)
-    _fsync_folder(staged.parent)
+    atomic.fsync_folder(target.parent)
+    atomic.fsync_folder(staged.parent)
 
 
 def staged_files_check(folder: Path, expected: list[Path]) -> tuple[bool, str]:
@@ -191,7 +179,7 @@ def recover_files(staged: Path, target: Path) -> list[str]:
             if name and (staged / name).is_file():
                 os.replace(staged / name, target / name)
                 moved.append(name)
-        _fsync_folder(target)
+        atomic.fsync_folder(target)
     _remove(staged)
     return moved
 
@@ -199,7 +187,6 @@ def recover_files(staged: Path, target: Path) -> list[str]:
 def publish_files(staged: Path, target: Path, names: list[str]) -> None:
     """Move the checked files ``names`` from ``staged`` into ``target``, in the given order (put the
     page that links to the others last); roll-forward journal as in the module docstring."""
-    from quarterstats import atomic
 
     stray = sorted({p.name for p in staged.iterdir()} - set(names) - {JOURNAL})
     if stray:
@@ -208,5 +195,5 @@ def publish_files(staged: Path, target: Path, names: list[str]) -> None:
     atomic.write_text("\n".join(names) + "\n", staged / JOURNAL)
     for name in names:
         _rename(staged / name, target / name)
-    _fsync_folder(target)
+    atomic.fsync_folder(target)
     _remove(staged)
