@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Performance benchmark of the per-date core path (issue 6): prints figures, asserts nothing.
+"""Performance benchmark of the per-date core path: prints figures, asserts nothing.
 
 Run from the repository root::
 

@@ -1,4 +1,4 @@
-"""The catalogue of bad inputs (issue 6): every case is one parametrised test and one row of
+"""The catalogue of bad inputs: every case is one parametrised test and one row of
 ``docs/bad-inputs.md``.
 
 Each case says how the bad file is made, in words a planner reads (German) and as code, and what it gets:

@@ -1,6 +1,6 @@
 """The HTML report per reference date (``reports/<date>/bericht.html``) and the index page (``reports/index.html``).
 
-Everything here works on *protected* tables only (publication interface, issue 5): the long indicator table
+Everything here works on *protected* tables only: the long indicator table
 of one date after disclosure control, the city-level segregation indices, the figure files written by
 :mod:`quarterstats.figures` and the run's metadata. Person-level data is never read.
 

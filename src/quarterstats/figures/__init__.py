@@ -1,4 +1,4 @@
-"""Report figures (issue 5): maps, population pyramids, origin bars, trends — from protected tables only.
+"""Report figures: maps, population pyramids, origin bars, trends — from protected tables only.
 
 :func:`render_figures` draws every figure of one reference date from the protected aggregate inputs of
 the publication interface (``published``, ``series``, ``segregation``, ``pyramid``, ``districts``,

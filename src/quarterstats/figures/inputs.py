@@ -1,6 +1,6 @@
 """Reading the protected inputs of the figures: values, flags, names and dates per district.
 
-The figures only ever receive protected aggregate tables (publication interface, issue 5): the long
+The figures only ever receive protected aggregate tables: the long
 indicator table ``published`` of one date, the stacked ``series`` of all dates, the city-level
 ``segregation`` indices, the protected ``pyramid`` counts and the district polygons. This module turns
 them into per-district arrays in the natural order of the district ids:
