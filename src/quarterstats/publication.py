@@ -109,7 +109,19 @@ def _positions(district_id: pd.Series, districts: list[str]) -> np.ndarray:
     return pd.Index(districts).get_indexer(district_id.astype("string"))
 
 
-def pyramid_table(persons: pd.DataFrame, district_order: list[str], config: DisclosureConfig) -> pd.DataFrame:
+#: Age bands of the pyramids: 5-year bands up to 90+ for the city, 10-year bands up to 80+ for districts.
+CITY_BANDS = (5, 90)
+DISTRICT_BANDS = (10, 80)
+
+
+def pyramid_edges(area: str) -> np.ndarray:
+    """Lower bounds of the pyramid's age bands of ``area`` (the last band is open)."""
+    width, top = CITY_BANDS if area == CITY else DISTRICT_BANDS
+    return _bands(width, top)[0]
+
+
+def pyramid_table(persons: pd.DataFrame, district_order: list[str], config: DisclosureConfig,
+                  extra: Mapping[str, np.ndarray] | None = None) -> pd.DataFrame:
     """Protected counts by area × age band × sex (m, w) × migration status, for the population pyramids.
 
     The city uses 5-year bands (…, 90+), districts 10-year bands (…, 80+). Sex is the statistical sex
@@ -118,7 +130,9 @@ def pyramid_table(persons: pd.DataFrame, district_order: list[str], config: Disc
     the published residents and age counts (leaving them out would let anyone count them, and their
     ages, by subtraction). Each area's table is protected as a table whose band totals are known
     (the age counts are published elsewhere): primary suppression below ``min_count`` and secondary
-    suppression so that no suppressed cell follows from its band total.
+    suppression so that no suppressed cell follows from its band total. ``extra``: per area, bands × the
+    four cells to suppress besides the small counts (the linked protection of
+    :mod:`quarterstats.disclosure.linked`), completed the same way.
     """
     cells = [("m", "mit MH"), ("m", "ohne MH"), ("w", "mit MH"), ("w", "ohne MH")]
     keys = [f"{s}|{m}" for s, m in cells]
@@ -129,8 +143,8 @@ def pyramid_table(persons: pd.DataFrame, district_order: list[str], config: Disc
     districts = [d for d in district_order if d != CITY]
     position = _positions(persons["district_id"], districts)  # -1: not shown
     # counts of every area at once: (area, band, cell), the city first
-    city_edges, city_labels = _bands(5, 90)
-    district_edges, district_labels = _bands(10, 80)
+    city_edges, city_labels = _bands(*CITY_BANDS)
+    district_edges, district_labels = _bands(*DISTRICT_BANDS)
     city_band = np.searchsorted(city_edges, ages, side="right") - 1
     district_band = np.searchsorted(district_edges, ages, side="right") - 1
     shown = position >= 0
@@ -146,6 +160,8 @@ def pyramid_table(persons: pd.DataFrame, district_order: list[str], config: Disc
         wide = pd.DataFrame(counts, index=labels, columns=keys)
         wide["total"] = wide.sum(axis=1)
         primary = (wide >= 1) & (wide < config.min_count)
+        if extra is not None and area in extra:
+            primary[keys] = primary[keys].to_numpy() | (np.asarray(extra[area], dtype=bool) & (counts > 0))
         primary["total"] = False
         mask = secondary_suppression(wide, primary, row_total=False, col_total=True, min_count=config.min_count) \
             if primary.to_numpy().any() else primary

@@ -477,13 +477,16 @@ def protect_indicators(
     catalogue: Mapping[str, Indicator] | None = None,
     params: IndicatorParameters = IndicatorParameters(),
     relations: Sequence[Relation] = (),
+    extra_mask: pd.DataFrame | None = None,
 ) -> ProtectionResult:
     """The long indicator table with everything that may not be published masked (NaN) and flagged.
 
     ``params``: those the table was computed with; the catalogue's structure (cells, relations, what a
     value gives back) and the milieu scores follow them. ``catalogue``: ``build_catalogue(params)``
     (the default) or one built with the same parameters. ``relations``: additive relations to protect
-    besides the catalogue's."""
+    besides the catalogue's. ``extra_mask``: areas × count cells to suppress besides the small counts
+    (True = suppress; the linked protection of :mod:`.linked` passes the cells it needs hidden), completed
+    by the same secondary suppression."""
     cat = structure_of(catalogue, params)
     all_relations = (*cat.relations, *relations)
     wide = count_cells(table, cat)
@@ -499,6 +502,8 @@ def protect_indicators(
     small_cut = {k: ((v >= 1) & (v < config.min_count)).any(axis=1) for k, v in cuts.items()}
     primary = pd.DataFrame({k: small_cut[k] for k in small_cut if k in wide.columns}, index=wide.index)
     primary = primary.reindex(columns=wide.columns, fill_value=False).fillna(False).astype(bool)
+    if extra_mask is not None:
+        primary |= extra_mask.reindex(index=wide.index, columns=wide.columns, fill_value=False).fillna(False).astype(bool)
     for column in perturbed.columns.intersection(wide.columns):
         wide[column] = perturbed[column].fillna(0.0)
     other = [c for c in wide.columns if c not in perturbed.columns]

@@ -17,12 +17,15 @@ an intruder reads all of them at once. This module closes the channels between t
 
 from __future__ import annotations
 
-from typing import Mapping
+import time
+from typing import Mapping, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
 
-from quarterstats.catalogue import CATALOGUE, ORIGIN_REGIONS, SEGREGATION_GROUPS, Indicator, display_decimals
+from quarterstats.catalogue import (
+    CATALOGUE, ORIGIN_REGIONS, SEGREGATION_GROUPS, Catalogue, Indicator, Population, display_decimals,
+)
 
 from quarterstats.signs import SUPPRESSED
 
@@ -162,3 +165,656 @@ def hide_values_of_suppressed_inputs(published: pd.DataFrame) -> pd.DataFrame:
     out["flag"] = pd.array(flag, dtype="string")
     return out
 
+
+
+# ------------------------------------------------------------------------------ the linked system
+#: What suppressing a published source costs the reader, cheapest first: a ratio's or mean's value (its
+#: counts are published elsewhere or not at all), a share, a pyramid cell, a count, the residents.
+SOURCE_COST = {"value": 0, "share": 1, "pyramid": 2, "count": 3, "top": 3}
+RESIDENTS_COST = 4
+#: Rows tried (cheapest first) for one that frees a target when no single row is essential to it.
+TRIES = 4
+#: Sources that are published already (the previous date) or are identities, never suppressed here.
+FIXED = "fixed"
+
+
+class PreviousDate(NamedTuple):
+    """The residents of the previous reference date per area: as published (NaN where suppressed) and true."""
+
+    published: pd.Series
+    true: pd.Series
+
+    @classmethod
+    def from_tables(cls, published: pd.DataFrame, table: pd.DataFrame) -> "PreviousDate":
+        """From the previous date's published long table and its unprotected indicator table."""
+        def residents(frame: pd.DataFrame) -> pd.Series:
+            rows = frame[frame["indicator"].astype(str) == "pop"]
+            return pd.Series(pd.to_numeric(rows["value"], errors="coerce").to_numpy(dtype=float),
+                             index=rows["district_id"].astype(str).to_numpy())
+        return cls(residents(published), residents(table))
+
+
+class _Atoms:
+    """The persons of a date counted in atoms: area × age atom × household/institution × statistical sex
+    × migration status × origin (region, or the country where a top-country count names it) ×
+    immigration history × known address. The age atoms are cut at every age bound of a declared cell
+    and of the pyramids. Only atoms with persons exist (an empty atom is a zero the reader knows)."""
+
+    def __init__(self, persons: pd.DataFrame, districts: list[str], catalogue: Catalogue,
+                 countries: Sequence[str]):
+        from quarterstats.publication import _positions, pyramid_edges
+        from quarterstats.statistical_sex import is_female
+
+        bounds = {0}
+        for cell in catalogue.cells.values():
+            if cell.population is not None:
+                lo, hi = cell.population.ages
+                bounds.add(int(lo))
+                if hi is not None:
+                    bounds.add(int(hi))
+        bounds |= {int(b) for b in pyramid_edges(CITY)} | {int(b) for b in pyramid_edges(districts[0] if districts else "")}
+        self.bounds = np.array(sorted(bounds))
+        n = len(persons)
+        position = _positions(persons["district_id"], districts)
+        self.outside = bool((position < 0).any())
+        block = np.where(position >= 0, position, len(districts))
+        age = np.searchsorted(self.bounds, persons["age"].to_numpy(dtype=np.int64), side="right") - 1
+        female = np.asarray(is_female(persons["person_id"], persons["sex"]), dtype=np.int64)
+        household = persons["household_id"].notna().to_numpy().astype(np.int64)
+        address = persons["moved_in_address"].notna().to_numpy().astype(np.int64)
+        has_mh = persons["has_mh"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        country = persons["bezugsland"].astype("string").fillna("") if "bezugsland" in persons.columns \
+            else pd.Series("", index=persons.index, dtype="string")
+        named = country.isin(list(countries)).to_numpy(dtype=bool) & has_mh
+        origin = np.where(named, "c:" + country.to_numpy(dtype=object),
+                          "r:" + persons["origin_region"].astype("string").fillna("").to_numpy(dtype=object))
+        columns = [block, age, household, female, has_mh.astype(np.int64)]
+        for values in (persons["mh_status"], pd.Series(origin), persons["eg_status"]):
+            columns.append(pd.factorize(pd.Series(np.asarray(values, dtype=object)).fillna(""), sort=True)[0])
+        columns.append(address)
+        stacked = np.column_stack(columns) if n else np.zeros((0, len(columns)), dtype=np.int64)
+        keys, first, inverse, counts = np.unique(stacked, axis=0, return_index=True, return_inverse=True,
+                                                 return_counts=True)
+        self.block = keys[:, 0]
+        self.count = counts.astype(float)
+        reps = persons.iloc[first].reset_index(drop=True)
+        reps["age"] = self.bounds[keys[:, 1]]  # ages of the atom (all bounds are atom bounds)
+        self.representatives = reps
+        self.country = np.asarray(country.iloc[first].to_numpy(dtype=object))
+        self.named = named[first]
+
+    def members(self, population: Population) -> np.ndarray:
+        from .indicators import population_members
+
+        cache = self.__dict__.setdefault("_members", {})
+        if population not in cache:
+            cache[population] = population_members(population, self.representatives)
+        return cache[population]
+
+    def of_country(self, code: str) -> np.ndarray:
+        return self.named & (self.country == code)
+
+
+class _Row(NamedTuple):
+    key: tuple  # (area, what)
+    vector: dict  # block -> vector over the block's unknowns
+    providers: tuple  # sources that publish it (FIXED for identities)
+
+
+class LinkedSystem:
+    """One date's published numbers as linear rows over the atoms and the counts without a population
+    (households, moves, births, the previous date's residents), in blocks per district; the city's
+    numbers couple the blocks (the city is the sum of its districts). See :func:`build_linked_system`."""
+
+    def __init__(self, areas: list[str], blocks: int):
+        self.areas = areas
+        self.n_blocks = blocks
+        self.unknown_values: list[list[float]] = [[] for _ in range(blocks)]
+        self.unknown_names: list[list[tuple]] = [[] for _ in range(blocks)]
+        self.rows: dict[tuple, _Row] = {}
+        self.sources: dict[tuple, float] = {}  # source -> cost (published sources only)
+        self.source_value: dict[tuple, float] = {}
+        self.targets: list[tuple[tuple, dict, str]] = []  # (name, vector, kind: "suppressed"/"derived")
+        self.target_values: list[float] = []
+        self.dropped: list[str] = []
+
+    def add_unknowns(self, block: int, names: list[tuple], values: np.ndarray) -> int:
+        start = len(self.unknown_values[block])
+        self.unknown_names[block] += names
+        self.unknown_values[block] += [float(v) for v in values]
+        return start
+
+    def size(self, block: int) -> int:
+        return len(self.unknown_values[block])
+
+    def value(self, vector: dict) -> float:
+        return float(sum(np.dot(v, np.asarray(self.unknown_values[b])[: len(v)]) for b, v in vector.items()))
+
+    def add_row(self, key: tuple, vector: dict, source: tuple, cost: float, value: float = 0.0) -> None:
+        if not vector:
+            return
+        if key in self.rows:
+            row = self.rows[key]
+            if source not in row.providers:
+                self.rows[key] = row._replace(providers=row.providers + (source,))
+        else:
+            self.rows[key] = _Row(key, vector, (source,))
+        if source[0] != FIXED:
+            self.sources[source] = cost
+            self.source_value[source] = value
+
+    def add_target(self, name: tuple, vector: dict, kind: str) -> None:
+        if vector:
+            self.targets.append((name, vector, kind))
+
+
+def _pad(vector: dict, system: LinkedSystem) -> dict:
+    return {b: np.concatenate([v, np.zeros(system.size(b) - len(v))]) for b, v in vector.items()}
+
+
+def build_linked_system(persons: pd.DataFrame, table: pd.DataFrame, published: pd.DataFrame,
+                        pyramid: pd.DataFrame, catalogue: Catalogue, min_count: int,
+                        previous: PreviousDate | None = None) -> LinkedSystem:
+    """The linked system of one date, from the catalogue's declared cells.
+
+    ``table``: the unprotected long table (true values); ``published``: the protected long table
+    (``value`` NaN and ``flag`` "*" where suppressed); ``pyramid``: the published pyramid table
+    (:func:`quarterstats.publication.pyramid_table`); ``previous``: the previous date's residents.
+
+    Unknowns: per district the atoms of its persons (:class:`_Atoms`) and the counts the catalogue
+    declares without a population (households, moves, births, …, and the previous date's residents);
+    a cell with a :class:`~quarterstats.catalogue.Population` is the sum of its atoms, the city's cells
+    the sums over the districts (a count without a population where its districts add up to the city,
+    else a city unknown of its own). Rows (what a reader has): every published count, a share's
+    numerator and denominator, the cells a published ratio, mean or index gives back
+    (``Indicator.gives_back``), every published pyramid cell, every published top-country count
+    whose country is named, the previous date's published residents and the population balance
+    (residents now = before + births + in-movers − out-movers, for districts ± moves between districts),
+    wherever it holds on the true values. Targets: every suppressed count, pyramid cell and earlier
+    residents' count (none may follow exactly), and the derived counts that are never published —
+    every declared cell with a population, each age atom in total and by sex, migration background,
+    migration status, household/institution and known address, the differences of nested declared
+    cells (residents − residents aged 1+ = the infants), the persons of each named country — where they
+    are 1 … ``min_count`` − 1."""
+    from quarterstats.indicators import top_countries
+
+    areas = list(dict.fromkeys(published["district_id"].astype(str)))
+    districts = [a for a in areas if a != CITY]
+    areas = districts + [CITY]
+    n_top = catalogue.params.top_countries_n
+    top = top_countries(persons, n=n_top, districts=pd.DataFrame({"district_id": districts})) if n_top else \
+        pd.DataFrame(columns=["district_id", "rank", "country", "count"])
+    top_country = {(str(a), int(k)): str(c) for a, k, c in zip(top["district_id"], top["rank"], top["country"])}
+    shown = published.assign(district_id=published["district_id"].astype(str), indicator=published["indicator"].astype(str))
+    value_of = shown.set_index(["district_id", "indicator"])["value"]
+    flag_of = shown.set_index(["district_id", "indicator"])["flag"].astype("string").fillna("")
+
+    def is_published(area: str, indicator: str) -> bool:
+        return pd.notna(value_of.get((area, indicator), np.nan))
+
+    region_of = {}
+    if "bezugsland" in persons.columns and len(top):
+        pairs = persons.loc[persons["bezugsland"].isin(list(set(top["country"]))), ["bezugsland", "origin_region"]]
+        region_of = dict(zip(pairs["bezugsland"].astype(str), pairs["origin_region"].astype(str)))
+
+    def top_named(area: str, rank: int) -> str | None:
+        """The country a published top-country count names (as :func:`quarterstats.tables.top_countries_published`:
+        not where the count or the count of its origin region is suppressed)."""
+        country = top_country.get((area, rank))
+        if country is None or not is_published(area, f"top_country_{rank}"):
+            return None
+        region = region_of.get(country)
+        return None if flag_of.get((area, f"origin_region_{region}"), "") == SUPPRESSED else country
+
+    named = {(a, k): top_named(a, k) for a in areas for k in range(1, n_top + 1)}
+    countries = sorted({c for c in named.values() if c})
+    atoms = _Atoms(persons, districts, catalogue, countries)
+    n_person_blocks = len(districts) + (1 if atoms.outside else 0)
+    city_block = n_person_blocks
+    system = LinkedSystem(areas, n_person_blocks + 1)
+    for b in range(n_person_blocks):
+        idx = np.flatnonzero(atoms.block == b)
+        system.add_unknowns(b, [("atom", int(j)) for j in idx], atoms.count[idx])
+    system.atoms = atoms
+    # atoms are sorted by block: each block's atoms are one slice
+    edges = np.searchsorted(atoms.block, np.arange(n_person_blocks + 1))
+    atom_index = [slice(int(edges[b]), int(edges[b + 1])) for b in range(n_person_blocks)]
+
+    def atom_vector(area: str, member: np.ndarray) -> dict:
+        blocks = range(n_person_blocks) if area == CITY else [districts.index(area)]
+        out = {}
+        for b in blocks:
+            v = member[atom_index[b]].astype(float)
+            if v.any():
+                out[b] = v
+        return out
+
+    # cells: a population's atoms, or an unknown of its own
+    from .indicators import structure_cells
+
+    cells = structure_cells(table, catalogue)
+    cells = cells.reindex(areas)
+    vectors: dict[tuple[str, str], dict] = {}
+    standalone: dict[tuple[str, int], int] = {}
+    members = {key: atoms.members(cell.population) for key, cell in catalogue.cells.items()
+               if cell.population is not None and cell.count}
+    for key, cell in catalogue.cells.items():
+        if not cell.count or key not in cells.columns:
+            continue
+        true = cells[key].to_numpy(dtype=float)
+        if key in members:
+            sums = {a: atom_vector(a, members[key]) for a in areas}
+            if all(np.isnan(t) or abs(system.value(sums[a]) - t) < 0.5 for a, t in zip(areas, true)):
+                for a in areas:
+                    vectors[(a, key)] = sums[a]
+                continue
+            system.dropped.append(f"{key}: the table's counts are not the counts of its population")
+        district_values = np.nan_to_num(true[:-1])
+        for i, a in enumerate(districts):
+            if district_values[i] != 0:
+                start = system.add_unknowns(i, [("cell", a, key)], [district_values[i]])
+                vectors[(a, key)] = {i: start}
+        if np.isnan(true[-1]) or true[-1] == 0:
+            continue
+        if np.isclose(district_values.sum(), true[-1]):
+            vectors[(CITY, key)] = {i: vectors[(a, key)][i] for i, a in enumerate(districts) if (a, key) in vectors}
+        else:
+            vectors[(CITY, key)] = {city_block: system.add_unknowns(city_block, [("cell", CITY, key)], [true[-1]])}
+    # the previous date's residents
+    if previous is not None:
+        before = previous.true.reindex(areas)
+        for i, a in enumerate(districts):
+            if pd.notna(before[a]) and before[a] != 0:
+                vectors[(a, "#previous_pop")] = {i: system.add_unknowns(i, [("previous", a)], [before[a]])}
+        if pd.notna(before[CITY]) and before[CITY] != 0:
+            if np.isclose(before[districts].sum(), before[CITY]):
+                vectors[(CITY, "#previous_pop")] = {i: vectors[(a, "#previous_pop")][i]
+                                                    for i, a in enumerate(districts) if (a, "#previous_pop") in vectors}
+            else:
+                vectors[(CITY, "#previous_pop")] = {
+                    city_block: system.add_unknowns(city_block, [("previous", CITY)], [before[CITY]])}
+
+    def dense(vector: dict, sign: float = 1.0) -> dict:
+        out = {}
+        for b, v in vector.items():
+            if isinstance(v, (int, np.integer)):
+                e = np.zeros(v + 1)
+                e[v] = 1.0
+                v = e
+            out[b] = sign * np.asarray(v, dtype=float)
+        return out
+
+    def combine(*terms: tuple[dict, float]) -> dict:
+        out: dict = {}
+        for vector, sign in terms:
+            for b, v in dense(vector, sign).items():
+                size = system.size(b)
+                acc = out.setdefault(b, np.zeros(size))
+                acc[: len(v)] += v
+        return {b: v for b, v in out.items() if np.any(v != 0)}
+
+    def cell_vector(area: str, key: str) -> dict | None:
+        vector = vectors.get((area, key))
+        return None if vector is None else combine((vector, 1.0))
+
+    # ------------------------------------------------------------------ rows: what is published
+    for (area, indicator), value in value_of.items():
+        if area not in areas or pd.isna(value):
+            continue
+        ind = catalogue.get(indicator)
+        if ind is None:
+            continue
+        if indicator.startswith("top_country_") and ind.kind == "count":
+            country = named.get((area, int(indicator.rsplit("_", 1)[1])))
+            if country:
+                vector = atom_vector(area, atoms.of_country(country))
+                system.add_row((area, ("country", country)), _pad(vector, system), ("top", area, indicator),
+                               SOURCE_COST["top"], float(value))
+            continue
+        if ind.kind == "count":
+            cells_given = [indicator]
+            source, cost = ("count", area, indicator), RESIDENTS_COST if indicator == "pop" else SOURCE_COST["count"]
+        elif ind.kind == "share":
+            cells_given = [c for c in (ind.numerator_id, ind.denominator_id) if c]
+            source, cost = ("share", area, indicator), SOURCE_COST["share"]
+        else:
+            cells_given = list(ind.gives_back)
+            source, cost = ("value", area, indicator), SOURCE_COST["value"]
+        for key in cells_given:
+            vector = cell_vector(area, key)
+            if vector:
+                system.add_row((area, key), vector, source, cost, float(value))
+    # pyramid cells
+    from quarterstats.publication import pyramid_edges
+
+    sex_code = {"m": 0, "w": 1}
+    for area, rows in pyramid.groupby(pyramid["district_id"].astype(str), sort=False):
+        if area not in areas:
+            continue
+        edges = pyramid_edges(area)
+        for band, sex, mh, count, flag in zip(rows["age_band_order"], rows["sex"].astype(str), rows["mh"].astype(str),
+                                              rows["count"], rows["flag"].astype("string").fillna("")):
+            lo = int(edges[band])
+            hi = int(edges[band + 1]) if band + 1 < len(edges) else None
+            population = Population(ages=(lo, hi), sex=str(sex), has_mh=(mh == "mit MH"))
+            vector = atom_vector(area, atoms.members(population))
+            name = (area, ("pyramid", int(band), sex, mh))
+            if pd.notna(count):
+                system.add_row(name, vector, ("pyramid", area, int(band), sex, mh), SOURCE_COST["pyramid"], float(count))
+            elif flag == SUPPRESSED:
+                system.add_target(name, vector, "suppressed")
+    # the previous date's residents and the population balance
+    if previous is not None:
+        flows = ("births", "in_movers", "out_movers", "intra_city_in", "intra_city_out")
+        for a in areas:
+            prior = vectors.get((a, "#previous_pop"))
+            if prior is None:
+                continue
+            if pd.notna(previous.published.get(a, np.nan)):
+                system.add_row((a, "#previous_pop"), combine((prior, 1.0)), (FIXED, "previous", a), np.inf)
+            else:
+                system.add_target((a, "#previous_pop"), combine((prior, 1.0)), "suppressed")
+            used = flows if a != CITY else flows[:3]
+            if not all((a, f) in vectors or cells.get(f) is not None and cells.loc[a, f] == 0
+                       for f in used) or (a, "pop") not in vectors:
+                continue
+            signs = {"births": -1.0, "in_movers": -1.0, "out_movers": 1.0, "intra_city_in": -1.0, "intra_city_out": 1.0}
+            terms = [(vectors[(a, "pop")], 1.0), (prior, -1.0)] + [(vectors[(a, f)], signs[f]) for f in used
+                                                                     if (a, f) in vectors]
+            balance = combine(*terms)
+            if abs(system.value(balance)) > 0.5:
+                system.dropped.append(f"{a}: the population balance does not hold")
+                continue
+            system.add_row((a, "#balance"), balance, (FIXED, "balance", a), np.inf)
+    # ------------------------------------------------------------------------------ targets
+    for (area, indicator), flag in flag_of.items():
+        ind = catalogue.get(indicator)
+        if area in areas and ind is not None and ind.kind == "count" and flag == SUPPRESSED \
+                and not indicator.startswith("top_country_"):
+            vector = cell_vector(area, indicator)
+            if vector:
+                system.add_target((area, indicator), vector, "suppressed")
+    _derived_targets(system, atoms, atom_index, members, vectors, areas, districts, countries, min_count)
+    # pad every vector to the final block sizes
+    for key, row in list(system.rows.items()):
+        system.rows[key] = row._replace(vector=_pad(row.vector, system))
+    system.targets = [(name, _pad(vector, system), kind) for name, vector, kind in system.targets]
+    system.target_values = [system.value(vector) for _, vector, _ in system.targets]
+    return system
+
+
+def _derived_targets(system: LinkedSystem, atoms: _Atoms, atom_index: list[np.ndarray], members: dict,
+                     vectors: dict, areas: list[str], districts: list[str], countries: list[str],
+                     min_count: int) -> None:
+    """Add the derived counts of 1 … ``min_count`` − 1 as targets (see :func:`build_linked_system`); the
+    values are counted for every area at once, vectors are built for the small ones only."""
+    reps = atoms.representatives
+    n_blocks = len(atom_index)
+    age_atom = np.searchsorted(atoms.bounds, reps["age"].to_numpy(dtype=np.int64), side="right") - 1
+    # every derived count as a membership over the atoms: declared cells, nested differences, age atoms
+    # by one other characteristic, named countries
+    memberships: dict[tuple, np.ndarray] = {}
+    for key, member in members.items():
+        memberships[(key,)] = member.astype(np.int8)
+    keys = list(members)
+    for k1 in keys:
+        for k2 in keys:
+            if k1 != k2 and np.all(members[k1] <= members[k2]) and not np.array_equal(members[k1], members[k2]):
+                memberships[(f"{k2} - {k1}",)] = (members[k2] & ~members[k1]).astype(np.int8)
+    splits = {"": np.zeros(len(reps), dtype=np.int64),
+              "sex": _female(reps).astype(np.int64),
+              "mh": reps["has_mh"].astype("boolean").fillna(False).to_numpy(dtype=np.int64),
+              "status": pd.factorize(reps["mh_status"].astype("string").fillna(""))[0],
+              "household": reps["household_id"].notna().to_numpy(dtype=np.int64),
+              "address": reps["moved_in_address"].notna().to_numpy(dtype=np.int64)}
+    for name, split in splits.items():
+        for age in np.unique(age_atom):
+            for value in np.unique(split):
+                member = (age_atom == age) & (split == value)
+                if member.any():
+                    memberships[("age", int(atoms.bounds[age]), name, int(value))] = member.astype(np.int8)
+    for country in countries:
+        memberships[("country", country)] = atoms.of_country(country).astype(np.int8)
+    names = list(memberships)
+    matrix = np.vstack([memberships[n] for n in names])  # derived × atoms (int8; atoms sorted by block)
+    per_block = np.zeros((len(names), n_blocks))
+    for b in range(n_blocks):
+        per_block[:, b] = matrix[:, atom_index[b]] @ atoms.count[atom_index[b]]
+    matrix_float = lambda i, b: matrix[i, atom_index[b]].astype(float)  # noqa: E731
+    city = per_block.sum(axis=1)
+    small = lambda v: (v >= 1) & (v < min_count)  # noqa: E731
+    for b, area in enumerate(districts):
+        for i in np.flatnonzero(small(per_block[:, b])):
+            system.add_target((area, names[i]), {b: matrix_float(i, b)}, "derived")
+    for i in np.flatnonzero(small(city)):
+        system.add_target((CITY, names[i]), {b: matrix_float(i, b) for b in range(n_blocks)
+                                             if matrix[i, atom_index[b]].any()}, "derived")
+
+
+def _female(frame: pd.DataFrame) -> np.ndarray:
+    from quarterstats.statistical_sex import is_female
+
+    return np.asarray(is_female(frame["person_id"], frame["sex"]), dtype=bool)
+
+
+def _row_cost(system: LinkedSystem, row: _Row, active: set) -> tuple:
+    providers = [p for p in row.providers if p in active]
+    area = row.key[0]
+    return (max(system.sources[p] for p in providers), len(providers), area == CITY,
+            max(system.source_value.get(p, 0.0) for p in providers), str(row.key))
+
+
+def complete_linked(system: LinkedSystem, min_count: int, *, max_rounds: int = 500) -> tuple[set, dict]:
+    """Secondary suppression against the whole linked system.
+
+    While a target (a suppressed cell, or a derived count of 1 … ``min_count`` − 1) is determined by
+    the published rows (:class:`.exactness.BlockSystem`), one published row its derivation uses (the
+    rows of the minimum-norm certificate) is withdrawn: the cheapest (:data:`SOURCE_COST`: a ratio's
+    value, a share, a pyramid cell, a count, the residents last; then district before city, the
+    smallest value), by suppressing every source that publishes it. A count or pyramid cell withdrawn
+    becomes a suppressed cell that must not follow either. Withdrawing rows only frees quantities, so a
+    target found free is not tested again. A target with no published row left to withdraw (the
+    earlier date's residents, the identities) is listed as ``unresolved``. Returns (the sources to
+    suppress, statistics)."""
+    from .exactness import single_threaded
+
+    with single_threaded():
+        return _complete(system, min_count, max_rounds)
+
+
+def _complete(system: LinkedSystem, min_count: int, max_rounds: int) -> tuple[set, dict]:
+    from .exactness import BlockSystem
+
+    n_blocks = system.n_blocks
+    sizes = [system.size(b) for b in range(n_blocks)]
+    keys = list(system.rows)
+    local_rows: list[list[tuple]] = [[] for _ in range(n_blocks)]
+    coupling_rows: list[tuple] = []
+    for key in keys:
+        touched = [b for b, v in system.rows[key].vector.items() if np.any(v != 0)]
+        if len(touched) == 1:
+            local_rows[touched[0]].append(key)
+        elif touched:
+            coupling_rows.append(key)
+    local = [np.array([system.rows[k].vector[b] for k in local_rows[b]]).reshape(len(local_rows[b]), sizes[b])
+             for b in range(n_blocks)]
+    coupling = [np.array([system.rows[k].vector.get(b, np.zeros(sizes[b])) for k in coupling_rows]
+                         ).reshape(len(coupling_rows), sizes[b]) for b in range(n_blocks)]
+    where = {k: (b, i) for b in range(n_blocks) for i, k in enumerate(local_rows[b])}
+    where.update({k: (None, i) for i, k in enumerate(coupling_rows)})
+    started = time.perf_counter()
+    blocks = BlockSystem(local, coupling)
+    active = set(system.sources)  # published sources
+    by_source: dict[tuple, list[tuple]] = {}
+    for key in keys:
+        for p in system.rows[key].providers:
+            by_source.setdefault(p, []).append(key)
+    row_active = {k: True for k in keys}
+    pending = list(range(len(system.targets)))
+    targets = list(system.targets)
+    suppressed: set = set()
+    unresolved: list = []
+    costs: dict = {}
+    trace: list = []
+    rounds = 0
+    for rounds in range(1, max_rounds + 1):
+        determined = []
+        single = {}
+        for t in pending:
+            vector = targets[t][1]
+            touched = [b for b, v in vector.items() if np.any(v != 0)]
+            if len(touched) == 1:
+                single.setdefault(touched[0], []).append(t)
+            elif blocks.determined({b: vector[b] for b in touched}):
+                determined.append(t)
+        for b, ts in single.items():
+            hit = blocks.determined_local(b, np.array([targets[t][1][b] for t in ts]))
+            determined += [t for t, h in zip(ts, hit) if h]
+        if not determined:
+            pending = []
+            break
+        pending = sorted(determined)
+        drop_local: dict[int, list[int]] = {}
+        drop_coupling: list[int] = []
+        withdrawn: set = set()
+        changed_blocks: set = set()
+        for t in pending:
+            vector = targets[t][1]
+            support = {b: v for b, v in vector.items() if np.any(v != 0)}
+            if changed_blocks & set(support) or (drop_coupling and len(support) > 1):
+                continue  # a row of its area is gone already: tested again next round
+            cert_local, cert_coupling, cert_essential = blocks.certificate(support)
+            used = [local_rows[b][i] for b, rows in cert_local.items() for i in rows] + \
+                [coupling_rows[i] for i in cert_coupling]
+            if any(k in withdrawn for k in used):
+                continue
+
+            def removable(keys):
+                return [k for k in keys if row_active[k] and all(p[0] != FIXED for p in system.rows[k].providers)]
+
+            for k in removable(used):
+                if k not in costs:
+                    costs[k] = _row_cost(system, system.rows[k], active)
+            own = removable([local_rows[b][i] for b, rows in cert_essential.items() if b in support for i in rows])
+            other = removable([local_rows[b][i] for b, rows in cert_essential.items() if b not in support for i in rows])
+            candidates = removable(used)
+            if not candidates:
+                unresolved.append(targets[t][0])
+                continue
+            essential = bool(own)
+            # the cheapest row whose withdrawal frees it: rows its own area cannot replace first, then
+            # those of other areas, then any row of the derivation; else the cheapest of the first kind
+            tries = []
+            for group in (own, other, candidates):
+                tries += [k for k in sorted(group, key=costs.__getitem__) if k not in tries][:TRIES]
+            choice = next((k for k in tries[:2 * TRIES] if blocks.frees(support, *where[k])), None)
+            if choice is None:
+                choice = min(own or other or candidates, key=costs.__getitem__)
+            trace.append((targets[t][0], targets[t][2], choice, round(system.value(vector)), essential))
+            for source in [p for p in system.rows[choice].providers if p in active]:
+                active.discard(source)
+                suppressed.add(source)
+                for key in by_source[source]:
+                    costs.pop(key, None)
+                    if row_active[key] and not any(p in active or p[0] == FIXED for p in system.rows[key].providers):
+                        row_active[key] = False
+                        withdrawn.add(key)
+                        b, i = where[key]
+                        if b is None:
+                            drop_coupling.append(i)
+                        else:
+                            drop_local.setdefault(b, []).append(i)
+                            changed_blocks.add(b)
+                if source[0] in ("count", "pyramid"):  # now a "*" cell: it must not follow either
+                    for key in by_source[source]:
+                        targets.append((key, system.rows[key].vector, "suppressed"))
+                        pending.append(len(targets) - 1)
+        done = set(unresolved)
+        pending = [t for t in dict.fromkeys(pending) if targets[t][0] not in done]
+        blocks.drop(drop_local, drop_coupling)
+    else:  # pragma: no cover (every round withdraws a row)
+        raise RuntimeError("linked suppression did not converge")
+    stats = {"rounds": rounds, "seconds_completion": round(time.perf_counter() - started, 2),
+             "unknowns": int(sum(sizes)), "rows": len(keys), "coupling_rows": len(coupling_rows),
+             "targets": len(system.targets), "withdrawn": len(suppressed),
+             "decompositions": blocks.decompositions, "unresolved": [str(u) for u in unresolved],
+             "dropped_relations": list(system.dropped), "trace": trace}
+    return suppressed, stats
+
+
+class LinkedProtection(NamedTuple):
+    """One date's protection completed against everything published of it together."""
+
+    protection: object  # :class:`.indicators.ProtectionResult`, ``published`` with the withdrawn values hidden
+    pyramid: pd.DataFrame  # the published pyramid table (:func:`quarterstats.publication.pyramid_table`)
+    statistics: dict
+
+
+def protect_linked(table: pd.DataFrame, persons: pd.DataFrame, config, catalogue: Catalogue,
+                   previous: PreviousDate | None = None, *, max_rounds: int = 20) -> LinkedProtection:
+    """The protection of one date (suppression mode) completed against the linked system.
+
+    Each round protects the indicator table (:func:`.indicators.protect_indicators`, with the counts the
+    linked completion withdrew as further primary cells) and the pyramids
+    (:func:`quarterstats.publication.pyramid_table`, likewise), builds the linked system of what they
+    publish (:func:`build_linked_system`, with the previous date's residents and the population
+    balance) and completes it (:func:`complete_linked`). Withdrawn shares, ratios and means are hidden
+    in the published table; withdrawn counts and pyramid cells go back to the per-table protection,
+    whose secondary suppression completes their tables, and the next round checks the result. The
+    rounds end when the linked completion withdraws no count and no pyramid cell."""
+    from quarterstats.publication import pyramid_table
+
+    from .indicators import protect_indicators
+
+    start = time.perf_counter()
+    extra_counts: pd.DataFrame | None = None
+    extra_pyramid: dict[str, np.ndarray] = {}
+    hidden: set[tuple[str, str]] = set()
+    rounds: list[dict] = []
+    for _ in range(max_rounds):
+        protection = protect_indicators(table, config, catalogue=catalogue, params=catalogue.params,
+                                        extra_mask=extra_counts)
+        protection.published = hide_values(protection.published, sorted(hidden))
+        order = list(protection.counts.index)
+        pyramid = pyramid_table(persons, order, config, extra=extra_pyramid)
+        built = time.perf_counter()
+        system = build_linked_system(persons, table, protection.published, pyramid, catalogue, config.min_count,
+                                     previous)
+        sources, stats = complete_linked(system, config.min_count)
+        stats["seconds_build"] = round(time.perf_counter() - built, 2) - stats["seconds_completion"]
+        rounds.append(stats)
+        hidden |= {(s[1], s[2]) for s in sources if s[0] in ("share", "value")}
+        counts = [s for s in sources if s[0] in ("count", "top")]
+        cells = [s for s in sources if s[0] == "pyramid"]
+        protection.published = hide_values(protection.published, sorted(hidden))
+        if not counts and not cells:
+            break
+        if extra_counts is None:
+            extra_counts = pd.DataFrame(False, index=protection.counts.index, columns=protection.counts.columns)
+        for _, area, key in counts:
+            extra_counts.loc[area, key] = True
+        for _, area, band, sex, mh in cells:
+            edges = len(pyramid[pyramid["district_id"].astype(str) == area]) // 4
+            mask = extra_pyramid.setdefault(area, np.zeros((edges, 4), dtype=bool))
+            mask[band, 2 * (sex == "w") + (mh == "ohne MH")] = True
+    statistics = {
+        "seconds": round(time.perf_counter() - start, 2), "rounds": len(rounds),
+        "withdrawn": sum(r["withdrawn"] for r in rounds), "unresolved": rounds[-1]["unresolved"],
+        "dropped_relations": rounds[-1]["dropped_relations"], "last": rounds[-1],
+    }
+    return LinkedProtection(protection, pyramid, statistics)
+
+
+def hide_values(published: pd.DataFrame, hidden: Sequence[tuple[str, str]]) -> pd.DataFrame:
+    """Copy of a protected long table with the given (area, indicator) values suppressed ("*")."""
+    out = published.copy()
+    if not len(hidden):
+        return out
+    keys = pd.MultiIndex.from_frame(out[["district_id", "indicator"]].astype(str))
+    hide = keys.isin(pd.MultiIndex.from_tuples(list(hidden))) & out["value"].notna().to_numpy()
+    columns = [c for c in ("value", "numerator", "denominator") if c in out.columns]
+    out.loc[hide, columns] = np.nan
+    flag = out["flag"].astype("string").fillna("").to_numpy(dtype=object)
+    flag[hide] = SUPPRESSED
+    out["flag"] = pd.array(flag, dtype="string")
+    return out
