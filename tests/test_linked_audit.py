@@ -209,3 +209,238 @@ def test_the_published_index_table_keeps_the_sign_of_a_suppressed_index():
     assert segregation_published(indices)["flag"].tolist() == ["", "*"]
     without_flag = segregation_published(indices.drop(columns="flag"))
     assert without_flag["flag"].tolist() == ["", "x"]  # not computable: not a secret
+
+
+# ------------------------------------------------------------- exactness: null space against an LP
+def _random_blocks(rng: np.random.Generator, n_blocks: int = 3, size: int = 6, local: int = 4, coupling: int = 2):
+    """A small system of 0/1 rows in blocks, with a coupling row over all blocks."""
+    local_rows = [(rng.random((local, size)) < 0.4).astype(float) for _ in range(n_blocks)]
+    coupling_rows = [(rng.random((coupling, size)) < 0.4).astype(float) for _ in range(n_blocks)]
+    return local_rows, coupling_rows
+
+
+def _lp_range(local_rows, coupling_rows, target: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
+    """min and max of ``target · x`` over x ≥ 0 with every row at its true value (scipy HiGHS)."""
+    from scipy.optimize import linprog
+    from scipy.linalg import block_diag
+
+    a = np.vstack([block_diag(*local_rows), np.hstack(coupling_rows)])
+    b = a @ truth
+    low = linprog(target, A_eq=a, b_eq=b, bounds=(0, None), method="highs")
+    high = linprog(-target, A_eq=a, b_eq=b, bounds=(0, None), method="highs")
+    return low.fun, (-high.fun if high.status == 0 else np.inf)  # status 3: unbounded above
+
+
+def test_the_null_space_test_agrees_with_linear_programming_on_random_systems():
+    """On random block systems with a strictly positive true table, a quantity is determined by the
+    block null-space test exactly where the LP's minimum equals its maximum."""
+    from quarterstats.disclosure.exactness import BlockSystem
+
+    rng = np.random.default_rng(7)
+    checked = {True: 0, False: 0}
+    for _ in range(60):
+        local_rows, coupling_rows = _random_blocks(rng, n_blocks=int(rng.integers(1, 4)))
+        system = BlockSystem(local_rows, coupling_rows)
+        n, size = len(local_rows), local_rows[0].shape[1]
+        truth = rng.integers(1, 9, n * size).astype(float)
+        for _ in range(6):
+            target = np.zeros(n * size)
+            target[rng.choice(n * size, int(rng.integers(1, 4)), replace=False)] = 1.0
+            lo, hi = _lp_range(local_rows, coupling_rows, target, truth)
+            parts = {b: target[b * size:(b + 1) * size] for b in range(n) if target[b * size:(b + 1) * size].any()}
+            ours = system.determined(parts) if len(parts) > 1 else \
+                bool(system.determined_local(*next(iter(parts.items())))[0])
+            assert ours == (hi - lo < 1e-6), (lo, hi, ours)
+            checked[ours] += 1
+        # and after a row is switched off
+        if local_rows[0].shape[0]:
+            system.drop({0: [0]}, [])
+            local_rows[0] = local_rows[0][1:]
+            target = np.zeros(n * size)
+            target[: size] = local_rows[0][0] if len(local_rows[0]) else 0
+            target[0] += 1
+            lo, hi = _lp_range(local_rows, coupling_rows, target, truth)
+            assert bool(system.determined_local(0, target[:size])[0]) == (hi - lo < 1e-6)
+    assert checked[True] > 20 and checked[False] > 20  # both answers occur
+
+
+# ------------------------------------------- the channels between the tables of a date (and dates)
+from quarterstats.catalogue import IndicatorParameters, build_catalogue  # noqa: E402
+from quarterstats.disclosure import DisclosureConfig  # noqa: E402
+from quarterstats.disclosure.indicators import protect_indicators  # noqa: E402
+from quarterstats.disclosure.linked import (  # noqa: E402
+    PreviousDate, build_linked_system, linked_disclosures, protect_linked,
+)
+from quarterstats.publication import published_table, pyramid_table  # noqa: E402
+
+_COUNTRIES = {"eu": ["POL", "POL", "ITA", "ROU"], "turkey": ["TUR"], "mena": ["SYR", "IRQ"],
+              "former_soviet_union": ["RUS", "KAZ"], "rest_of_asia": ["VNM", "CHN"]}
+
+
+def _small_city():
+    """Four districts (D small) with a few persons placed so that each channel exists: one
+    18–19-year-old with migration background in C, one 5-year-old in C, one person from Poland in D
+    (and more persons from other EU states there)."""
+    from test_protection import DAY, districts_frame, random_persons
+
+    from quarterstats.indicators import compute_indicators
+
+    persons = random_persons(seed=5, sizes=(1200, 800, 400, 60))
+    rng = np.random.default_rng(6)
+    size = rng.integers(1, 6, len(persons))
+    household = np.repeat(np.arange(len(persons)), size)[: len(persons)]
+    persons["household_id"] = [f"H{d}{h:05d}" for d, h in zip(persons["district_id"], household)]
+    region = persons["origin_region"].fillna("")
+    persons["bezugsland"] = [rng.choice(_COUNTRIES[r]) if r else None for r in region]
+    in_d = (persons["district_id"] == "D").to_numpy()
+    eu_d = persons.index[in_d & (region == "eu").to_numpy()]
+    persons.loc[eu_d, "bezugsland"] = "ITA"
+    persons.loc[eu_d[0], "bezugsland"] = "POL"
+    c_mh = persons.index[(persons["district_id"] == "C") & persons["has_mh"]]
+    persons.loc[c_mh[persons.loc[c_mh, "age"].isin([18, 19]).to_numpy()], "age"] = 30
+    persons.loc[c_mh[0], "age"] = 19
+    c = persons.index[persons["district_id"] == "C"]
+    persons.loc[c[persons.loc[c, "age"] == 5], "age"] = 40
+    persons.loc[c[1], "age"] = 5
+    persons["moved_in_address"] = persons["moved_in_address"].where(persons["age"] > 0, pd.Timestamp("2020-06-01"))
+    return persons, compute_indicators(persons, districts_frame(), DAY)
+
+
+_FLOWS = {"births": (20, 15, 10, 1), "in_movers": (100, 60, 30, 5), "out_movers": (90, 50, 25, 4),
+          "intra_city_in": (10, 8, 6, 3), "intra_city_out": (9, 9, 6, 3)}
+
+
+def _with_flows(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """The date's table with births and moves (D has one birth), and the residents of the previous
+    date that the population balance gives."""
+    rows = []
+    for indicator, values in _FLOWS.items():
+        for district, value in zip("ABCD", values):
+            rows.append(dict(district_id=district, indicator=indicator, value=float(value), numerator=float(value)))
+        rows.append(dict(district_id="city", indicator=indicator, value=float(sum(values)),
+                         numerator=float(sum(values))))
+    out = pd.concat([table, pd.DataFrame(rows)], ignore_index=True)
+    pop = table[table["indicator"] == "pop"].set_index("district_id")["value"]
+    flow = {k: pd.Series(list(v) + [sum(v)], index=[*"ABCD", "city"], dtype=float) for k, v in _FLOWS.items()}
+    before = pop - flow["births"] - flow["in_movers"] + flow["out_movers"]
+    inner = list("ABCD")
+    before[inner] = before[inner] - flow["intra_city_in"][inner] + flow["intra_city_out"][inner]
+    return out, before
+
+
+def _publish(persons, table, config, catalogue, linked: bool, previous=None):
+    """(published long table with labels, published pyramid table): per table (as before the linked
+    protection) or with it."""
+    from test_protection import DAY
+
+    if linked:
+        result = protect_linked(table, persons, config, catalogue, previous)
+        protection, pyramid = result.protection, result.pyramid
+    else:
+        protection = protect_indicators(table, config, catalogue=catalogue, params=catalogue.params)
+        pyramid = pyramid_table(persons, list(protection.counts.index), config)
+    names = {d: d for d in "ABCD"}
+    return published_table(protection.published, names, DAY, catalogue), pyramid
+
+
+def _value(published: pd.DataFrame, area: str, indicator: str, column: str = "value") -> float:
+    rows = published[(published["district_id"] == area) & (published["indicator"] == indicator)]
+    return float(rows[column].iloc[0]) if len(rows) else np.nan
+
+
+def _mh_18_19_from_the_pyramid(published, pyramid, area: str) -> float:
+    """Pyramid bands 0–9 and 10–19 with MH (men and women) − the minors with MH."""
+    cells = pyramid[(pyramid["district_id"] == area) & (pyramid["mh"] == "mit MH")
+                    & pyramid["age_band"].isin(["0–9", "10–19"])]["count"]
+    return float(cells.sum(min_count=4)) - _value(published, area, "with_mh_minors") if cells.notna().all() else np.nan
+
+
+def _five_year_olds_from_a_denominator(published, area: str) -> float:
+    """Residents under 6 − (residents − the residents aged 5 and over, the denominator of the share
+    living at their address for 5 years): the 5-year-olds."""
+    under_5 = _value(published, area, "pop") - _value(published, area, "residence_5y", "denominator")
+    return _value(published, area, "age_00_05") - under_5
+
+
+def _births_from_the_balance(published, before: pd.Series, area: str) -> float:
+    terms = [_value(published, area, k) for k in ("pop", "in_movers", "out_movers", "intra_city_in", "intra_city_out")]
+    pop, moved_in, moved_out, intra_in, intra_out = terms
+    return pop - before[area] - moved_in + moved_out - intra_in + intra_out
+
+
+def _country_from_the_city(published, persons, country: str, area: str) -> float:
+    """The city's count of a named country − the named counts of the other districts."""
+    from quarterstats.tables import top_countries_published
+
+    top = top_countries_published(persons, published, 5)
+    named = top[(top["country_code"] == country) & top["count"].notna()]
+    city = named.loc[named["district_id"] == "city", "count"]
+    others = named.loc[~named["district_id"].isin(["city", area]), "count"]
+    listed = set(named["district_id"]) - {"city", area}
+    if len(city) == 0 or listed != set("ABCD") - {area}:
+        return np.nan
+    return float(city.iloc[0] - others.sum())
+
+
+@pytest.fixture(scope="module")
+def small_city():
+    return _small_city()
+
+
+def test_each_channel_gives_a_small_count_back_from_the_per_table_protection(small_city):
+    """Each table passes its own audit; together they give the small counts back: the channels
+    (1)–(4) of docs/disclosure.md as attacks on the per-table protection."""
+    persons, table = small_city
+    config, catalogue = DisclosureConfig(), build_catalogue()
+    table, before = _with_flows(table)
+    published, pyramid = _publish(persons, table, config, catalogue, linked=False)
+    assert _mh_18_19_from_the_pyramid(published, pyramid, "C") == 1  # (1)
+    assert _five_year_olds_from_a_denominator(published, "C") == 1  # (2)
+    assert _value(published, "D", "births") != _value(published, "D", "births")  # suppressed …
+    assert _births_from_the_balance(published, before, "D") == 1  # (3) … and back across the dates
+    assert _country_from_the_city(published, persons, "POL", "D") == 1  # (4)
+    system = build_linked_system(persons, table, published, pyramid, catalogue, config.min_count,
+                                 PreviousDate(before, before))
+    found = linked_disclosures(system)
+    assert ("C", ("age", 18, "mh", 1)) in found and ("D", ("country", "POL")) in found
+    assert ("D", "births") in found
+
+
+def test_the_linked_protection_closes_every_channel(small_city):
+    persons, table = small_city
+    config, catalogue = DisclosureConfig(), build_catalogue()
+    table, before = _with_flows(table)
+    previous = PreviousDate(before, before)
+    published, pyramid = _publish(persons, table, config, catalogue, linked=True, previous=previous)
+    assert not _mh_18_19_from_the_pyramid(published, pyramid, "C") == 1
+    assert not _five_year_olds_from_a_denominator(published, "C") == 1
+    assert not _births_from_the_balance(published, before, "D") == 1
+    assert not _country_from_the_city(published, persons, "POL", "D") == 1
+    system = build_linked_system(persons, table, published, pyramid, catalogue, config.min_count, previous)
+    assert linked_disclosures(system) == []
+    # nothing small is published, and the per-table audit still holds
+    counts = published.loc[published["kind"] == "count", "value"].dropna()
+    assert not ((counts >= 1) & (counts < config.min_count)).any()
+    # most of the table stays published
+    assert published["value"].notna().mean() > 0.6
+
+
+def test_other_age_bounds_and_min_count_5_recover_nothing(small_city):
+    """With other age groups (0, 3, 6, 10, 16, 18, 21, 30, 50, 60, 75) and min_count 5 the linked
+    protection builds its atoms from that catalogue; the audit of the result finds nothing."""
+    from test_protection import DAY, districts_frame
+
+    from quarterstats.indicators import compute_indicators
+
+    persons, _ = small_city
+    params = IndicatorParameters(age_group_lower_bounds=(0, 3, 6, 10, 16, 18, 21, 30, 50, 60, 75))
+    catalogue = build_catalogue(params)
+    config = DisclosureConfig(min_count=5)
+    table = compute_indicators(persons, districts_frame(), DAY, params=params)
+    plain, plain_pyramid = _publish(persons, table, config, catalogue, linked=False)
+    leaks = linked_disclosures(build_linked_system(persons, table, plain, plain_pyramid, catalogue, 5))
+    assert leaks  # the per-table protection leaves channels open with these parameters too
+    published, pyramid = _publish(persons, table, config, catalogue, linked=True)
+    assert linked_disclosures(build_linked_system(persons, table, published, pyramid, catalogue, 5)) == []
+    counts = published.loc[published["kind"] == "count", "value"].dropna()
+    assert not ((counts >= 1) & (counts < 5)).any()

@@ -690,7 +690,7 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str, settings:
     """
     from quarterstats.catalogue import build_catalogue
     from quarterstats.disclosure.indicators import protect_indicators, published_changes
-    from quarterstats.disclosure.linked import hide_values_of_suppressed_inputs, publishable_segregation
+    from quarterstats.disclosure.linked import hide_values_of_suppressed_inputs, protect_linked, publishable_segregation
     from quarterstats.figures import start_figures
     from quarterstats.gis import write_gis_files
     from quarterstats.parameter_text import parameter_table
@@ -710,10 +710,15 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str, settings:
     persons = pd.read_parquet(paths.persons(day))
     districts = read_districts(paths)
     names = dict(zip(districts["district_id"].astype(str), districts["name"].astype(str)))
-    protection = protect_indicators(table, config, persons=persons if config.method == "cell_key" else None,
-                                    catalogue=catalogue, params=params)
-    protection.published = hide_values_of_suppressed_inputs(protection.published)
     previous = previous_date(paths, day)
+    linked = None
+    if config.method == "suppression":  # every published number of the date together (disclosure/linked.py)
+        linked = protect_linked(table, persons, config, catalogue, _previous_residents(paths, previous),
+                                order=_area_order(table))
+        protection = linked.protection
+    else:
+        protection = protect_indicators(table, config, persons=persons, catalogue=catalogue, params=params)
+    protection.published = hide_values_of_suppressed_inputs(protection.published)
     baseline = paths.reference_dates()[0]
     protected = published_changes(
         protection.published,
@@ -723,7 +728,7 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str, settings:
     )
     published = mark_unknown(published_table(protected, names, day, catalogue), table)
     order = list(dict.fromkeys(published["district_id"]))
-    pyramid = pyramid_table(persons, order, config)
+    pyramid = linked.pyramid if linked is not None else pyramid_table(persons, order, config)
     report_dir = paths.report_dir(day)
     prov = provenance(paths, day, settings)
     earlier = [pd.read_parquet(paths.published(d)) for d in published_dates(paths) if d < day]
@@ -769,7 +774,8 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str, settings:
             figures = drawing.finish(staged)
         outputs += [staged / f.png for f in figures] + [staged / f.svg for f in figures]
         outputs.append(_render_report(published, segregation, figures, meta, staged))
-        checks = _publication_checks(staged, outputs, persons, protection, published, config)
+        checks = _publication_checks(staged, outputs, persons, protection, published, config,
+                                     linked=(table, pyramid, catalogue, _previous_residents(paths, previous)))
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)  # nothing of a failed build stays behind
         raise
@@ -792,6 +798,9 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str, settings:
         "settings_sha256": prov.settings_sha256,
         "below_legal_floor_published": int(len(below_floor)),
     }
+    if linked is not None:
+        stats = linked.statistics
+        metadata["linked_protection"] = {k: stats[k] for k in ("seconds", "rounds", "withdrawn")}
     if not swapped:
         metadata["note"] = (f"a blocking check failed: {_relative(report_dir, paths)} was left as it was; the "
                             f"build that failed stays in {_relative(staged, paths)} until the next run")
@@ -807,16 +816,38 @@ PUBLICATION_TABLES = ("indikatoren", "alterspyramide", "segregationsindizes", "b
 PUBLICATION_FILES = ("zeichenerklaerung.csv", "tabellen.xlsx", "bezirke.gpkg", "bezirke.geojson", "bericht.html")
 
 
+def _area_order(table: pd.DataFrame) -> list[str]:
+    """The areas in the order of the published table (as :func:`publication_stage` passes them on)."""
+    return list(dict.fromkeys(table["district_id"].astype(str)))
+
+
+def _previous_residents(paths: ProjectPaths, previous: date | None):
+    """The previous date's residents, published and true, for the population balance (None without a
+    published previous date)."""
+    from quarterstats.disclosure.linked import PreviousDate
+
+    if previous is None or not paths.published(previous).is_file() or not paths.indicators(previous).is_file():
+        return None
+    return PreviousDate.from_tables(pd.read_parquet(paths.published(previous)), pd.read_parquet(paths.indicators(previous)))
+
+
 def _publication_checks(staged: Path, outputs: list[Path], persons: pd.DataFrame, protection, published,
-                        config) -> dict[str, tuple[bool, str]]:
+                        config, linked: tuple | None = None) -> dict[str, tuple[bool, str]]:
     """The blocking checks of a staged publication: no person-level content, disclosure, exactly the
-    expected files."""
+    expected files. ``linked``: (the unprotected table, the published pyramid table, the catalogue,
+    the previous date's residents) for the linked audit of everything published together
+    (:func:`quarterstats.disclosure.linked.linked_disclosures`)."""
     from quarterstats.disclosure.indicators import audit
+    from quarterstats.disclosure.linked import build_linked_system, linked_disclosures
     from quarterstats.publication import person_level_findings
 
     leaks = person_level_findings(staged, persons["person_id"], persons["household_id"].dropna())
     recoverable = (audit(protection.counts, protection.count_mask, config, relations=protection.relations)
                    if config.method == "suppression" else [])
+    if config.method == "suppression" and linked is not None:
+        table, pyramid, catalogue, previous = linked
+        system = build_linked_system(persons, table, published, pyramid, catalogue, config.min_count, previous)
+        recoverable = [*recoverable, *linked_disclosures(system)]
     complete, files = staging.staged_files_check(staged, outputs)
     required = [f"{stem}{kind}" for stem in PUBLICATION_TABLES for kind in (".parquet", ".csv", "_de.csv")]
     missing = [name for name in [*required, *PUBLICATION_FILES] if staged / name not in outputs]

@@ -622,7 +622,10 @@ def complete_linked(system: LinkedSystem, min_count: int, *, max_rounds: int = 5
         return _complete(system, min_count, max_rounds)
 
 
-def _complete(system: LinkedSystem, min_count: int, max_rounds: int) -> tuple[set, dict]:
+def _assemble(system: LinkedSystem):
+    """The :class:`.exactness.BlockSystem` of a linked system: rows of one block are local, rows over
+    several blocks (the city's) couple them. Returns (blocks, local row keys per block, coupling row
+    keys, row key → (block or None, position))."""
     from .exactness import BlockSystem
 
     n_blocks = system.n_blocks
@@ -642,8 +645,41 @@ def _complete(system: LinkedSystem, min_count: int, max_rounds: int) -> tuple[se
                          ).reshape(len(coupling_rows), sizes[b]) for b in range(n_blocks)]
     where = {k: (b, i) for b in range(n_blocks) for i, k in enumerate(local_rows[b])}
     where.update({k: (None, i) for i, k in enumerate(coupling_rows)})
+    return BlockSystem(local, coupling), local_rows, coupling_rows, where
+
+
+def _determined(blocks, targets: Sequence[tuple], pending: Sequence[int]) -> list[int]:
+    """The targets (positions in ``targets``) among ``pending`` that the published rows determine."""
+    determined = []
+    single: dict[int, list[int]] = {}
+    for t in pending:
+        vector = targets[t][1]
+        touched = [b for b, v in vector.items() if np.any(v != 0)]
+        if len(touched) == 1:
+            single.setdefault(touched[0], []).append(t)
+        elif blocks.determined({b: vector[b] for b in touched}):
+            determined.append(t)
+    for b, ts in single.items():
+        hit = blocks.determined_local(b, np.array([targets[t][1][b] for t in ts]))
+        determined += [t for t, h in zip(ts, hit) if h]
+    return sorted(determined)
+
+
+def linked_disclosures(system: LinkedSystem) -> list[tuple]:
+    """The audit: names of the targets of ``system`` (suppressed cells, derived counts of 1 …
+    ``min_count`` − 1) that follow exactly from what it publishes. Empty = nothing recoverable."""
+    from .exactness import single_threaded
+
+    with single_threaded():
+        blocks = _assemble(system)[0]
+        return [system.targets[t][0] for t in _determined(blocks, system.targets, range(len(system.targets)))]
+
+
+def _complete(system: LinkedSystem, min_count: int, max_rounds: int) -> tuple[set, dict]:
+    keys = list(system.rows)
     started = time.perf_counter()
-    blocks = BlockSystem(local, coupling)
+    blocks, local_rows, coupling_rows, where = _assemble(system)
+    sizes = [system.size(b) for b in range(system.n_blocks)]
     active = set(system.sources)  # published sources
     by_source: dict[tuple, list[tuple]] = {}
     for key in keys:
@@ -658,18 +694,7 @@ def _complete(system: LinkedSystem, min_count: int, max_rounds: int) -> tuple[se
     trace: list = []
     rounds = 0
     for rounds in range(1, max_rounds + 1):
-        determined = []
-        single = {}
-        for t in pending:
-            vector = targets[t][1]
-            touched = [b for b, v in vector.items() if np.any(v != 0)]
-            if len(touched) == 1:
-                single.setdefault(touched[0], []).append(t)
-            elif blocks.determined({b: vector[b] for b in touched}):
-                determined.append(t)
-        for b, ts in single.items():
-            hit = blocks.determined_local(b, np.array([targets[t][1][b] for t in ts]))
-            determined += [t for t, h in zip(ts, hit) if h]
+        determined = _determined(blocks, targets, pending)
         if not determined:
             pending = []
             break
@@ -751,7 +776,8 @@ class LinkedProtection(NamedTuple):
 
 
 def protect_linked(table: pd.DataFrame, persons: pd.DataFrame, config, catalogue: Catalogue,
-                   previous: PreviousDate | None = None, *, max_rounds: int = 20) -> LinkedProtection:
+                   previous: PreviousDate | None = None, *, order: Sequence[str] | None = None,
+                   max_rounds: int = 20) -> LinkedProtection:
     """The protection of one date (suppression mode) completed against the linked system.
 
     Each round protects the indicator table (:func:`.indicators.protect_indicators`, with the counts the
@@ -761,7 +787,8 @@ def protect_linked(table: pd.DataFrame, persons: pd.DataFrame, config, catalogue
     balance) and completes it (:func:`complete_linked`). Withdrawn shares, ratios and means are hidden
     in the published table; withdrawn counts and pyramid cells go back to the per-table protection,
     whose secondary suppression completes their tables, and the next round checks the result. The
-    rounds end when the linked completion withdraws no count and no pyramid cell."""
+    rounds end when the linked completion withdraws no count and no pyramid cell. ``order``: the areas
+    in the order of the pyramid table (default: that of the indicator table's counts)."""
     from quarterstats.publication import pyramid_table
 
     from .indicators import protect_indicators
@@ -775,8 +802,7 @@ def protect_linked(table: pd.DataFrame, persons: pd.DataFrame, config, catalogue
         protection = protect_indicators(table, config, catalogue=catalogue, params=catalogue.params,
                                         extra_mask=extra_counts)
         protection.published = hide_values(protection.published, sorted(hidden))
-        order = list(protection.counts.index)
-        pyramid = pyramid_table(persons, order, config, extra=extra_pyramid)
+        pyramid = pyramid_table(persons, list(order or protection.counts.index), config, extra=extra_pyramid)
         built = time.perf_counter()
         system = build_linked_system(persons, table, protection.published, pyramid, catalogue, config.min_count,
                                      previous)
