@@ -71,6 +71,7 @@ class _Block:
     basis: tuple = ()  # (U, S, Vt) of the active local rows
     reduced: np.ndarray = field(default=None)  # coupling rows with the block's row space projected out
     gram: np.ndarray = field(default=None)  # reduced @ reduced.T (coupling rows × coupling rows)
+    touch: np.ndarray = field(default=None)  # coupling rows with a non-zero entry in the block
 
 
 class BlockSystem:
@@ -92,6 +93,7 @@ class BlockSystem:
                        for a, c in zip(local, coupling)]
         for block in self.blocks:
             block.active = np.ones(block.local.shape[0], dtype=bool)
+            block.touch = np.abs(block.coupling).sum(axis=1) > 0
         self.coupling_active = np.ones(m, dtype=bool)
         self.decompositions = 0
         for b in range(len(self.blocks)):
@@ -162,7 +164,11 @@ class BlockSystem:
 
     def frees(self, target: Mapping[int, np.ndarray], block: int | None, row: int) -> bool:
         """Whether switching off one published row (local ``row`` of ``block``, or coupling row ``row``
-        where ``block`` is None) leaves ``target`` undetermined; the system itself is not changed."""
+        where ``block`` is None) leaves ``target`` undetermined; the system itself is not changed.
+
+        A local row that the other rows of its block replace (leverage below 1) changes nothing. One
+        they do not replace takes exactly one direction ``w = P⁺ e_row`` out of the block's row space
+        (``w`` is orthogonal to every other row), so the residuals grow by their part along ``w``."""
         saved_mask, saved_whiten = self.mask, self.whiten
         if block is None:
             active = self.coupling_active.copy()
@@ -173,16 +179,33 @@ class BlockSystem:
             finally:
                 self.mask, self.whiten = saved_mask, saved_whiten
         b = self.blocks[block]
-        saved = (b.active.copy(), b.basis, b.reduced, b.gram)
-        b.active[row] = False
-        self._reduce(block)
-        self.decompositions -= 1
-        self.mask, self.whiten = self._whiten(self.gram - saved[3] + b.gram, self.coupling_active)
-        try:
-            return not self.determined(target)
-        finally:
-            b.active, b.basis, b.reduced, b.gram = saved
-            self.mask, self.whiten = saved_mask, saved_whiten
+        u, s, vt = b.basis
+        positions = np.flatnonzero(b.active)
+        k = int(np.searchsorted(positions, row))
+        if k >= len(positions) or positions[k] != row or not len(s):
+            return False
+        if float(u[k] @ u[k]) < 1 - 1e-9:
+            return False
+        w = vt.T @ (u[k] / s)
+        w /= np.linalg.norm(w)
+        reduced = b.reduced + np.outer(b.coupling @ w, w)
+        mask, whiten = self._whiten(self.gram - b.gram + reduced @ reduced.T, self.coupling_active)
+        total = sum(float(np.dot(v, v)) for v in target.values())
+        scale = TOLERANCE * max(total, 1.0)
+        norm2, g = 0.0, np.zeros(self.m)
+        for bb, vector in target.items():
+            vector = np.asarray(vector, dtype=float)
+            r = self._residual(bb, vector[None, :])[0]
+            red = self.blocks[bb].reduced
+            if bb == block:
+                r = r + (vector @ w) * w
+                red = reduced
+            norm2 += float(r @ r)
+            g += red @ r
+        if norm2 <= scale:
+            return False
+        h = (g * mask) @ whiten if whiten.size else np.zeros(0)
+        return norm2 - float(h @ h) > scale
 
     def certificate(self, target: Mapping[int, np.ndarray], others: bool = True
                     ) -> tuple[dict[int, np.ndarray], np.ndarray, dict[int, np.ndarray]]:
@@ -200,10 +223,10 @@ class BlockSystem:
         local: dict[int, np.ndarray] = {}
         essential: dict[int, np.ndarray] = {}
         for b, block in enumerate(self.blocks):
-            if b not in target and not (others and len(used) and np.any(block.coupling[used])):
+            if b not in target and not (others and len(used) and block.touch[used].any()):
                 continue
             q = np.asarray(target[b], dtype=float) if b in target else 0.0
-            rest = q - y[used] @ block.coupling[used] if len(used) else q
+            rest = q - y @ block.coupling if len(used) else q
             if not np.any(np.abs(rest) > 1e-9):
                 continue
             u, s, vt = block.basis
