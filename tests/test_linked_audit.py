@@ -444,3 +444,29 @@ def test_other_age_bounds_and_min_count_5_recover_nothing(small_city):
     assert linked_disclosures(build_linked_system(persons, table, published, pyramid, catalogue, 5)) == []
     counts = published.loc[published["kind"] == "count", "value"].dropna()
     assert not ((counts >= 1) & (counts < 5)).any()
+
+
+def test_a_district_of_two_persons_does_not_hide_the_others():
+    """A district below the size at which anything is published (2 residents: every count of it is
+    small): its counts are suppressed and none follows through the city, and the other districts keep
+    their numbers."""
+    from test_protection import DAY, districts_frame, random_persons
+
+    from quarterstats.indicators import compute_indicators
+
+    persons = random_persons(seed=9, sizes=(900, 700, 500, 2))
+    table = compute_indicators(persons, districts_frame(), DAY)
+    config, catalogue = DisclosureConfig(), build_catalogue()
+    plain, _ = _publish(persons, table, config, catalogue, linked=False)
+    result = protect_linked(table, persons, config, catalogue)
+    assert result.statistics["unresolved"] == []
+    published = published_table(result.protection.published, {d: d for d in "ABCD"}, DAY, catalogue)
+    assert linked_disclosures(build_linked_system(persons, table, published, result.pyramid, catalogue,
+                                                  config.min_count)) == []
+    tiny = published[(published["district_id"] == "D") & (published["kind"] == "count")]
+    assert not ((tiny["value"] >= 1) & (tiny["value"] < config.min_count)).any()
+    others = published["district_id"].isin(["A", "B", "C"])
+    before = plain["district_id"].isin(["A", "B", "C"])
+    # (measured: 85 % of what the per-table protection publishes there)
+    assert published.loc[others, "value"].notna().sum() >= 0.8 * plain.loc[before, "value"].notna().sum()
+    assert result.statistics["last"]["tiny_districts"] == ["D"]

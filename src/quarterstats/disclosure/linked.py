@@ -277,6 +277,7 @@ class LinkedSystem:
         self.targets: list[tuple[tuple, dict, str]] = []  # (name, vector, kind: "suppressed"/"derived")
         self.target_values: list[float] = []
         self.dropped: list[str] = []
+        self.tiny: list[str] = []  # districts below the size at which anything is published
 
     def add_unknowns(self, block: int, names: list[tuple], values: np.ndarray) -> int:
         start = len(self.unknown_values[block])
@@ -547,7 +548,11 @@ def _derived_targets(system: LinkedSystem, atoms: _Atoms, atom_index: list[np.nd
                      vectors: dict, areas: list[str], districts: list[str], countries: list[str],
                      min_count: int) -> None:
     """Add the derived counts of 1 … ``min_count`` − 1 as targets (see :func:`build_linked_system`); the
-    values are counted for every area at once, vectors are built for the small ones only."""
+    values are counted for every area at once, vectors are built for the small ones only.
+
+    A district of fewer than ``min_count`` residents publishes no count but its zeros: every count of
+    it is small and suppressed, and every derived count of it is small; all stay targets (the
+    districts are listed in ``system.tiny`` and in the statistics)."""
     reps = atoms.representatives
     n_blocks = len(atom_index)
     age_atom = np.searchsorted(atoms.bounds, reps["age"].to_numpy(dtype=np.int64), side="right") - 1
@@ -583,7 +588,10 @@ def _derived_targets(system: LinkedSystem, atoms: _Atoms, atom_index: list[np.nd
     matrix_float = lambda i, b: matrix[i, atom_index[b]].astype(float)  # noqa: E731
     city = per_block.sum(axis=1)
     small = lambda v: (v >= 1) & (v < min_count)  # noqa: E731
+    residents = per_block[names.index(("pop",))] if ("pop",) in memberships else per_block.sum(axis=0)
     for b, area in enumerate(districts):
+        if residents[b] < min_count:  # below the size at which anything is published: see below
+            system.tiny.append(area)
         for i in np.flatnonzero(small(per_block[:, b])):
             system.add_target((area, names[i]), {b: matrix_float(i, b)}, "derived")
     for i in np.flatnonzero(small(city)):
@@ -727,14 +735,16 @@ def _complete(system: LinkedSystem, min_count: int, max_rounds: int) -> tuple[se
                 unresolved.append(targets[t][0])
                 continue
             essential = bool(own)
-            # the cheapest row whose withdrawal frees it: rows its own area cannot replace first, then
-            # those of other areas, then any row of the derivation; else the cheapest of the first kind
-            tries = []
-            for group in (own, other, candidates):
-                tries += [k for k in sorted(group, key=costs.__getitem__) if k not in tries][:TRIES]
-            choice = next((k for k in tries[:2 * TRIES] if blocks.frees(support, *where[k])), None)
+            # the cheapest row whose withdrawal frees it: every row of its own area (a row the area's
+            # other rows replace is rejected at once), then rows of other areas that their area cannot
+            # replace, then any row of the derivation; else the cheapest row of its own area
+            mine = [k for k in candidates if where[k][0] in support]
+            tries = sorted(mine, key=costs.__getitem__)
+            tries += [k for k in sorted(other, key=costs.__getitem__) if k not in tries][:TRIES]
+            tries += [k for k in sorted(candidates, key=costs.__getitem__) if k not in tries][:TRIES]
+            choice = next((k for k in tries if blocks.frees(support, *where[k])), None)
             if choice is None:
-                choice = min(own or other or candidates, key=costs.__getitem__)
+                choice = min(own or mine or other or candidates, key=costs.__getitem__)
             trace.append((targets[t][0], targets[t][2], choice, round(system.value(vector)), essential))
             for source in [p for p in system.rows[choice].providers if p in active]:
                 active.discard(source)
@@ -763,7 +773,7 @@ def _complete(system: LinkedSystem, min_count: int, max_rounds: int) -> tuple[se
              "unknowns": int(sum(sizes)), "rows": len(keys), "coupling_rows": len(coupling_rows),
              "targets": len(system.targets), "withdrawn": len(suppressed),
              "decompositions": blocks.decompositions, "unresolved": [str(u) for u in unresolved],
-             "dropped_relations": list(system.dropped), "trace": trace}
+             "dropped_relations": list(system.dropped), "trace": trace, "tiny_districts": list(system.tiny)}
     return suppressed, stats
 
 
@@ -827,6 +837,7 @@ def protect_linked(table: pd.DataFrame, persons: pd.DataFrame, config, catalogue
         "seconds": round(time.perf_counter() - start, 2), "rounds": len(rounds),
         "withdrawn": sum(r["withdrawn"] for r in rounds), "unresolved": rounds[-1]["unresolved"],
         "dropped_relations": rounds[-1]["dropped_relations"], "last": rounds[-1],
+        "trace": [step for r in rounds for step in r["trace"]],
     }
     return LinkedProtection(protection, pyramid, statistics)
 
