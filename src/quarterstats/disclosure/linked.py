@@ -735,16 +735,14 @@ def _complete(system: LinkedSystem, min_count: int, max_rounds: int) -> tuple[se
                 unresolved.append(targets[t][0])
                 continue
             essential = bool(own)
-            # the cheapest row whose withdrawal frees it: every row of its own area (a row the area's
-            # other rows replace is rejected at once), then rows of other areas that their area cannot
-            # replace, then any row of the derivation; else the cheapest row of its own area
-            mine = [k for k in candidates if where[k][0] in support]
-            tries = sorted(mine, key=costs.__getitem__)
-            tries += [k for k in sorted(other, key=costs.__getitem__) if k not in tries][:TRIES]
-            tries += [k for k in sorted(candidates, key=costs.__getitem__) if k not in tries][:TRIES]
+            # the cheapest row whose withdrawal frees it: rows its own area cannot replace first, then
+            # those of other areas, then any row of the derivation; else the cheapest of the first kind
+            tries: list = []
+            for group in (own, other, candidates):
+                tries += [k for k in sorted(group, key=costs.__getitem__) if k not in tries][:TRIES]
             choice = next((k for k in tries if blocks.frees(support, *where[k])), None)
             if choice is None:
-                choice = min(own or mine or other or candidates, key=costs.__getitem__)
+                choice = min(own or other or candidates, key=costs.__getitem__)
             trace.append((targets[t][0], targets[t][2], choice, round(system.value(vector)), essential))
             for source in [p for p in system.rows[choice].providers if p in active]:
                 active.discard(source)
