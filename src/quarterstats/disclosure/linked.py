@@ -333,10 +333,9 @@ def build_linked_system(persons: pd.DataFrame, table: pd.DataFrame, published: p
     (residents now = before + births + in-movers − out-movers, for districts ± moves between districts),
     wherever it holds on the true values. Targets: every suppressed count, pyramid cell and earlier
     residents' count (none may follow exactly), and the derived counts that are never published —
-    every declared cell with a population, each age atom in total and by sex, migration background,
-    migration status, household/institution and known address, the differences of nested declared
-    cells (residents − residents aged 1+ = the infants), the persons of each named country — where they
-    are 1 … ``min_count`` − 1."""
+    every declared cell with a population, each age atom in total, by sex and by migration background
+    (the pyramids' characteristics), the differences of nested declared cells (residents − residents
+    aged 1+ = the infants), the persons of each named country — where they are 1 … ``min_count`` − 1."""
     from quarterstats.indicators import top_countries
 
     areas = list(dict.fromkeys(published["district_id"].astype(str)))
@@ -568,10 +567,7 @@ def _derived_targets(system: LinkedSystem, atoms: _Atoms, atom_index: list[np.nd
                 memberships[(f"{k2} - {k1}",)] = (members[k2] & ~members[k1]).astype(np.int8)
     splits = {"": np.zeros(len(reps), dtype=np.int64),
               "sex": _female(reps).astype(np.int64),
-              "mh": reps["has_mh"].astype("boolean").fillna(False).to_numpy(dtype=np.int64),
-              "status": pd.factorize(reps["mh_status"].astype("string").fillna(""))[0],
-              "household": reps["household_id"].notna().to_numpy(dtype=np.int64),
-              "address": reps["moved_in_address"].notna().to_numpy(dtype=np.int64)}
+              "mh": reps["has_mh"].astype("boolean").fillna(False).to_numpy(dtype=np.int64)}
     for name, split in splits.items():
         for age in np.unique(age_atom):
             for value in np.unique(split):
