@@ -223,25 +223,37 @@ class _Atoms:
         household = persons["household_id"].notna().to_numpy().astype(np.int64)
         address = persons["moved_in_address"].notna().to_numpy().astype(np.int64)
         has_mh = persons["has_mh"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-        country = persons["bezugsland"].astype("string").fillna("") if "bezugsland" in persons.columns \
-            else pd.Series("", index=persons.index, dtype="string")
-        named = country.isin(list(countries)).to_numpy(dtype=bool) & has_mh
-        origin = np.where(named, "c:" + country.to_numpy(dtype=object),
-                          "r:" + persons["origin_region"].astype("string").fillna("").to_numpy(dtype=object))
-        columns = [block, age, household, female, has_mh.astype(np.int64)]
-        for values in (persons["mh_status"], pd.Series(origin), persons["eg_status"]):
-            columns.append(pd.factorize(pd.Series(np.asarray(values, dtype=object)).fillna(""), sort=True)[0])
-        columns.append(address)
-        stacked = np.column_stack(columns) if n else np.zeros((0, len(columns)), dtype=np.int64)
-        keys, first, inverse, counts = np.unique(stacked, axis=0, return_index=True, return_inverse=True,
-                                                 return_counts=True)
-        self.block = keys[:, 0]
+        def codes(column: str) -> np.ndarray:  # category codes (missing: -1), without strings per person
+            if column not in persons.columns:
+                return np.full(n, -1, dtype=np.int64), pd.Index([])
+            values = persons[column]
+            if not isinstance(values.dtype, pd.CategoricalDtype):
+                values = values.astype("category")
+            return values.cat.codes.to_numpy().astype(np.int64), values.cat.categories
+
+        country_codes, country_names = codes("bezugsland")
+        wanted = np.flatnonzero(pd.Index(country_names.astype(str)).isin(list(countries)))
+        named = np.isin(country_codes, wanted) & has_mh
+        region_codes = codes("origin_region")[0]
+        origin = np.where(named, country_codes, -2 - region_codes)  # a named country, else the region
+        columns = [block, age, household, female, has_mh.astype(np.int64), codes("mh_status")[0], origin,
+                   codes("eg_status")[0], address]
+        # one integer key per person (mixed radix over the columns), then its unique values
+        key = np.zeros(n, dtype=np.int64)
+        for column in columns:
+            shifted = column - column.min() if n else column
+            key = key * (int(shifted.max()) + 1 if n else 1) + shifted
+        _, first, counts = np.unique(key, return_index=True, return_counts=True)
+        self.block = block[first]
         self.count = counts.astype(float)
         reps = persons.iloc[first].reset_index(drop=True)
-        reps["age"] = self.bounds[keys[:, 1]]  # ages of the atom (all bounds are atom bounds)
+        reps["age"] = self.bounds[age[first]]  # ages of the atom (all bounds are atom bounds)
         self.representatives = reps
-        self.country = np.asarray(country.iloc[first].to_numpy(dtype=object))
+        names = np.asarray(country_names.astype(str), dtype=object)
+        self.country = np.where(country_codes[first] >= 0, names[np.maximum(country_codes[first], 0)] if len(names)
+                                else "", "")
         self.named = named[first]
+        self._countries: dict[str, np.ndarray] = {}
 
     def members(self, population: Population) -> np.ndarray:
         from .indicators import population_members
@@ -252,7 +264,9 @@ class _Atoms:
         return cache[population]
 
     def of_country(self, code: str) -> np.ndarray:
-        return self.named & (self.country == code)
+        if code not in self._countries:
+            self._countries[code] = self.named & (self.country == code)
+        return self._countries[code]
 
 
 class _Row(NamedTuple):
