@@ -775,7 +775,8 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str, settings:
         outputs += [staged / f.png for f in figures] + [staged / f.svg for f in figures]
         outputs.append(_render_report(published, segregation, figures, meta, staged))
         checks = _publication_checks(staged, outputs, persons, protection, published, config,
-                                     linked=(table, pyramid, catalogue, _previous_residents(paths, previous)))
+                                     linked=(table, pyramid, catalogue, _previous_residents(paths, previous),
+                                             linked.cache if linked is not None else None))
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)  # nothing of a failed build stays behind
         raise
@@ -835,7 +836,7 @@ def _publication_checks(staged: Path, outputs: list[Path], persons: pd.DataFrame
                         config, linked: tuple | None = None) -> dict[str, tuple[bool, str]]:
     """The blocking checks of a staged publication: no person-level content, disclosure, exactly the
     expected files. ``linked``: (the unprotected table, the published pyramid table, the catalogue,
-    the previous date's residents) for the linked audit of everything published together
+    the previous date's residents, what the linked protection kept) for the linked audit of everything published together
     (:func:`quarterstats.disclosure.linked.linked_disclosures`)."""
     from quarterstats.disclosure.indicators import audit
     from quarterstats.disclosure.linked import build_linked_system, linked_disclosures
@@ -845,8 +846,9 @@ def _publication_checks(staged: Path, outputs: list[Path], persons: pd.DataFrame
     recoverable = (audit(protection.counts, protection.count_mask, config, relations=protection.relations)
                    if config.method == "suppression" else [])
     if config.method == "suppression" and linked is not None:
-        table, pyramid, catalogue, previous = linked
-        system = build_linked_system(persons, table, published, pyramid, catalogue, config.min_count, previous)
+        table, pyramid, catalogue, previous, cache = linked
+        system = build_linked_system(persons, table, published, pyramid, catalogue, config.min_count, previous,
+                                     cache)
         recoverable = [*recoverable, *linked_disclosures(system)]
     complete, files = staging.staged_files_check(staged, outputs)
     required = [f"{stem}{kind}" for stem in PUBLICATION_TABLES for kind in (".parquet", ".csv", "_de.csv")]

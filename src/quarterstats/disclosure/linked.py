@@ -329,12 +329,14 @@ def _pad(vector: dict, system: LinkedSystem) -> dict:
 
 def build_linked_system(persons: pd.DataFrame, table: pd.DataFrame, published: pd.DataFrame,
                         pyramid: pd.DataFrame, catalogue: Catalogue, min_count: int,
-                        previous: PreviousDate | None = None) -> LinkedSystem:
+                        previous: PreviousDate | None = None, cache: dict | None = None) -> LinkedSystem:
     """The linked system of one date, from the catalogue's declared cells.
 
     ``table``: the unprotected long table (true values); ``published``: the protected long table
     (``value`` NaN and ``flag`` "*" where suppressed); ``pyramid``: the published pyramid table
-    (:func:`quarterstats.publication.pyramid_table`); ``previous``: the previous date's residents.
+    (:func:`quarterstats.publication.pyramid_table`); ``previous``: the previous date's residents;
+    ``cache``: a dict kept between calls on the same persons and table (what does not depend on what
+    is published: the top countries, the cells' true values, the atoms).
 
     Unknowns: per district the atoms of its persons (:class:`_Atoms`) and the counts the catalogue
     declares without a population (households, moves, births, …, and the previous date's residents);
@@ -356,8 +358,11 @@ def build_linked_system(persons: pd.DataFrame, table: pd.DataFrame, published: p
     districts = [a for a in areas if a != CITY]
     areas = districts + [CITY]
     n_top = catalogue.params.top_countries_n
-    top = top_countries(persons, n=n_top, districts=pd.DataFrame({"district_id": districts})) if n_top else \
-        pd.DataFrame(columns=["district_id", "rank", "country", "count"])
+    cache = {} if cache is None else cache
+    if "top" not in cache:
+        cache["top"] = top_countries(persons, n=n_top, districts=pd.DataFrame({"district_id": districts})) \
+            if n_top else pd.DataFrame(columns=["district_id", "rank", "country", "count"])
+    top = cache["top"]
     top_country = {(str(a), int(k)): str(c) for a, k, c in zip(top["district_id"], top["rank"], top["country"])}
     shown = published.assign(district_id=published["district_id"].astype(str), indicator=published["indicator"].astype(str))
     value_of = shown.set_index(["district_id", "indicator"])["value"]
@@ -382,7 +387,9 @@ def build_linked_system(persons: pd.DataFrame, table: pd.DataFrame, published: p
 
     named = {(a, k): top_named(a, k) for a in areas for k in range(1, n_top + 1)}
     countries = sorted({c for c in named.values() if c})
-    atoms = _Atoms(persons, districts, catalogue, countries)
+    if ("atoms", tuple(countries)) not in cache:
+        cache[("atoms", tuple(countries))] = _Atoms(persons, districts, catalogue, countries)
+    atoms = cache[("atoms", tuple(countries))]
     n_person_blocks = len(districts) + (1 if atoms.outside else 0)
     city_block = n_person_blocks
     system = LinkedSystem(areas, n_person_blocks + 1)
@@ -406,8 +413,9 @@ def build_linked_system(persons: pd.DataFrame, table: pd.DataFrame, published: p
     # cells: a population's atoms, or an unknown of its own
     from .indicators import structure_cells
 
-    cells = structure_cells(table, catalogue)
-    cells = cells.reindex(areas)
+    if "cells" not in cache:
+        cache["cells"] = structure_cells(table, catalogue).reindex(areas)
+    cells = cache["cells"]
     vectors: dict[tuple[str, str], dict] = {}
     standalone: dict[tuple[str, int], int] = {}
     members = {key: atoms.members(cell.population) for key, cell in catalogue.cells.items()
@@ -630,8 +638,9 @@ def complete_linked(system: LinkedSystem, min_count: int, *, max_rounds: int = 5
     rows of the minimum-norm certificate) is withdrawn: the cheapest (:data:`SOURCE_COST`: a ratio's
     value, a share, a pyramid cell, a count, the residents last; then district before city, the
     smallest value), by suppressing every source that publishes it. A count or pyramid cell withdrawn
-    becomes a suppressed cell that must not follow either. Withdrawing rows only frees quantities, so a
-    target found free is not tested again. A target with no published row left to withdraw (the
+    becomes a suppressed cell that must not follow either. Each withdrawal updates the system at once (one
+    block and the small coupling system) and the next target is tested against it; withdrawing rows
+    only frees quantities, so a target found free is not tested again. A target with no published row left to withdraw (the
     earlier date's residents, the identities) is listed as ``unresolved``. Returns (the sources to
     suppress, statistics)."""
     from .exactness import single_threaded
@@ -717,20 +726,15 @@ def _complete(system: LinkedSystem, min_count: int, max_rounds: int) -> tuple[se
             pending = []
             break
         pending = sorted(determined)
-        drop_local: dict[int, list[int]] = {}
-        drop_coupling: list[int] = []
-        withdrawn: set = set()
-        changed_blocks: set = set()
+        changed = False
         for t in pending:
             vector = targets[t][1]
             support = {b: v for b, v in vector.items() if np.any(v != 0)}
-            if changed_blocks & set(support) or (drop_coupling and len(support) > 1):
-                continue  # a row of its area is gone already: tested again next round
+            if changed and not _determined(blocks, targets, [t]):
+                continue  # freed by a row withdrawn for an earlier target
             cert_local, cert_coupling, cert_essential = blocks.certificate(support)
             used = [local_rows[b][i] for b, rows in cert_local.items() for i in rows] + \
                 [coupling_rows[i] for i in cert_coupling]
-            if any(k in withdrawn for k in used):
-                continue
 
             def removable(keys):
                 return [k for k in keys if row_active[k] and all(p[0] != FIXED for p in system.rows[k].providers)]
@@ -754,6 +758,8 @@ def _complete(system: LinkedSystem, min_count: int, max_rounds: int) -> tuple[se
             if choice is None:
                 choice = min(own or other or candidates, key=costs.__getitem__)
             trace.append((targets[t][0], targets[t][2], choice, round(system.value(vector)), essential))
+            drop_local: dict[int, list[int]] = {}
+            drop_coupling: list[int] = []
             for source in [p for p in system.rows[choice].providers if p in active]:
                 active.discard(source)
                 suppressed.add(source)
@@ -761,20 +767,19 @@ def _complete(system: LinkedSystem, min_count: int, max_rounds: int) -> tuple[se
                     costs.pop(key, None)
                     if row_active[key] and not any(p in active or p[0] == FIXED for p in system.rows[key].providers):
                         row_active[key] = False
-                        withdrawn.add(key)
                         b, i = where[key]
                         if b is None:
                             drop_coupling.append(i)
                         else:
                             drop_local.setdefault(b, []).append(i)
-                            changed_blocks.add(b)
                 if source[0] in ("count", "pyramid"):  # now a "*" cell: it must not follow either
                     for key in by_source[source]:
                         targets.append((key, system.rows[key].vector, "suppressed"))
                         pending.append(len(targets) - 1)
+            blocks.drop(drop_local, drop_coupling)  # at once: the next target is tested against it
+            changed = True
         done = set(unresolved)
         pending = [t for t in dict.fromkeys(pending) if targets[t][0] not in done]
-        blocks.drop(drop_local, drop_coupling)
     else:  # pragma: no cover (every round withdraws a row)
         raise RuntimeError("linked suppression did not converge")
     stats = {"rounds": rounds, "seconds_completion": round(time.perf_counter() - started, 2),
@@ -791,6 +796,8 @@ class LinkedProtection(NamedTuple):
     protection: object  # :class:`.indicators.ProtectionResult`, ``published`` with the withdrawn values hidden
     pyramid: pd.DataFrame  # the published pyramid table (:func:`quarterstats.publication.pyramid_table`)
     statistics: dict
+    #: what :func:`build_linked_system` keeps between calls on the same date (for the publication's audit)
+    cache: dict
 
 
 def protect_linked(table: pd.DataFrame, persons: pd.DataFrame, config, catalogue: Catalogue,
@@ -812,6 +819,7 @@ def protect_linked(table: pd.DataFrame, persons: pd.DataFrame, config, catalogue
     from .indicators import protect_indicators
 
     start = time.perf_counter()
+    cache: dict = {}
     extra_counts: pd.DataFrame | None = None
     extra_pyramid: dict[str, np.ndarray] = {}
     hidden: set[tuple[str, str]] = set()
@@ -823,7 +831,7 @@ def protect_linked(table: pd.DataFrame, persons: pd.DataFrame, config, catalogue
         pyramid = pyramid_table(persons, list(order or protection.counts.index), config, extra=extra_pyramid)
         built = time.perf_counter()
         system = build_linked_system(persons, table, protection.published, pyramid, catalogue, config.min_count,
-                                     previous)
+                                     previous, cache)
         sources, stats = complete_linked(system, config.min_count)
         stats["seconds_build"] = round(time.perf_counter() - built, 2) - stats["seconds_completion"]
         rounds.append(stats)
@@ -847,7 +855,7 @@ def protect_linked(table: pd.DataFrame, persons: pd.DataFrame, config, catalogue
         "dropped_relations": rounds[-1]["dropped_relations"], "last": rounds[-1],
         "trace": [step for r in rounds for step in r["trace"]],
     }
-    return LinkedProtection(protection, pyramid, statistics)
+    return LinkedProtection(protection, pyramid, statistics, cache)
 
 
 def hide_values(published: pd.DataFrame, hidden: Sequence[tuple[str, str]]) -> pd.DataFrame:
