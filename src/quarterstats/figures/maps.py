@@ -30,6 +30,7 @@ from typing import Mapping, Sequence
 
 import geopandas as gpd
 import mapclassify
+import matplotlib
 import numpy as np
 import pandas as pd
 import shapely
@@ -73,7 +74,7 @@ FISHER_JENKS_K = 5
 #: Above this many districts the map carries no labels (a 450-cell grid would be unreadable).
 MAX_LABELLED_DISTRICTS = 60
 #: Above this many milieu types the rarest are grouped as "übrige Typen".
-MAX_TYPE_COLOURS = 11
+MAX_TYPE_COLOURS = style.MAX_CATEGORICAL_COLOURS
 #: LISA value codes in the long table (see ``quarterstats.indicators.segregation.LISA_CODES``).
 LISA_CODE_CLASS = {1: "HH", 2: "LL", 3: "HL", 4: "LH", 0: "not_significant", -1: "island"}
 LISA_ORDER = ("HH", "LL", "HL", "LH", "not_significant", "island")
@@ -84,7 +85,7 @@ MAP_AREA_MIN_CM, MAP_AREA_MAX_CM = 7.0, 11.5
 _MAP_FRACTION = 0.61  # of the figure width
 _HEADER_CM, _FOOTER_CM = 1.75, 0.95
 _NAME_LINE_CHARS = 14
-_LABEL_FONTSIZE = 6.0
+_LABEL_FONTSIZE = style.MIN_FONT_PT
 
 
 # ------------------------------------------------------------------------------------ classification
@@ -247,7 +248,7 @@ def _scale_bar(ax: Axes) -> None:
                                edgecolor="#333333", linewidth=0.5, zorder=5, gid=f"scale_bar_{i}"))
     for x in (0.0, length / 2, float(length)):
         text = f"{x / 1000:g}".replace(".", ",") + (" km" if x == length else "")
-        ax.text(left + x, base - height * 0.6, text, ha="center", va="top", fontsize=6, color="#333333",
+        ax.text(left + x, base - height * 0.6, text, ha="center", va="top", fontsize=style.MIN_FONT_PT, color="#333333",
                 zorder=5)
 
 
@@ -309,32 +310,96 @@ def _label_districts(fig: Figure, ax: Axes, frame: gpd.GeoDataFrame) -> list[tup
     return by_id
 
 
+#: More district ids than this are not listed beside the map (the key would be longer than the map).
+MAX_KEY_ENTRIES = 40
+
+
 def _legend(legend_ax: Axes, styles: Sequence[AreaStyle], keys: np.ndarray, title: str,
             extra_lines: Sequence[str] = (), id_key: Sequence[tuple[str, str]] = ()) -> None:
     """Legend entries with the number of districts in brackets; afterwards free text lines (city value,
-    method) and the key of the district ids used as labels."""
+    method) and the key of the district ids used as labels.
+
+    Every text is wrapped to the width of the legend column (never cut), in at least 7 pt. When the whole
+    key is taller than the map, the figure grows downwards (:func:`_grow_legend_axes`), so that the key
+    never runs over the source line or off the figure and every district of the key is listed."""
+    fig = legend_ax.figure
+    renderer = style.renderer(fig)
+    width_pt = legend_ax.get_position().width * fig.get_figwidth() * 72
+    fontsize = float(matplotlib.rcParams["legend.fontsize"])
+    entry_pt = width_pt - (2.2 + 0.8) * fontsize - 4  # handle and the gap after it
     handles, labels = [], []
     for s in styles:
         n = int((keys == s.key).sum())
         if n == 0 and s.key in (SUPPRESSED, MISSING):
             continue  # explain hatches only where they occur
         handles.append(_legend_patch(s))
-        labels.append(f"{s.label} ({n})")
+        labels.append(style.wrap_to_width(" ".join(f"{s.label} ({n})".split()), entry_pt, fontsize))
+    title = style.wrap_to_width(title, width_pt - 2, float(matplotlib.rcParams["legend.title_fontsize"]),
+                                at_slashes=False)
     legend = legend_ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(0.0, 1.0), title=title,
                               alignment="left", handlelength=2.2, handleheight=1.4, borderaxespad=0.0,
                               labelspacing=0.45)
     legend.set_gid("map_legend")
-    fig = legend_ax.figure
-    renderer = style.renderer(fig)
-    box = legend.get_window_extent(renderer).transformed(legend_ax.transAxes.inverted())
-    lines = list(extra_lines)
+    lines = [style.wrap_to_width(line, width_pt - 2, _NOTE_PT, at_slashes=False) if line else line
+             for line in _joined_notes(extra_lines)]
     if id_key:
         lines.append("")
-        lines.append("Nummern in der Karte:")
-        lines.extend(f"{i}  {n}" for i, n in id_key)
+        if len(id_key) > MAX_KEY_ENTRIES:
+            lines.append(style.wrap_to_width(
+                f"Nummern in der Karte: Bezirksnummern ({len(id_key)} Bezirke); die Namen stehen in den "
+                f"Tabellen des Berichts.", width_pt - 2, _NOTE_PT, at_slashes=False))
+        else:
+            lines.append("Nummern in der Karte:")
+            lines.extend(style.wrap_to_width(f"{i}  {n}", width_pt - 2, _NOTE_PT) for i, n in id_key)
+    legend_pt = legend.get_window_extent(renderer).height * 72 / fig.dpi
+    notes = "\n".join(lines)
+    notes_pt = (notes.count("\n") + 1) * _NOTE_PT * 1.3 * 1.17 if lines else 0.0
+    needed_pt = legend_pt + (0.03 * legend_ax.get_position().height * fig.get_figheight() * 72 + notes_pt
+                             if lines else 0.0)
+    available_pt = legend_ax.get_position().height * fig.get_figheight() * 72
+    if needed_pt > available_pt:
+        _grow_legend_axes(legend_ax, (needed_pt - available_pt) / 72 + 0.05)
     if lines:
-        legend_ax.text(0.0, box.y0 - 0.03, "\n".join(lines), ha="left", va="top", fontsize=6.3,
-                       color="#333333", transform=legend_ax.transAxes, linespacing=1.35, gid="legend_notes")
+        box = legend.get_window_extent(renderer).transformed(legend_ax.transAxes.inverted())
+        gap = 6 / (legend_ax.get_position().height * fig.get_figheight() * 72)
+        legend_ax.text(0.0, box.y0 - gap, notes, ha="left", va="top", fontsize=_NOTE_PT,
+                       color="#333333", transform=legend_ax.transAxes, linespacing=1.3, gid="legend_notes")
+
+
+_NOTE_PT = style.MIN_FONT_PT
+
+
+def _joined_notes(lines: Sequence[str]) -> list[str]:
+    """Free text lines of a legend as paragraphs: a line that continues the previous one (it starts with a
+    space or a small letter, as the callers break their notes by hand) is joined to it, so that wrapping to
+    the legend's width can reflow it."""
+    out: list[str] = []
+    for line in lines:
+        if out and out[-1] and line and (line[0].isspace() or line[0].islower()):
+            out[-1] = f"{out[-1]} {line.strip()}"
+        else:
+            out.append(line)
+    return out
+
+
+def _grow_legend_axes(legend_ax: Axes, extra_in: float) -> None:
+    """Make the figure ``extra_in`` inches taller below the map: texts and axes above the legend's bottom
+    keep their distance from the top, the source line its distance from the bottom, the legend column
+    grows by the difference; the map keeps its size (its labels were placed at that scale)."""
+    fig = legend_ax.figure
+    old = fig.get_figheight()
+    new = old + extra_in
+    fig.set_figheight(new)
+    for text in fig.texts:
+        x, y = text.get_position()
+        top_anchored = text.get_gid() != "source_line"
+        text.set_y((y * old + extra_in) / new if top_anchored else y * old / new)
+    for ax in fig.axes:
+        pos = ax.get_position(original=True)
+        if ax is legend_ax:
+            ax.set_position((pos.x0, pos.y0 * old / new, pos.width, (pos.height * old + extra_in) / new))
+        else:
+            ax.set_position((pos.x0, (pos.y0 * old + extra_in) / new, pos.width, pos.height * old / new))
 
 
 def _areas_note(frame: gpd.GeoDataFrame, status: np.ndarray, what: str) -> str:
