@@ -248,8 +248,8 @@ MACHADO = {
                             [-0.003882, -0.048116, 1.051998]]),
 }
 #: Smallest CIE76 colour difference between two colours of one palette, for normal vision and under
-#: each simulated deficiency (ΔE 10: clearly different side by side on a map or in a bar).
-MIN_DELTA_E = 10.0
+#: each simulated deficiency (ΔE 12: clearly different side by side on a map or in a bar).
+MIN_DELTA_E = 12.0
 
 
 def _linear(rgb: np.ndarray) -> np.ndarray:

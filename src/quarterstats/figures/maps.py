@@ -7,10 +7,12 @@ empty classes dropped. Class i holds the values in (b_{i−1}, b_i], the first c
 writes them as "3,1 bis 8,2 %", "über 8,2 bis 12,5 %" (German decimal comma) with the number of districts.
 
 Districts without a value are drawn hatched: suppressed for confidentiality (flag "*", grey "////",
-"Wert gesperrt (Geheimhaltung)") or no value at all (white "....", "kein Wert"). Labels: with up to
-:data:`MAX_LABELLED_DISTRICTS` districts each district gets its name in 6 pt with a white halo where the
-(wrapped) name fits inside the polygon, else its id, and the ids used are listed beside the map; with more
-districts no labels. A scale bar in km sits below the city (EPSG:25832 is metric).
+"Wert gesperrt (Geheimhaltung)") or no value at all (white "....", "kein Wert"). Labels (7 pt, white halo):
+with up to :data:`MAX_LABELLED_DISTRICTS` districts each district gets its (wrapped) name where it fits
+inside the polygon, else its id, and the ids used are listed beside the map; with more districts only ids,
+where they fit inside their district and clear of other ids (larger districts first), and the key refers
+to the tables for the names. The key beside the map is wrapped to its column and never cut: when it is
+taller than the map, the figure grows downwards. A scale bar in km sits below the city (EPSG:25832 is metric).
 
 LISA maps show the local Moran classes of :mod:`quarterstats.autocorrelation` (Anselin 1995) in the GeoDa
 colours with the global Moran's I and its permutation p-value from the segregation table in the subtitle;
@@ -44,6 +46,7 @@ from quarterstats.autocorrelation import LISA_LABELS_DE
 from quarterstats.catalogue import CATALOGUE, SEGREGATION_GROUPS
 from quarterstats.indicators import type_label_de
 from quarterstats.indicators.segregation import LISA_ALPHA, MORAN_PERMUTATIONS
+from quarterstats.indicators.common import natural_key
 from quarterstats.methods_text import lisa_caveat_de
 
 from . import style
@@ -281,36 +284,62 @@ def _label_point(geom) -> tuple[float, float]:
 
 
 def _label_districts(fig: Figure, ax: Axes, frame: gpd.GeoDataFrame) -> list[tuple[str, str]]:
-    """Names where they fit inside the district, else ids; returns the (id, name) pairs labelled by id."""
-    if len(frame) > MAX_LABELLED_DISTRICTS:
-        return []
+    """Label the districts; returns the (id, name) pairs labelled by id (the key beside the map).
+
+    Up to :data:`MAX_LABELLED_DISTRICTS` districts: each district gets its name (wrapped) where it fits
+    inside the district, else its id. More districts: names would not fit, so only ids are drawn, and
+    only where the id fits inside its district and clear of the ids already drawn (larger districts first,
+    then by id); the key then refers to the tables for the names (:func:`_legend`). "Fits" means at least
+    98 % of the label's box lies inside the district, at 7 pt."""
     renderer = style.renderer(fig)
     ax.apply_aspect()
     to_data = ax.transData.inverted()
     halo = [Stroke(linewidth=1.8, foreground="white")]
+    many = len(frame) > MAX_LABELLED_DISTRICTS
+    rows = list(zip(frame["district_id"], frame["name"], frame.geometry))
+    if many:  # larger districts first: where ids compete for room, the larger district keeps its id
+        areas = np.array([0.0 if g is None else g.area for _, _, g in rows])
+        rows = [rows[i] for i in sorted(range(len(rows)), key=lambda i: (-areas[i], natural_key(rows[i][0])))]
+    placed: list[tuple[float, float, float, float]] = []
     by_id = []
-    for district_id, name, geom in zip(frame["district_id"], frame["name"], frame.geometry):
+    for district_id, name, geom in rows:
         if geom is None or geom.is_empty:
             continue
         x, y = _label_point(geom)
-        label = _wrap_name(name)
+        label = district_id if many else _wrap_name(name)
         text = ax.text(x, y, label, ha="center", va="center", fontsize=_LABEL_FONTSIZE, color="#1a1a1a",
                        zorder=7, linespacing=1.0, gid=f"label_{district_id}")
-        box = text.get_window_extent(renderer)
-        (bx0, by0), (bx1, by1) = to_data.transform([(box.x0, box.y0), (box.x1, box.y1)])
-        rect = shapely.box(bx0, by0, bx1, by1)
-        fits = rect.area > 0 and shapely.intersection(geom, rect).area / rect.area >= 0.98
-        if not fits and name != district_id:
+        fits = _fits(text, geom, renderer, to_data)
+        if not fits and not many and name != district_id:
             label = district_id
-            text.set_text(label)
+            text.set_text(label)  # with few districts every district gets at least its id
+            by_id.append((district_id, name))
+        elif many:
+            box = text.get_window_extent(renderer)
+            clear = all(box.x1 < b[0] or box.x0 > b[2] or box.y1 < b[1] or box.y0 > b[3] for b in placed)
+            if not (fits and clear):
+                text.remove()
+                continue
+            placed.append((box.x0 - 1, box.y0 - 1, box.x1 + 1, box.y1 + 1))
             by_id.append((district_id, name))
         # the halo is a white stroke of a copy underneath, so the label itself stays text in the SVG
         ax.text(x, y, label, ha="center", va="center", fontsize=_LABEL_FONTSIZE, color="white", zorder=6,
                 linespacing=1.0, path_effects=halo, gid=f"halo_{district_id}")
+    if many:
+        by_id.sort(key=lambda pair: natural_key(pair[0]))
     return by_id
 
 
-#: More district ids than this are not listed beside the map (the key would be longer than the map).
+def _fits(text, geom, renderer, to_data) -> bool:
+    """Whether at least 98 % of the text's box lies inside ``geom``."""
+    box = text.get_window_extent(renderer)
+    (bx0, by0), (bx1, by1) = to_data.transform([(box.x0, box.y0), (box.x1, box.y1)])
+    rect = shapely.box(bx0, by0, bx1, by1)
+    return rect.area > 0 and shapely.intersection(geom, rect).area / rect.area >= 0.98
+
+
+#: More district ids than this (or a map of more than MAX_LABELLED_DISTRICTS districts) are not listed
+#: beside the map: the key refers to the tables, which list every district by id and name.
 MAX_KEY_ENTRIES = 40
 
 
@@ -344,10 +373,11 @@ def _legend(legend_ax: Axes, styles: Sequence[AreaStyle], keys: np.ndarray, titl
              for line in _joined_notes(extra_lines)]
     if id_key:
         lines.append("")
-        if len(id_key) > MAX_KEY_ENTRIES:
+        if len(id_key) > MAX_KEY_ENTRIES or len(keys) > MAX_LABELLED_DISTRICTS:
             lines.append(style.wrap_to_width(
-                f"Nummern in der Karte: Bezirksnummern ({len(id_key)} Bezirke); die Namen stehen in den "
-                f"Tabellen des Berichts.", width_pt - 2, _NOTE_PT, at_slashes=False))
+                f"Nummern in der Karte: Bezirksnummern, wo sie in den Bezirk passen ({len(id_key)} Bezirke); "
+                f"die Namen zu den Nummern stehen in den Tabellen (tabellen.xlsx, indikatoren.csv).",
+                width_pt - 2, _NOTE_PT, at_slashes=False))
         else:
             lines.append("Nummern in der Karte:")
             lines.extend(style.wrap_to_width(f"{i}  {n}", width_pt - 2, _NOTE_PT) for i, n in id_key)
