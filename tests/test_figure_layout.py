@@ -33,7 +33,7 @@ from matplotlib.text import Text
 
 from quarterstats import figures
 from quarterstats.catalogue import ORIGIN_REGIONS
-from quarterstats.figures import bars, maps, pyramids, style, trends
+from quarterstats.figures import bars, pyramids, style, trends
 
 from test_figures import DATES, default_values, make_inputs
 
@@ -127,7 +127,8 @@ def layout_problems(fig) -> list[str]:
     for text, box in texts:
         if (box.x0 < -EDGE_TOLERANCE_PX or box.y0 < -EDGE_TOLERANCE_PX or box.x1 > width + EDGE_TOLERANCE_PX
                 or box.y1 > height + EDGE_TOLERANCE_PX):
-            problems.append(f"outside the figure: {_name(text)} {tuple(round(v) for v in box.extents)} in {width:.0f}×{height:.0f}")
+            extent = tuple(round(v) for v in box.extents)
+            problems.append(f"outside the figure: {_name(text)} {extent} in {width:.0f}×{height:.0f}")
         if text.get_fontsize() < MIN_FONT_PT - 1e-9:
             problems.append(f"font {text.get_fontsize():.1f} pt < {MIN_FONT_PT} pt: {_name(text)}")
     if texts:

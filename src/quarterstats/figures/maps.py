@@ -32,7 +32,6 @@ from typing import Mapping, Sequence
 
 import geopandas as gpd
 import mapclassify
-import matplotlib
 import numpy as np
 import pandas as pd
 import shapely
@@ -354,7 +353,7 @@ def _legend(legend_ax: Axes, styles: Sequence[AreaStyle], keys: np.ndarray, titl
     fig = legend_ax.figure
     renderer = style.renderer(fig)
     width_pt = legend_ax.get_position().width * fig.get_figwidth() * 72
-    fontsize = float(matplotlib.rcParams["legend.fontsize"])
+    fontsize = float(style.HOUSE_RC["legend.fontsize"])
     entry_pt = width_pt - (2.2 + 0.8) * fontsize - 4  # handle and the gap after it
     handles, labels = [], []
     for s in styles:
@@ -363,7 +362,7 @@ def _legend(legend_ax: Axes, styles: Sequence[AreaStyle], keys: np.ndarray, titl
             continue  # explain hatches only where they occur
         handles.append(_legend_patch(s))
         labels.append(style.wrap_to_width(" ".join(f"{s.label} ({n})".split()), entry_pt, fontsize))
-    title = style.wrap_to_width(title, width_pt - 2, float(matplotlib.rcParams["legend.title_fontsize"]),
+    title = style.wrap_to_width(title, width_pt - 2, float(style.HOUSE_RC["legend.title_fontsize"]),
                                 at_slashes=False)
     legend = legend_ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(0.0, 1.0), title=title,
                               alignment="left", handlelength=2.2, handleheight=1.4, borderaxespad=0.0,
