@@ -29,11 +29,12 @@ import pandas as pd
 import pytest
 import shapely
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_rgb
 from matplotlib.text import Text
 
 from quarterstats import figures
 from quarterstats.catalogue import ORIGIN_REGIONS
-from quarterstats.figures import bars, pyramids, style, trends
+from quarterstats.figures import bars, maps, pyramids, style, trends
 
 from test_figures import DATES, default_values, make_inputs
 
@@ -266,8 +267,6 @@ def _lab(linear: np.ndarray) -> np.ndarray:
 
 def smallest_delta_e(colours) -> dict[str, tuple[float, tuple[str, str]]]:
     """Per vision (normal, deuteranopia, protanopia): the smallest ΔE among the colours and its pair."""
-    from matplotlib.colors import to_rgb
-
     rgb = _linear(np.array([to_rgb(c) for c in colours]))
     out = {}
     for vision, matrix in {"normal": np.eye(3), **MACHADO}.items():
@@ -322,8 +321,7 @@ def test_origin_region_bars_use_at_most_eight_colours(city):
 
 
 def test_sequential_colours_are_ordered_by_lightness():
-    lab = _lab(_linear(np.array([__import__("matplotlib.colors").colors.to_rgb(c)
-                                 for c in style.sequential_colours(5)])))
+    lab = _lab(_linear(np.array([to_rgb(c) for c in style.sequential_colours(5)])))
     assert np.all(np.diff(lab[:, 0]) < 0)  # light = low, dark = high
 
 
@@ -339,3 +337,22 @@ def test_layout_fixes_keep_reruns_byte_identical():
             style.save_figure(drawn.figure, png, svg)
         outputs.append((png.getvalue(), svg.getvalue()))
     assert outputs[0] == outputs[1]
+
+
+def test_a_long_map_key_grows_the_figure_instead_of_running_off_it():
+    """18 districts whose long names fit nowhere: all 18 are listed by number beside the milieu map, a
+    key taller than the map. Without growing the figure the key runs over the source line and off it."""
+    districts = eighteen_districts()
+    districts["name"] = [f"{LONG_NAMES[i % len(LONG_NAMES)]} und Umgebung {i + 1}" for i in range(len(districts))]
+    published, series, segregation, pyramid, districts, meta = city_inputs(districts)
+    with style.house_style():
+        drawn = maps.milieu_map(published, districts, meta)
+        style.make_text_inert(drawn.figure)
+        assert layout_problems(drawn.figure) == []
+        notes = next(t for ax in drawn.figure.axes for t in ax.texts if t.get_gid() == "legend_notes").get_text()
+        assert all(name.split()[0] in notes for name in districts["name"])  # every district in the key
+        with mock.patch.object(maps, "_grow_legend_axes", lambda legend_ax, extra_in: None):
+            fixed = maps.milieu_map(published, districts, meta)
+        style.make_text_inert(fixed.figure)
+        problems = layout_problems(fixed.figure)
+    assert any(p.startswith("outside the figure") or "Quelle" in p for p in problems), problems
