@@ -2,8 +2,8 @@
 shared scales of small multiples, colour-blind-safe palettes.
 
 Each figure of the plan (:func:`quarterstats.figures._plan`) is drawn with its builder, its texts made
-inert as :func:`quarterstats.figures.style.save_figure` does, and then drawn once more on an Agg canvas
-while every text that is actually drawn is recorded (tick labels, legend texts, titles, annotations, map
+inert as :func:`quarterstats.figures.style.save_figure` does, and then drawn on an Agg canvas while
+every text that is actually drawn is recorded (tick labels, legend texts, titles, annotations, map
 labels, the source line). Its extent on the canvas (``Text.get_window_extent``) is what the saved PNG shows,
 because figures are saved at their own size and dpi. Rules:
 
@@ -11,6 +11,10 @@ because figures are saved at their own size and dpi. Rules:
 * no two texts overlap by more than :data:`OVERLAP_TOLERANCE_PX` in both directions (the white halo under
   a map label is a copy of the label, ``gid`` ``halo_…``, and not a text of its own);
 * font size at least :data:`MIN_FONT_PT` pt at the saved size (16 cm wide, 150 dpi: 7 pt is 14.6 px per em).
+
+Panels of small multiples (district pyramids, district trends) must share their x and y limits and ticks.
+Every categorical palette must keep a CIELAB distance of at least :data:`MIN_DELTA_E` between any two of
+its colours for normal vision and under simulated deuteranopia and protanopia (Machado et al. 2009).
 
 Cities: the 18 districts of the synthetic default (their real, long names; Voronoi cells of the anchor
 points) and 450 Voronoi districts with long names, the published tables built by hand
