@@ -360,3 +360,11 @@ def test_a_long_map_key_grows_the_figure_instead_of_running_off_it():
         style.make_text_inert(fixed.figure)
         problems = layout_problems(fixed.figure)
     assert any(p.startswith("outside the figure") or "Quelle" in p for p in problems), problems
+
+
+@pytest.mark.parametrize("limit", [0.01, 0.3, 1.0, 2.8, 5.6, 7.7, 11.5, 23.0, 60.0])
+def test_pyramid_share_ticks_are_few_symmetric_and_clear_of_the_edges(limit):
+    ticks = pyramids._share_ticks(limit)
+    assert len(ticks) in (3, 5) and 0.0 in ticks
+    assert ticks == [-t for t in reversed(ticks)]
+    assert max(ticks) <= 0.9 * limit

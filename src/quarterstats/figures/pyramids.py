@@ -18,6 +18,7 @@ districts (by residents) are shown.
 from __future__ import annotations
 
 import re
+import math
 from typing import Mapping
 
 import geopandas as gpd
@@ -229,10 +230,15 @@ def panel_title(label: str, width_pt: float) -> str:
 
 
 def _share_ticks(limit: float) -> list[float]:
-    """Symmetric ticks (2, 5, 10 steps) that stay clear of the panel edges, where the labels of
-    neighbouring panels meet."""
-    ticks = MaxNLocator(nbins=4, symmetric=True, steps=style.NICE_STEPS).tick_values(-limit, limit)
-    return [float(t) for t in ticks if abs(t) <= 0.9 * limit]
+    """Symmetric ticks, one or two on each side of 0: the step is the smallest of 1, 2, 5 × 10^k that is
+    at least 0.35 × ``limit`` (so at most 5 labels share a narrow panel), and ticks stay within
+    0.9 × ``limit``, clear of the panel edges where the labels of neighbouring panels meet."""
+    if not limit > 0:
+        return [0.0]
+    power = 10.0 ** math.floor(math.log10(0.35 * limit))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= 0.35 * limit - 1e-12)
+    n = max(1, int(math.floor(0.9 * limit / step + 1e-9)))
+    return [float(k * step) for k in range(-n, n + 1)]
 
 
 def district_pyramids(pyramid: pd.DataFrame | None, published: pd.DataFrame | None,
