@@ -141,6 +141,12 @@ def district_types_de(published: pd.DataFrame) -> pd.Series:
 
 
 # ----------------------------------------------------------------------------------------- data prep
+def _at_printed_precision(values: np.ndarray, decimals: np.ndarray) -> np.ndarray:
+    """``values`` (areas × indicators × dates) rounded as printed: to each indicator's ``decimals``."""
+    scale = (10.0 ** decimals.astype(float))[None, :, None]
+    return np.round(values * scale) / scale
+
+
 def _flag_text(flags: np.ndarray) -> np.ndarray:
     return np.where(pd.isna(flags), "", flags).astype(str)
 
@@ -345,8 +351,7 @@ def render_profiles(published: pd.DataFrame, series: pd.DataFrame, pyramid: pd.D
     trend_flag = np.where(np.isnan(trend) & (trend_flag == ""), NOT_AVAILABLE, trend_flag)
     info = {i: catalogue[i] for i in ids}
     decimals = np.array([_decimals(i, info[i].kind) for i in ids])
-    for j, d in enumerate(decimals):  # the trend lines carry the precision the page prints, no more
-        trend[:, j, :] = np.round(trend[:, j, :], int(d))
+    trend = _at_printed_precision(trend, decimals)  # the trend lines carry what the page prints, no more
 
     def earlier_flag(when: date | None) -> np.ndarray:
         if when is None or _as_date(when) not in dates:
@@ -386,7 +391,7 @@ def render_profiles(published: pd.DataFrame, series: pd.DataFrame, pyramid: pd.D
         v = changes[column][row, j]
         return NOT_AVAILABLE if math.isnan(v) else format_number(v, int(decimals[j]), signed=True)
 
-    written = []
+    pages: dict[Path, str] = {}
     overview_rows = []
     folder = Path(report_dir) / PROFILE_DIR
     folder.mkdir(parents=True, exist_ok=True)
@@ -414,12 +419,12 @@ def render_profiles(published: pd.DataFrame, series: pd.DataFrame, pyramid: pd.D
                            district_type=district_type, indicators=indicators,
                            pyramid=_pyramid(labels, counts[row], hidden[row]),
                            overview_href=OVERVIEW_FILE, report_href=f"../{REPORT_FILE}")
-        written.append(atomic.write_text(html, folder / file))
+        pages[folder / file] = html
         overview_rows.append({"id": did, "name": name, "href": quote(file), "residents": residents,
                               "type": district_type})
     overview = env.get_template("profile_overview.html.j2").render(
         **common, rows=overview_rows, report_href=f"../{REPORT_FILE}", index_href=f"../../{INDEX_FILE}")
-    return [atomic.write_text(overview, folder / OVERVIEW_FILE), *written]
+    return atomic.write_texts({folder / OVERVIEW_FILE: overview, **pages})
 
 
 def _trend_text(value: float, flag: str, decimals: int) -> str:
