@@ -456,8 +456,9 @@ def test_each_profile_prints_on_one_a4_page(tmp_path):
     long_name = "Innenstadt-Nordwest mit Hauptbahnhof, Universitätsviertel und Alter Schlachthof am Kanal"
     for table in tables:
         table["district_name"] = table["district_name"].mask(table["district_id"] == "02", long_name)
+        table["district_name"] = table["district_name"].mask(table["district_id"] == "01", "Langer Name " * 40)
     render(tmp_path, tables)
-    for did in ("02", "03"):
+    for did in ("01", "02", "03"):
         page = tmp_path / PROFILE_DIR / profile_file_name(did)
         pdf = tmp_path / f"{did}.pdf"
         _run_chromium(binary, tmp_path / f"profile-{did}", f"--print-to-pdf={pdf}", "--no-pdf-header-footer",

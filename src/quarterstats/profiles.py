@@ -317,14 +317,15 @@ def render_profiles(published: pd.DataFrame, series: pd.DataFrame, pyramid: pd.D
     """
     day = _as_date(meta["reference_date"])
     catalogue: Mapping[str, Indicator] = meta.get("catalogue") or CATALOGUE
-    groups = getattr(catalogue, "groups", CATALOGUE.groups)
-    if PROFILE_GROUP not in groups:
-        raise ValueError(f"the catalogue has no group {PROFILE_GROUP!r} (the key indicators of a profile)")
-    unknown = [i for i in groups[PROFILE_GROUP] if i not in catalogue]
-    if unknown:
-        raise ValueError(f"the catalogue's {PROFILE_GROUP} group names indicators it does not have: {unknown}")
+    groups = getattr(catalogue, "groups", None)
+    if groups is not None:  # a whole catalogue: its group must name its own indicators
+        if PROFILE_GROUP not in groups:
+            raise ValueError(f"the catalogue has no group {PROFILE_GROUP!r} (the key indicators of a profile)")
+        unknown = [i for i in groups[PROFILE_GROUP] if i not in catalogue]
+        if unknown:
+            raise ValueError(f"the catalogue's {PROFILE_GROUP} group names indicators it does not have: {unknown}")
     present = set(published["indicator"].astype(str))
-    ids = [i for i in groups[PROFILE_GROUP] if i in present]
+    ids = [i for i in (groups or CATALOGUE.groups)[PROFILE_GROUP] if i in present and i in catalogue]
     districts = _district_ids(published)
     district_ids = [did for did, _ in districts]
     files = _file_names(districts)
