@@ -485,3 +485,14 @@ def test_pages_are_written_all_or_nothing(tmp_path):
     assert first.read_text() == "neu"
     assert atomic.write_texts({first: "eins", second: "zwei"}) == [first, second]
     assert (first.read_text(), second.read_text()) == ("eins", "zwei")
+
+
+def test_the_profile_group_is_declared_in_every_catalogue():
+    from quarterstats.catalogue import IndicatorParameters, build_catalogue
+
+    for params in (IndicatorParameters(), IndicatorParameters(age_group_lower_bounds=(0, 3, 6, 10, 16, 18, 21, 30,
+                                                                                        50, 60, 75))):
+        catalogue = build_catalogue(params)
+        group = catalogue.groups["profile"]
+        assert group and all(i in catalogue for i in group)
+        assert len(group) <= 12  # what one A4 page holds next to the pyramid
