@@ -8,7 +8,6 @@ them (values, signs, changes from published values via ``published_changes``, cl
 from __future__ import annotations
 
 import re
-import time
 from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
@@ -408,8 +407,8 @@ def test_report_and_index_link_the_profiles(tmp_path):
 
 
 @pytest.mark.slow
-def test_450_districts_render_in_seconds(tmp_path):
-    """Nine dates, 450 districts: one compiled template, arrays for all districts at once."""
+def test_450_districts_over_nine_dates(tmp_path):
+    """The size of a large city (the time it takes is measured in docs/performance.md, not here)."""
     ids = [f"{k:03d}" for k in range(1, 451)]
     dates = [date(2016 + k, 12, 31) for k in range(9)]
     rng = np.random.default_rng(7)
@@ -429,13 +428,14 @@ def test_450_districts_render_in_seconds(tmp_path):
     pyramid = pd.DataFrame([{"district_id": d, "age_band": band, "age_band_order": b, "sex": s, "mh": m,
                              "count": 10 + b, "flag": ""} for d in ids for b, band in enumerate(BANDS)
                             for s, m in CELLS])
-    start = time.perf_counter()
     written = render_profiles(tables[-1], pd.concat(tables, ignore_index=True), pyramid,
                               {**meta(), "reference_date": dates[-1], "previous_reference_date": dates[-2],
                                "baseline_reference_date": dates[0]}, tmp_path)
-    elapsed = time.perf_counter() - start
-    assert len(written) == 451
-    assert elapsed < 30, f"{elapsed:.1f} s for 450 profiles"
+    assert len(written) == 451 and len({p.name for p in written}) == 451
+    page = page_of(tmp_path, "450")
+    assert set(page.rows) == set(IDS)
+    assert all(title.count("31.12.") == 9 for title in page.trends.values())
+    assert all(len(points[0].split()) == 9 for points in page.polylines.values())
 
 
 # ------------------------------------------------------------------------------------------- printing
