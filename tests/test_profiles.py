@@ -361,7 +361,7 @@ def test_pages_are_self_contained_and_reruns_identical(rendered, tmp_path):
         assert path.read_bytes() == (tmp_path / PROFILE_DIR / path.name).read_bytes()
 
 
-def test_missing_profile_fails_the_completeness_check(tmp_path):
+def test_missing_profile_fails_the_completeness_check(tmp_path, monkeypatch):
     from quarterstats.stages import PUBLICATION_FILES, PUBLICATION_TABLES, publication_files_check
 
     published = published_tables()[-1]
@@ -382,6 +382,9 @@ def test_missing_profile_fails_the_completeness_check(tmp_path):
     # never written at all: neither on the list nor in the folder
     passed, text = publication_files_check(tmp_path, [p for p in outputs if p != victim], published)
     assert not passed and f"not written: {PROFILE_DIR}/{profile_file_name('02')}" in text
+    # without the list of required profiles the folder and the list of written files agree: it would pass
+    monkeypatch.setattr(profiles, "profile_files", lambda table: [])
+    assert publication_files_check(tmp_path, [p for p in outputs if p != victim], published)[0]
 
 
 def test_report_and_index_link_the_profiles(tmp_path):
