@@ -460,7 +460,13 @@ def test_each_profile_prints_on_one_a4_page(tmp_path):
     for table in tables:
         table["district_name"] = table["district_name"].mask(table["district_id"] == "02", long_name)
         table["district_name"] = table["district_name"].mask(table["district_id"] == "01", "Langer Name " * 40)
-    render(tmp_path, tables)
+    # the longest protection text there is: the legal floor lowered, with its reason
+    from quarterstats.disclosure.config import DisclosureConfig
+
+    protection = DisclosureConfig(min_count=2, allow_below_legal_floor=True, legal_floor_reason=(
+        "Sondergenehmigung des Statistischen Landesamts für die Auswertung kleiner Fallzahlen")).describe_de()
+    assert len(protection) > 800
+    render(tmp_path, tables, protection_de=protection)
     for did in ("01", "02", "03"):
         page = tmp_path / PROFILE_DIR / profile_file_name(did)
         pdf = tmp_path / f"{did}.pdf"
