@@ -16,8 +16,9 @@ not already show:
   ``*`` suppressed, also where the earlier value of a change is suppressed, ``x`` no value, ``.``
   unknown — and the legend stands on the page;
 * the trend lines are drawn from the published values *rounded as the page shows them*, so the
-  drawing carries no more precision than the printed numbers; a suppressed or missing value leaves a
-  gap in the line;
+  drawing carries no more precision than the printed numbers; each district's line on its own scale,
+  but never finer than a minimum range (:func:`_min_span`), so changes below it stay flat; a suppressed
+  or missing value leaves a gap in the line;
 * the pyramid is drawn from the published counts; a suppressed cell is left out of its bar and marked
   ``*`` at the bar's end.
 
@@ -30,7 +31,8 @@ slug plus a hash of the id, so that no delivered id can name a path, collide on 
 file system or be reserved on Windows.
 
 Speed: the data are prepared as arrays for all districts at once, and one compiled template renders
-every page (about a millisecond a page); no figure library is involved.
+every page (a few milliseconds of CPU a page); no figure library is involved. The pages are written as
+one batch (:func:`quarterstats.atomic.write_texts`).
 """
 
 from __future__ import annotations
