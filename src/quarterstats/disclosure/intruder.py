@@ -52,7 +52,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 from scipy.optimize import linprog
-from scipy.sparse import coo_matrix, csr_matrix, vstack
+from scipy.sparse import coo_matrix, csr_matrix, hstack, identity, vstack
 from scipy.sparse.csgraph import connected_components
 
 from quarterstats.catalogue import Catalogue, IndicatorParameters, Population, build_catalogue
@@ -405,30 +405,37 @@ class _Builder:
             self.add_checked([(row, 0.0, 0.0)], f"districts add up to the city ({key})", day)
 
     # atoms ----------------------------------------------------------------------------------------
-    def bounds(self, day: str) -> list[int]:
-        bounds = {0}
+    def bounds(self, day: str, areas: list[str]) -> dict[str, list[int]]:
+        """Age bounds of the atoms per area: those of the catalogue's cells and of the area's pyramid.
+        The districts' atoms are coarser than the city's (no 5-year bands); a district atom is split
+        among the city's atoms only through the city's sum, which loses nothing (any split of totals
+        that agree is feasible)."""
+        common = {0}
         for cell in self.cat.cells.values():
             if cell.population is not None and cell.id in self.count_cells:
                 lo, hi = cell.population.ages
-                bounds.add(lo)
+                common.add(lo)
                 if hi is not None:
-                    bounds.add(hi)
+                    common.add(hi)
         pyr = self.pub.pyramids[self.pub.pyramids["reference_date"] == day]
-        bounds |= set(int(v) for v in pyr["lo"].unique())
-        bounds |= set(int(v) for v in pyr["hi"].dropna().unique())
-        return sorted(bounds)
+        out = {}
+        for area in areas:
+            rows = pyr[pyr["district_id"] == area] if area != CITY else pyr
+            out[area] = sorted(common | {int(v) for v in rows["lo"].unique()} | {int(v) for v in rows["hi"].dropna().unique()})
+        return out
 
-    def atoms_of(self, day: str, area: str, bounds: list[int], lo: int, hi: float | None,
+    def atoms_of(self, day: str, area: str, bounds: dict[str, list[int]], lo: int, hi: float | None,
                  sex: str | None, mh: bool | None) -> list[int]:
-        a0 = bounds.index(lo)
-        a1 = len(bounds) if hi is None or np.isnan(hi) else bounds.index(int(hi))
+        edges = bounds[area]
+        top = None if hi is None or np.isnan(hi) else int(hi)
         return [self.model.var(("atom", day, area, a, s, m))
-                for a in range(a0, a1) for s in SEXES if sex in (None, s) for m in MH if mh in (None, m)]
+                for a in edges if a >= lo and (top is None or a < top)
+                for s in SEXES if sex in (None, s) for m in MH if mh in (None, m)]
 
-    def atoms(self, day: str, areas: list[str]) -> list[int]:
+    def atoms(self, day: str, areas: list[str]) -> dict[str, list[int]]:
         if "atoms" not in self.channels:
-            return []
-        bounds = self.bounds(day)
+            return {}
+        bounds = self.bounds(day, areas)
         cells = {k: c.population for k, c in self.cat.cells.items()
                  if k in self.count_cells and c.population is not None}
         for area in areas:
@@ -444,15 +451,18 @@ class _Builder:
                     self.model.add(row, -np.inf, 0.0, "atoms")
         if "districts" in self.channels and CITY in areas:
             districts = [a for a in areas if a != CITY]
-            for a in range(len(bounds)):
+            edges = sorted(set.intersection(*(set(bounds[d]) for d in districts))) if districts else []
+            for lo, hi in zip(edges, edges[1:] + [None]):
                 for s in SEXES:
                     for m in MH:
-                        self.model.add(_expr((self.model.var(("atom", day, CITY, a, s, m)), 1.0),
-                                             *((self.model.var(("atom", day, d, a, s, m)), -1.0) for d in districts)),
+                        city = self.atoms_of(day, CITY, bounds, lo, hi, s, m)
+                        parts = [self.atoms_of(day, d, bounds, lo, hi, s, m) for d in districts]
+                        self.model.add(_expr(*((j, 1.0) for j in city),
+                                             *((j, -1.0) for atoms in parts for j in atoms)),
                                        0.0, 0.0, "atoms add up to the city")
         return bounds
 
-    def pyramids(self, day: str, bounds: list[int]) -> None:
+    def pyramids(self, day: str, bounds: dict[str, list[int]]) -> None:
         if "pyramids" not in self.channels or "atoms" not in self.channels:
             return
         pyr = self.pub.pyramids[self.pub.pyramids["reference_date"] == day]
@@ -621,7 +631,7 @@ class _Builder:
             if not self.model.fixed(j):
                 self.model.targets.append(Target("hidden", day, area, key, {j: 1.0}, spec={"cell": key}))
 
-    def atom_targets(self, day: str, areas: list[str], bounds: list[int]) -> None:
+    def atom_targets(self, day: str, areas: list[str], bounds: dict[str, list[int]]) -> None:
         if not bounds:
             return
         defined = set()  # (area, lo, hi, sex, mh) of a published or suppressed cell: not derived
@@ -634,8 +644,9 @@ class _Builder:
             hi = None if np.isnan(row.hi) else int(row.hi)
             defined.add((row.district_id, int(row.lo), hi, row.sex, bool(row.mh)))
         for area in areas:
-            for a, lo in enumerate(bounds):
-                hi = bounds[a + 1] if a + 1 < len(bounds) else None
+            edges = bounds[area]
+            for a, lo in enumerate(edges):
+                hi = edges[a + 1] if a + 1 < len(edges) else None
                 band = f"{lo}+" if hi is None else (f"{lo}" if hi == lo + 1 else f"{lo}–{hi - 1}")
                 for sex in (None, *SEXES):
                     for mh in (None, *MH):
@@ -725,7 +736,43 @@ def _proven_safe(seen_lo: float, seen_hi: float, min_count: int, derived: bool) 
     return bool(two_values and (seen_hi >= min_count - _EPS or seen_lo <= _EPS))
 
 
-def attack(model: Model, *, min_count: int = 3, probes: int = 6, seed: int = 0) -> Attack:
+class _System:
+    """The LP of some rows over some unknowns (``scipy.optimize.linprog``, HiGHS): ``lo ≤ A x ≤ hi``,
+    rows with ``lo == hi`` as equations; other rows' unknowns count as free within their bounds."""
+
+    def __init__(self, a: csr_matrix, lo: np.ndarray, hi: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+                 lower: np.ndarray, upper: np.ndarray):
+        sub = a[rows][:, cols]
+        lo, hi = lo[rows], hi[rows]
+        eq = lo == hi
+        self.n = len(cols)
+        self.a_eq, self.b_eq = sub[eq].tocsr(), lo[eq]
+        le, ge = ~eq & np.isfinite(hi), ~eq & np.isfinite(lo)
+        self.a_ub = vstack([sub[le], -sub[ge]]).tocsr()
+        self.b_ub = np.concatenate([hi[le], -lo[ge]])
+        self.bounds = [(l, None if np.isinf(u) else u) for l, u in zip(lower, upper)]
+
+    def solve(self, objective: np.ndarray, *, a_ub=None, b_ub=None, a_eq=None, bounds=None):
+        a_ub = self.a_ub if a_ub is None else a_ub
+        b_ub = self.b_ub if b_ub is None else b_ub
+        a_eq = self.a_eq if a_eq is None else a_eq
+        return linprog(objective, A_ub=a_ub if a_ub.shape[0] else None, b_ub=b_ub if a_ub.shape[0] else None,
+                       A_eq=a_eq if a_eq.shape[0] else None, b_eq=self.b_eq if a_eq.shape[0] else None,
+                       bounds=self.bounds if bounds is None else bounds, method="highs")
+
+    def solve_capped(self, targets: csr_matrix, offsets: np.ndarray, cap: float):
+        """Maximise the sum of ``min(target, cap)`` over the rows of ``targets`` (``targets x + offsets``):
+        one extra unknown ``z ≤ target``, ``0 ≤ z ≤ cap`` per target."""
+        z = targets.shape[0]
+        a_ub = vstack([hstack([self.a_ub, csr_matrix((self.a_ub.shape[0], z))]),
+                       hstack([-targets, identity(z, format="csr")])]).tocsr()
+        a_eq = hstack([self.a_eq, csr_matrix((self.a_eq.shape[0], z))]).tocsr()
+        return self.solve(np.concatenate([np.zeros(self.n), -np.ones(z)]), a_ub=a_ub,
+                          b_ub=np.concatenate([self.b_ub, offsets]), a_eq=a_eq,
+                          bounds=self.bounds + [(0.0, cap)] * z)
+
+
+def attack(model: Model, *, min_count: int = 3, probes: int = 2, rounds: int = 8, seed: int = 0) -> Attack:
     """Solve for every target of ``model`` the interval an intruder can give (see the module docstring)."""
     started = time.perf_counter()
     n = len(model.lower)
@@ -788,35 +835,55 @@ def attack(model: Model, *, min_count: int = 3, probes: int = 6, seed: int = 0) 
     tmat = csr_matrix(coo_matrix((t_vals, (t_rows, t_cols)), shape=(len(targets), len(free))))
     known = comp_of < 0
     exact_lo[known] = exact_hi[known] = const[known]
+    # the area (date, district) of every unknown: rows over one area's unknowns only form its local system
+    area_codes: dict[tuple, int] = {}
+    area_of = np.array([area_codes.setdefault(tuple(model.names[j][1:3]), len(area_codes)) for j in free], dtype=int)
+    entries = np.repeat(np.arange(m), np.diff(a.indptr))
+    row_min = np.full(m, np.iinfo(int).max)
+    row_max = np.full(m, -1)
+    np.minimum.at(row_min, entries, area_of[a.indices])
+    np.maximum.at(row_max, entries, area_of[a.indices])
+    row_area = np.where(row_min == row_max, row_min, -1)
     rng = np.random.default_rng(seed)
     lps = 0
+
+    def interval(system: "_System", objective: np.ndarray, offset: float,
+                 stop=None) -> tuple[float, float, np.ndarray | None]:
+        """(min, max) of ``objective · x + offset``; (NaN, NaN) where ``stop(x)`` says a solution found on
+        the way settles the question."""
+        nonlocal lps
+        out, point = [], None
+        for sign in (1.0, -1.0):  # minimum, then maximum
+            result = system.solve(sign * objective)
+            lps += 1
+            if result.status == 0:
+                out.append(sign * result.fun + offset)
+                point = result.x if point is None else point
+            elif result.status == 3:  # unbounded
+                out.append(-sign * np.inf)
+            else:
+                out.append(np.nan)
+            if stop is not None and point is not None and stop(point):
+                return np.nan, np.nan, point
+        return out[0], out[1], point
+
     for comp in np.unique(comp_of[comp_of >= 0]):
         cols = np.flatnonzero(var_comp == comp)
         rows = np.flatnonzero(row_comp == comp)
-        sub = a[rows][:, cols]
-        eq = hi_b[rows] == lo_b[rows]
-        a_eq, b_eq = sub[eq], lo_b[rows][eq]
-        le_hi = ~eq & np.isfinite(hi_b[rows])
-        ge_lo = ~eq & np.isfinite(lo_b[rows])
-        a_ub = vstack([sub[le_hi], -sub[ge_lo]]).tocsr()
-        b_ub = np.concatenate([hi_b[rows][le_hi], -lo_b[rows][ge_lo]])
-        bounds = np.column_stack([lower[free[cols]], upper[free[cols]]])
-        bounds = [(lo, None if np.isinf(hi) else hi) for lo, hi in bounds]
+        full = _System(a, lo_b, hi_b, rows, cols, lower[free[cols]], upper[free[cols]])
         mine = np.flatnonzero(comp_of == comp)
         tsub = tmat[mine][:, cols]
-
-        def solve(objective: np.ndarray):
-            result = linprog(objective, A_ub=a_ub if a_ub.shape[0] else None, b_ub=b_ub if a_ub.shape[0] else None,
-                             A_eq=a_eq if a_eq.shape[0] else None, b_eq=b_eq if a_eq.shape[0] else None,
-                             bounds=bounds, method="highs")
-            return result
 
         def seen(x: np.ndarray) -> None:
             values = tsub @ x + const[mine]
             np.minimum.at(seen_lo, mine, values)
             np.maximum.at(seen_hi, mine, values)
 
-        first = solve(np.zeros(len(cols)))
+        def open_targets() -> np.ndarray:
+            return np.array([k for k, i in enumerate(mine)
+                             if not _proven_safe(seen_lo[i], seen_hi[i], min_count, derived[i])], dtype=int)
+
+        first = full.solve(np.zeros(len(cols)))
         lps += 1
         if first.status == 2:
             infeasible.append(f"component of {len(cols)} unknowns")
@@ -824,28 +891,59 @@ def attack(model: Model, *, min_count: int = 3, probes: int = 6, seed: int = 0) 
         if first.status == 0:
             seen(first.x)
         for _ in range(probes):
-            weights = rng.normal(size=len(mine))
-            result = solve(np.asarray(tsub.T @ weights).ravel())
+            result = full.solve(np.asarray(tsub.T @ rng.normal(size=len(mine))).ravel())
             lps += 1
             if result.status == 0:
                 seen(result.x)
-        for local, i in enumerate(mine):
+        # push all open targets down together, then up together (each capped at min_count, so that the LP
+        # stays bounded and no single target takes all): most show a safe value on the way
+        still = open_targets()
+        for _ in range(rounds):
+            if len(still) == 0:
+                break
+            before = len(still)
+            result = full.solve(np.asarray(tsub[still].sum(axis=0)).ravel())
+            lps += 1
+            if result.status == 0:
+                seen(result.x)
+            still = open_targets()
+            if len(still) == 0:
+                break
+            result = full.solve_capped(tsub[still], const[mine][still], float(min_count))
+            lps += 1
+            if result.status == 0:
+                seen(result.x[:len(cols)])
+            still = open_targets()
+            if len(still) > 0.8 * before:
+                break
+        # each open target: first within its own area (a relaxation: what it discloses there is disclosed),
+        # then, where that shows nothing or only a small interval, in the whole component
+        local_systems: dict[int, _System] = {}
+        col_area = area_of[cols]
+        for k in open_targets():
+            i = mine[k]
             if _proven_safe(seen_lo[i], seen_hi[i], min_count, derived[i]):
                 continue
-            objective = np.asarray(tsub[local].todense()).ravel()
-            found = {}
-            for sign in (1.0, -1.0):  # minimum, then maximum
-                result = solve(sign * objective)
-                lps += 1
-                if result.status == 0:
-                    seen(result.x)
-                    found[sign] = sign * result.fun + const[i]
-                elif result.status == 3:
-                    found[sign] = -sign * np.inf
-                if _proven_safe(seen_lo[i], seen_hi[i], min_count, derived[i]) or sign not in found:
-                    break
-            else:
-                exact_lo[i], exact_hi[i] = found[1.0], found[-1.0]
+            objective = np.asarray(tsub[k].todense()).ravel()
+            areas = np.unique(col_area[objective != 0])
+            if len(areas) == 1:
+                code = int(areas[0])
+                if code not in local_systems:
+                    local_cols = np.flatnonzero(col_area == code)
+                    local_rows = rows[row_area[rows] == code]
+                    local_systems[code] = _System(a, lo_b, hi_b, local_rows, cols[local_cols],
+                                                  lower[free[cols[local_cols]]], upper[free[cols[local_cols]]])
+                system = local_systems[code]
+                picked = np.flatnonzero(col_area == code)
+                low, high, _ = interval(system, objective[picked], const[i])
+                if _classify(low, high, targets[i].nonzero, min_count, derived[i]) == "exact":
+                    exact_lo[i], exact_hi[i] = low, high
+                    continue
+            def settled(x: np.ndarray, i: int = i) -> bool:
+                seen(x)
+                return _proven_safe(seen_lo[i], seen_hi[i], min_count, derived[i])
+
+            exact_lo[i], exact_hi[i], _ = interval(full, objective, const[i], settled)
     rows_out = []
     for i, t in enumerate(targets):
         if np.isnan(exact_lo[i]) or np.isnan(exact_hi[i]):
@@ -867,7 +965,7 @@ def attack(model: Model, *, min_count: int = 3, probes: int = 6, seed: int = 0) 
 
 # ------------------------------------------------------------------------------------------- entry
 def run_intruder(reports: str | Path, params: IndicatorParameters = IndicatorParameters(), *, min_count: int = 3,
-                 channels: Iterable[str] = CHANNELS, probes: int = 6) -> tuple[Publication, Attack]:
+                 channels: Iterable[str] = CHANNELS, probes: int = 2) -> tuple[Publication, Attack]:
     """Read the publication under ``reports``, build the intruder's model with the catalogue of
     ``params`` and attack it."""
     publication = read_publication(reports)
