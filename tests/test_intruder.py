@@ -10,6 +10,7 @@ published; what the intruder finds on the full publication is recorded.
 
 from __future__ import annotations
 
+import functools
 import shutil
 from datetime import date
 from pathlib import Path
@@ -26,13 +27,13 @@ from quarterstats.errors import InputError
 from quarterstats.statistical_sex import is_female
 
 DATES = (date(2023, 12, 31), date(2024, 12, 31))
-PERSONS = 3_000
+PERSONS = 20_000
 CATALOGUE = build_catalogue()
 
 
 @pytest.fixture(scope="module")
 def city(tmp_path_factory) -> Path:
-    """A generated city of 3,000 persons at two dates, published by the real stages (without figures)."""
+    """A generated city of 20,000 persons at two dates, published by the real stages (without figures)."""
     from quarterstats import figures, stages
     from quarterstats.paths import ProjectPaths
     from quarterstats.synth import generate
@@ -61,19 +62,27 @@ def full_attack(city):
 
 
 # ------------------------------------------------------------------------------- the truth
+@functools.lru_cache(maxsize=8)
+def _persons(root: Path, day: str) -> pd.DataFrame:
+    """The person-level table of a date with the statistical sex (for the test's truth only)."""
+    persons = pd.read_parquet(root / "data" / "processed" / "persons" / f"{day}.parquet")
+    persons["female"] = np.asarray(is_female(persons["person_id"], persons["sex"]), dtype=bool)
+    return persons
+
+
 def _true_value(root: Path, row) -> float:
     """The true count of a finding, from the person-level data (for the test only)."""
     day, area, spec = row.reference_date, row.district_id, row.spec
-    persons = pd.read_parquet(root / "data" / "processed" / "persons" / f"{day}.parquet")
+    persons = _persons(root, day)
     where = np.ones(len(persons), dtype=bool) if area == "city" else \
-        (persons["district_id"].astype(str) == area).to_numpy().copy()
+        (persons["district_id"].astype(str) == area).to_numpy()
     if "lo" in spec:
         age = persons["age"].to_numpy()
         where = where & (age >= spec["lo"])
         if spec["hi"] is not None:
             where = where & (age < spec["hi"])
         if spec["sex"] is not None:
-            female = np.asarray(is_female(persons["person_id"], persons["sex"]), dtype=bool)
+            female = persons["female"].to_numpy()
             where = where & (female if spec["sex"] == "w" else ~female)
         if spec["mh"] is not None:
             where = where & (persons["has_mh"].to_numpy(dtype=bool) == spec["mh"])
@@ -202,41 +211,37 @@ def test_what_the_intruder_finds_is_true(city, full_attack):
     _assert_true(city, result.findings)
 
 
-def test_unsuppressing_one_secondary_cell_lets_the_intruder_recover_a_primary_one(city, tmp_path):
-    """A copy of the real files where one secondary (suppressed, at least min_count) pyramid cell is
-    published: the intruder recovers more suppressed cells than on the real files, among them a
-    primary cell (1 or 2)."""
-    _, base = run_intruder(city / "reports", channels=("relations", "districts", "atoms", "pyramids"))
-    base_exact = set(_keys(base.findings[(base.findings["kind"] == "suppressed")
-                                         & (base.findings["finding"] == "exact")]))
+def test_unsuppressing_one_secondary_cell_lets_the_intruder_recover_a_primary_one(city, full_attack, tmp_path):
+    """A copy of the real files where one secondary pyramid cell (suppressed, at least min_count) is
+    published beside a primary one (1 or 2) in the same band: the intruder recovers the primary cell,
+    which it cannot on the real files."""
+    _, base = full_attack
+    base_exact = set(_keys(base.findings[(base.findings["kind"] == "suppressed") & (base.findings["finding"] == "exact")]))
     copy = tmp_path / "reports"
-    shutil.copytree(city / "reports", copy)
-    persons = {d.isoformat(): pd.read_parquet(city / "data" / "processed" / "persons" / f"{d.isoformat()}.parquet")
-               for d in DATES}
+    shutil.copytree(city / "reports", copy, ignore=shutil.ignore_patterns("*.svg", "*.png", "*.html", "*.xlsx",
+                                                                          "*.gpkg", "*.geojson", "*.parquet"))
     chosen = None
     for day in (d.isoformat() for d in DATES):
-        path = copy / day / "alterspyramide.csv"
-        pyramid = pd.read_csv(path, dtype=str, keep_default_na=False)
-        hidden = pyramid[pyramid["flag"] == "*"]
-        for index, row in hidden.iterrows():
+        persons = _persons(city, day)
+        pyramid = pd.read_csv(copy / day / "alterspyramide.csv", dtype=str, keep_default_na=False)
+        for index, row in pyramid[pyramid["flag"] == "*"].iterrows():
             band = pyramid[(pyramid["district_id"] == row["district_id"]) & (pyramid["age_band"] == row["age_band"])
                            & (pyramid["flag"] == "*")]
-            truth = _pyramid_truth(persons[day], row)
-            if truth >= 3 and len(band) == 2:  # a secondary cell beside exactly one other suppressed cell
-                other = band.index[band.index != index][0]
-                key = (day, row["district_id"], _pyramid_what(pyramid.loc[other]))
-                if key in base_exact or _pyramid_truth(persons[day], pyramid.loc[other]) >= 3:
-                    continue
-                pyramid.loc[index, ["count", "flag"]] = [str(int(truth)), ""]
-                pyramid.to_csv(path, index=False)
+            if len(band) != 2 or _pyramid_truth(persons, row) < 3:
+                continue  # a secondary cell beside exactly one other suppressed cell
+            other = pyramid.loc[band.index[band.index != index][0]]
+            key = (day, row["district_id"], _pyramid_what(other))
+            if key not in base_exact and _pyramid_truth(persons, other) < 3:
+                pyramid.loc[index, ["count", "flag"]] = [str(int(_pyramid_truth(persons, row))), ""]
+                pyramid.to_csv(copy / day / "alterspyramide.csv", index=False)
                 chosen = key
                 break
         if chosen:
             break
-    assert chosen is not None, "no secondary pyramid cell beside a primary one in the test city"
-    _, after = run_intruder(copy, channels=("relations", "districts", "atoms", "pyramids"))
+    assert chosen is not None, "no secondary pyramid cell beside an unrecovered primary one in the test city"
+    _, after = run_intruder(copy)
     exact = set(_keys(after.findings[(after.findings["kind"] == "suppressed") & (after.findings["finding"] == "exact")]))
-    assert chosen in exact and chosen not in base_exact
+    assert chosen in exact
     _assert_true(city, after.findings)
 
 
@@ -244,10 +249,10 @@ def _pyramid_truth(persons: pd.DataFrame, row: pd.Series) -> float:
     band = str(row["age_band"])
     lo, hi = (int(band[:-1]), None) if band.endswith("+") else (int(band.split("–")[0]), int(band.split("–")[1]) + 1)
     age = persons["age"].to_numpy()
-    female = np.asarray(is_female(persons["person_id"], persons["sex"]), dtype=bool)
+    female = persons["female"].to_numpy()
     where = (persons["district_id"].astype(str) == row["district_id"]).to_numpy() if row["district_id"] != "city" \
         else np.ones(len(persons), dtype=bool)
-    where = where & ((age >= lo) & ((age < hi) if hi is not None else True))
+    where = where & (age >= lo) & ((age < hi) if hi is not None else True)
     where = where & (female if row["sex"] == "w" else ~female)
     where = where & (persons["has_mh"].to_numpy(dtype=bool) == (row["mh"] == "mit MH"))
     return float(where.sum())
