@@ -20,9 +20,7 @@ import pandas as pd
 import pytest
 
 from quarterstats.catalogue import build_catalogue
-from quarterstats.disclosure.intruder import (
-    CHANNELS, Publication, attack, build_model, read_publication, run_intruder, summary_lines,
-)
+from quarterstats.disclosure.intruder import CHANNELS, read_publication, run_intruder, summary_lines
 from quarterstats.errors import InputError
 from quarterstats.statistical_sex import is_female
 
@@ -176,6 +174,28 @@ def test_a_mean_gives_its_numerator_back_at_the_precision_written(tmp_path):
     assert blind.findings[blind.findings["what"] == "persons_in_institutions"].empty
 
 
+def test_a_country_left_over_by_the_named_districts_is_found(tmp_path):
+    """Türkei: 10 in the city, 8 named in district 01; district 02 has one country only (an empty rank),
+    so the other 2 live in district 03, which names two other countries (3 and more) and not Türkei.
+    Likewise 2 from Syrien. Without the top-country relations nothing follows."""
+    folder = tmp_path / "reports" / "2024-12-31"
+    folder.mkdir(parents=True)
+    pops = {"01": "400", "02": "300", "03": "300", "city": "1000"}
+    pd.DataFrame([("2024-12-31", area, "pop", "count", "Personen", pop, pop, "", "") for area, pop in pops.items()],
+                 columns=["reference_date", "district_id", "indicator", "kind", "unit", "value", "numerator",
+                          "denominator", "flag"]).to_csv(folder / "indikatoren.csv", index=False)
+    ranks = [("01", 1, "TUR", 8), ("01", 2, "SYR", 6), ("02", 1, "POL", 5), ("02", 2, "", 0),
+             ("03", 1, "ROU", 4), ("03", 2, "ITA", 3), ("city", 1, "TUR", 10), ("city", 2, "SYR", 8)]
+    pd.DataFrame([("2024-12-31", area, rank, code, "", count, "") for area, rank, code, count in ranks],
+                 columns=["reference_date", "district_id", "rank", "country_code", "name_flag", "count",
+                          "flag"]).to_csv(folder / "bezugslaender.csv", index=False)
+    _, result = run_intruder(tmp_path / "reports")
+    assert set(zip(result.findings["district_id"], result.findings["what"], result.findings["value"])) == {
+        ("03", "Personen aus TUR", 2.0), ("03", "Personen aus SYR", 2.0)}
+    _, blind = run_intruder(tmp_path / "reports", channels=[c for c in CHANNELS if c != "top_countries"])
+    assert blind.findings.empty
+
+
 def test_bad_published_files_give_a_clear_message(tmp_path):
     with pytest.raises(InputError, match="no reports folder"):
         read_publication(tmp_path / "missing")
@@ -192,6 +212,15 @@ def test_bad_published_files_give_a_clear_message(tmp_path):
     with pytest.raises(InputError) as caught:
         read_publication(tmp_path / "reports")
     assert caught.value.column == "value" and "zwölf" in str(caught.value)
+    (folder / "indikatoren.csv").write_text(
+        "reference_date,district_id,indicator,kind,unit,value,numerator,denominator,flag\n"
+        "2024-12-31,01,pop,count,Personen,12,12,,\n", encoding="utf-8")
+    (folder / "bezugslaender.csv").write_text(
+        "reference_date,district_id,rank,country_code,name_flag,count,flag\n2024-12-31,01,eins,TUR,,12,\n",
+        encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_publication(tmp_path / "reports")
+    assert caught.value.column == "rank" and "bezugslaender.csv" in caught.value.file
 
 
 # ---------------------------------------------------------------- the real publication

@@ -116,6 +116,8 @@ def _number(text: str) -> tuple[float, float]:
     if not text:
         return np.nan, np.nan
     number = Decimal(text)  # InvalidOperation for text that is not a number
+    if not number.is_finite():
+        raise InvalidOperation(text)
     return float(number), 0.5 * 10.0 ** number.as_tuple().exponent
 
 
@@ -206,9 +208,12 @@ def read_publication(reports: str | Path) -> Publication:
             frame = _read_csv(path, ("reference_date", "district_id", "rank", "country_code", "name_flag",
                                      "count", "flag"))
             count, _ = _numbers(frame, "count", path)
+            rank, _ = _numbers(frame, "rank", path)
+            if np.isnan(rank).any() or (rank != np.round(rank)).any():
+                raise InputError("a rank must be a whole number", file=path, column="rank", rule="intruder.rank")
             countries.append(pd.DataFrame({
                 "reference_date": frame["reference_date"], "district_id": frame["district_id"],
-                "rank": pd.to_numeric(frame["rank"]).astype(int), "country_code": frame["country_code"],
+                "rank": rank.astype(int), "country_code": frame["country_code"],
                 "name_flag": frame["name_flag"], "count": count, "flag": frame["flag"],
             }))
             files.append(path)
@@ -449,7 +454,8 @@ class _Builder:
                     self.model.add(row, 0.0, 0.0, "atoms")
                 else:  # restricted further: at most the residents of its age band, sex and background
                     self.model.add(row, -np.inf, 0.0, "atoms")
-        if "districts" in self.channels and CITY in areas:
+        residents_add_up = ("districts add up to the city (pop)", day) not in self.model.dropped
+        if "districts" in self.channels and CITY in areas and residents_add_up:
             districts = [a for a in areas if a != CITY]
             edges = sorted(set.intersection(*(set(bounds[d]) for d in districts))) if districts else []
             for lo, hi in zip(edges, edges[1:] + [None]):
@@ -772,17 +778,10 @@ class _System:
                           bounds=self.bounds + [(0.0, cap)] * z)
 
 
-def attack(model: Model, *, min_count: int = 3, probes: int = 2, rounds: int = 8, seed: int = 0) -> Attack:
-    """Solve for every target of ``model`` the interval an intruder can give (see the module docstring)."""
-    started = time.perf_counter()
-    n = len(model.lower)
-    lower = np.asarray(model.lower, dtype=float)
-    upper = np.asarray(model.upper, dtype=float)
-    fixed = lower == upper
-    free = np.flatnonzero(~fixed)
-    position = np.full(n, -1)
-    position[free] = np.arange(len(free))
-    # rows over the free variables; the published ones move into the bounds
+def _rows_over_unknowns(model: Model, lower: np.ndarray, fixed: np.ndarray, position: np.ndarray,
+                        n_free: int) -> tuple[csr_matrix, np.ndarray, np.ndarray, list[str]]:
+    """The model's rows over its unknowns only (published values moved into the bounds): matrix, lower
+    and upper bounds, and the families of rows that published values alone contradict."""
     r_idx, c_idx, vals, lo_b, hi_b, infeasible = [], [], [], [], [], []
     for coefficients, lo, hi, family in model.rows:
         const = sum(c * lower[j] for j, c in coefficients.items() if fixed[j])
@@ -798,9 +797,25 @@ def attack(model: Model, *, min_count: int = 3, probes: int = 2, rounds: int = 8
             vals.append(c)
         lo_b.append(lo - const)
         hi_b.append(hi - const)
-    m = len(lo_b)
-    a = csr_matrix(coo_matrix((vals, (r_idx, c_idx)), shape=(m, len(free))))
-    lo_b, hi_b = np.asarray(lo_b), np.asarray(hi_b)
+    a = csr_matrix(coo_matrix((vals, (r_idx, c_idx)), shape=(len(lo_b), n_free)))
+    a.sort_indices()
+    return a, np.asarray(lo_b, dtype=float), np.asarray(hi_b, dtype=float), infeasible
+
+
+def attack(model: Model, *, min_count: int = 3, probes: int = 2, rounds: int = 8, seed: int = 0) -> Attack:
+    """Solve for every target of ``model`` the interval an intruder can give (see the module docstring)."""
+    started = time.perf_counter()
+    n = len(model.lower)
+    lower = np.asarray(model.lower, dtype=float)
+    upper = np.asarray(model.upper, dtype=float)
+    fixed = lower == upper
+    free = np.flatnonzero(~fixed)
+    position = np.full(n, -1)
+    position[free] = np.arange(len(free))
+    a, lo_b, hi_b, infeasible = _rows_over_unknowns(model, lower, fixed, position, len(free))
+    m = a.shape[0]
+    r_idx = np.repeat(np.arange(m), np.diff(a.indptr))
+    c_idx = a.indices
     targets = model.targets
     # variables are connected by the rows and by the targets (a target over two parts is solved as one)
     t_free = [(i, position[j]) for i, t in enumerate(targets) for j in t.coefficients if not fixed[j]]
@@ -808,7 +823,7 @@ def attack(model: Model, *, min_count: int = 3, probes: int = 2, rounds: int = 8
     t_c = np.asarray([c for _, c in t_free], dtype=int)
     nodes = len(free) + m + len(targets)
     graph = csr_matrix(coo_matrix(
-        (np.ones(len(vals) + len(t_free)),
+        (np.ones(len(r_idx) + len(t_free)),
          (np.concatenate([np.asarray(r_idx, dtype=int) + len(free), t_i + len(free) + m]),
           np.concatenate([np.asarray(c_idx, dtype=int), t_c]))),
         shape=(nodes, nodes)))
@@ -838,7 +853,7 @@ def attack(model: Model, *, min_count: int = 3, probes: int = 2, rounds: int = 8
     # the area (date, district) of every unknown: rows over one area's unknowns only form its local system
     area_codes: dict[tuple, int] = {}
     area_of = np.array([area_codes.setdefault(tuple(model.names[j][1:3]), len(area_codes)) for j in free], dtype=int)
-    entries = np.repeat(np.arange(m), np.diff(a.indptr))
+    entries = r_idx
     row_min = np.full(m, np.iinfo(int).max)
     row_max = np.full(m, -1)
     np.minimum.at(row_min, entries, area_of[a.indices])
