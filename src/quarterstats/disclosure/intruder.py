@@ -33,8 +33,12 @@ relaxation is a weaker intruder, so whatever it finds is sound), decomposed into
 components of the system. A suppressed count is *recovered* where its interval holds one integer only;
 a derived count is *small* where every integer of its interval lies in ``1 … min_count − 1``.
 
-Cheap proofs first: a few LPs with random objectives give feasible tables; a target already seen at
-two values that make it safe (two integers apart, or at 0 / at ``min_count``) needs no LP of its own.
+Cheap proofs first: every LP solution is a table that fits everything published, and a target seen at
+values that make it safe (two integers apart and at 0 or ``min_count``; for a derived count, 0 or
+``min_count``) needs no LP of its own. A few LPs with random objectives, then LPs that push all open
+targets down together and up together (each capped at ``min_count``), settle most targets; each one
+left is solved within its own area first (rows over that area's unknowns only: a relaxation, so an
+exact result there is exact) and otherwise in its whole component.
 
 A relation that the fully published values contradict (somewhere the definitions do not add up) is
 dropped and named in :attr:`Model.dropped`, so a wrong assumption cannot make a false recovery.
@@ -245,16 +249,15 @@ def read_publication(reports: str | Path) -> Publication:
 @dataclass
 class Target:
     """A count the intruder tries to pin, as ``coefficients`` of model variables. ``kind``:
-    ``"suppressed"`` (a count published as ``*``), ``"hidden"`` (the numerator or denominator of a value
-    published as ``*``, not published elsewhere) or ``"derived"`` (never published as such)."""
+    ``"suppressed"`` (a count published as ``*``; its unknown is at least 1, since zeros are published),
+    ``"hidden"`` (the numerator or denominator of a value published as ``*``, not published elsewhere) or
+    ``"derived"`` (never published as such)."""
 
     kind: str
     reference_date: str
     district_id: str
     what: str
     coefficients: dict[int, float]
-    #: a suppressed count is known to be at least 1 (zeros are published)
-    nonzero: bool = False
     #: what is counted, for readers and checks: ``cell`` (a catalogue cell id), or ``lo``/``hi``/``sex``/``mh``
     #: (residents of an age band, ``hi`` exclusive or None), or ``country`` (a reference country), or
     #: ``rank`` (a top-country rank)
@@ -485,7 +488,7 @@ class _Builder:
                 self.model.at_least(j, 1.0)
                 self.model.targets.append(Target(
                     "suppressed", day, row.district_id,
-                    f"Alterspyramide {int(row.lo)}{hi} {row.sex} {MH_LABEL[bool(row.mh)]}", {j: 1.0}, True,
+                    f"Alterspyramide {int(row.lo)}{hi} {row.sex} {MH_LABEL[bool(row.mh)]}", {j: 1.0},
                     {"lo": int(row.lo), "hi": None if np.isnan(row.hi) else int(row.hi), "sex": row.sex,
                      "mh": bool(row.mh)}))
 
@@ -593,7 +596,7 @@ class _Builder:
                     self.model.lower[j] = max(1.0, below)
                     self.model.upper[j] = above
                     self.model.targets.append(Target("suppressed", day, area, f"Bezugsland Rang {int(row.rank)}",
-                                                     {j: 1.0}, True, {"rank": int(row.rank)}))
+                                                     {j: 1.0}, {"rank": int(row.rank)}))
                 if not withheld[k] and row.country_code in regions and not np.isnan(row.count):
                     self.model.fix(("country", day, area, row.country_code), row.count)
                     listed.add(row.country_code)
@@ -630,7 +633,7 @@ class _Builder:
     def cell_targets(self) -> None:
         for day, area, key in sorted(self.suppressed):
             self.model.at_least(self.cell(day, area, key), 1.0)
-            self.model.targets.append(Target("suppressed", day, area, key, {self.cell(day, area, key): 1.0}, True,
+            self.model.targets.append(Target("suppressed", day, area, key, {self.cell(day, area, key): 1.0},
                                              {"cell": key}))
         for day, area, key in sorted(self.hidden_parts - self.suppressed):
             j = self.cell(day, area, key)
@@ -719,7 +722,8 @@ class Attack:
         return int(len(rows))
 
 
-def _classify(lower: float, upper: float, nonzero: bool, min_count: int, derived: bool) -> str | None:
+def _classify(lower: float, upper: float, min_count: int, derived: bool) -> str | None:
+    """``"exact"``, ``"small"`` or None (nothing disclosed) for a target's interval (see :func:`attack`)."""
     first, last = np.ceil(lower - _EPS), np.floor(upper + _EPS)
     if last < first:
         return None
@@ -951,7 +955,7 @@ def attack(model: Model, *, min_count: int = 3, probes: int = 2, rounds: int = 8
                 system = local_systems[code]
                 picked = np.flatnonzero(col_area == code)
                 low, high, _ = interval(system, objective[picked], const[i])
-                if _classify(low, high, targets[i].nonzero, min_count, derived[i]) == "exact":
+                if _classify(low, high, min_count, derived[i]) == "exact":
                     exact_lo[i], exact_hi[i] = low, high
                     continue
             def settled(x: np.ndarray, i: int = i) -> bool:
@@ -963,7 +967,7 @@ def attack(model: Model, *, min_count: int = 3, probes: int = 2, rounds: int = 8
     for i, t in enumerate(targets):
         if np.isnan(exact_lo[i]) or np.isnan(exact_hi[i]):
             continue
-        finding = _classify(exact_lo[i], exact_hi[i], t.nonzero, min_count, t.kind == "derived")
+        finding = _classify(exact_lo[i], exact_hi[i], min_count, t.kind == "derived")
         if finding is None:
             continue
         value = float(np.ceil(exact_lo[i] - _EPS)) if finding == "exact" else np.nan
