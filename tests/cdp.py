@@ -46,11 +46,16 @@ class Chromium:
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--disable-extensions", "--remote-debugging-pipe", f"--user-data-dir={profile}",
                 f"--window-size={width},{height}", "about:blank"]
-        # the shell puts the two pipe ends on descriptors 3 and 4, where Chromium expects them
-        script = f'exec "$0" "$@" 3<&{to_browser_read} 4>&{from_browser_write}'
-        self.process = subprocess.Popen(["/bin/sh", "-c", script, *args], pass_fds=(to_browser_read, from_browser_write),
-                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                        env={**os.environ, "HOME": str(profile)})
+        def onto_3_and_4() -> None:  # in the child: the two pipe ends where Chromium expects them
+            read_end, write_end = os.dup(to_browser_read), os.dup(from_browser_write)
+            os.dup2(read_end, 3)
+            os.dup2(write_end, 4)
+
+        self._log = Path(profile) / "chromium.log"
+        with open(self._log, "wb") as log:
+            # close_fds=False keeps 3 and 4 open; every other descriptor of Python is not inheritable anyway
+            self.process = subprocess.Popen(args, preexec_fn=onto_3_and_4, close_fds=False, stdin=subprocess.DEVNULL,
+                                            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HOME": str(profile)})
         os.close(to_browser_read)
         os.close(from_browser_write)
         target = self.command("Target.createTarget", url="about:blank")["targetId"]
@@ -61,22 +66,31 @@ class Chromium:
                      deviceScaleFactor=1, mobile=False)
 
     # ------------------------------------------------------------------------------------- protocol
+    def _log_tail(self) -> str:
+        try:
+            return self._log.read_text(encoding="utf-8", errors="replace")[-1500:]
+        except OSError:
+            return ""
+
     def _send(self, message: dict[str, Any]) -> None:
         data = json.dumps(message).encode("utf-8") + b"\0"
         while data:
-            written = os.write(self._to_browser, data)
+            try:
+                written = os.write(self._to_browser, data)
+            except BrokenPipeError as error:
+                raise BrowserError(f"Chromium is gone (exit {self.process.poll()}): {self._log_tail()}") from error
             data = data[written:]
 
     def _receive(self, deadline: float) -> dict[str, Any]:
         while b"\0" not in self._buffer:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise BrowserError("no answer from Chromium in time")
+                raise BrowserError(f"no answer from Chromium in time: {self._log_tail()}")
             ready, _, _ = select.select([self._from_browser], [], [], left)
             if ready:
                 chunk = os.read(self._from_browser, 1 << 20)
                 if not chunk:
-                    raise BrowserError("Chromium closed the pipe")
+                    raise BrowserError(f"Chromium closed the pipe: {self._log_tail()}")
                 self._buffer += chunk
         message, _, self._buffer = self._buffer.partition(b"\0")
         return json.loads(message)

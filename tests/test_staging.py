@@ -227,7 +227,7 @@ def test_index_files_are_built_in_staging_and_moved_as_a_set(project, monkeypatc
     from quarterstats import tables
 
     before = snapshot(project.reports)
-    names = sorted(["index.html", "zeichenerklaerung.csv", "zeitreihe.xlsx"]
+    names = sorted(["index.html", "karte.html", "zeichenerklaerung.csv", "zeitreihe.xlsx"]
                    + [f"{stem}{kind}" for stem in ("zeitreihe", "zeitreihe_segregationsindizes")
                       for kind in (".csv", ".parquet", "_de.csv")])
 

@@ -271,7 +271,7 @@ def test_page_holds_only_its_own_elements_and_names_as_text(page):
     data = json.loads(parsed.scripts[0])
     names = [d["name"] for d in data["districts"]]
     assert names[:5] == list(HOSTILE[:5]) and names[5] == "Nord\\u202eSüd\\x1b[31m"  # shown, not obeyed
-    labels = [attrs["aria-label"] for tag, attrs in parsed.tags if tag == "path"]
+    labels = [attrs["aria-label"] for tag, attrs in parsed.tags if tag == "path" and attrs.get("class") == "district"]
     assert labels[:5] == list(HOSTILE[:5])  # attribute values, unescaped by the parser: the names themselves
     assert "\u202e" not in html and "\x1b" not in html
 
@@ -300,7 +300,7 @@ def test_selects_are_labelled_and_districts_focusable(page):
     labels = {attrs.get("for") for tag, attrs in parsed.tags if tag == "label"}
     selects = {attrs["id"] for tag, attrs in parsed.tags if tag == "select"}
     assert selects == {"indikator", "stichtag"} and selects <= labels
-    paths = [attrs for tag, attrs in parsed.tags if tag == "path"]
+    paths = [attrs for tag, attrs in parsed.tags if tag == "path" and attrs.get("class") == "district"]
     assert len(paths) == 6 and all(p["tabindex"] == "0" and p["role"] == "img" and p["aria-label"] for p in paths)
 
 
@@ -390,6 +390,9 @@ def test_hover_tap_and_keyboard_focus_show_the_value(browser, page):
             break
     assert browser.evaluate("document.activeElement.getAttribute('data-index')") == "0"
     assert browser.evaluate("document.activeElement.matches(':focus-visible')")
+    # the focused district's outline is drawn on top of its neighbours
+    assert browser.evaluate("document.getElementById('hervorhebung').getAttribute('d') === "
+                            "document.activeElement.getAttribute('d')")
     tip = _tooltip(browser)
     assert not tip["hidden"] and tip["name"] == HOSTILE[0] and tip["value"] == "3.100 Personen"
     assert browser.evaluate("document.activeElement.getAttribute('aria-label')") == f"{HOSTILE[0]}: 3.100 Personen"

@@ -227,31 +227,34 @@ def map_data(series: pd.DataFrame, geometry: MapGeometry,
     indicators = _indicators(table, catalogue)
     dates = sorted(set(table["reference_date"]))
     table = table[table["indicator"].isin(indicators)]
-    flag = table["flag"].astype("string").fillna("").str.strip() if "flag" in table.columns else ""
-    table = table.assign(flag=flag, value=pd.to_numeric(table["value"], errors="coerce").astype("float64"))
-    keyed = table.set_index(["indicator", "reference_date", "district_id"])
     ids = list(geometry.ids)
+    # one array of values and one of flags: indicator × date × area (the districts in map order, the city
+    # last); an area without a row is "x"
+    shape = (len(indicators), len(dates), len(ids) + 1)
+    at = (pd.Index(indicators).get_indexer(table["indicator"]), pd.Index(dates).get_indexer(table["reference_date"]),
+          pd.Index([*ids, CITY_ID]).get_indexer(table["district_id"]))
+    known = at[2] >= 0
+    at = tuple(a[known] for a in at)
+    values = np.full(shape, np.nan)
+    values[at] = pd.to_numeric(table["value"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)[known]
+    flags = np.full(shape, NOT_AVAILABLE, dtype=object)
+    flags[at] = (table["flag"].astype("string").fillna("").str.strip().to_numpy(dtype=object)[known]
+                 if "flag" in table.columns else "")
     cells: dict[str, dict[str, Any]] = {}
     info = []
-    for indicator in indicators:
+    for n, indicator in enumerate(indicators):
         entry = catalogue.get(indicator)
         rows = table[table["indicator"] == indicator]
-        label = str(rows["label_de"].dropna().iloc[-1]) if "label_de" in rows and rows["label_de"].notna().any() \
-            else (entry.label_de if entry else indicator)
-        unit = str(rows["unit"].dropna().iloc[-1]) if "unit" in rows and rows["unit"].notna().any() \
-            else (entry.unit if entry else "")
+        label = _last_text(rows, "label_de", entry.label_de if entry else indicator)
+        unit = _last_text(rows, "unit", entry.unit if entry else "")
         decimals = display_decimals(entry) if entry is not None else 1
         decimals = 1 if decimals is None else decimals
         info.append({"id": indicator, "label": label, "unit": unit,
                      "definition": entry.definition_de if entry else ""})
         per_date = {}
-        for day in dates:
-            index = pd.MultiIndex.from_product([[indicator], [day], [*ids, CITY_ID]])
-            part = keyed.reindex(index)
-            values = part["value"].to_numpy(dtype=np.float64)
-            flags = part["flag"].fillna(NOT_AVAILABLE).astype(str).to_numpy()  # a district without a row: x
-            one = _one_map(values[:-1], flags[:-1], unit, decimals)
-            one["city"] = _cell_texts(values[-1:], flags[-1:], decimals)[0]
+        for m, day in enumerate(dates):
+            one = _one_map(values[n, m, :-1], flags[n, m, :-1], unit, decimals)
+            one["city"] = _cell_texts(values[n, m, -1:], flags[n, m, -1:], decimals)[0]
             per_date[day.isoformat()] = one
         cells[indicator] = per_date
     names = _names(table, geometry)
@@ -264,6 +267,13 @@ def map_data(series: pd.DataFrame, geometry: MapGeometry,
                   "x": {"label": NO_VALUE_DE, "fill": MISSING_FACE},
                   ".": {"label": UNKNOWN_DE, "fill": MISSING_FACE}},
     }
+
+
+def _last_text(rows: pd.DataFrame, column: str, default: str) -> str:
+    """The column's text at the newest date (as published), else ``default``."""
+    if column not in rows.columns or not rows[column].notna().any():
+        return default
+    return str(rows[column].dropna().iloc[-1])
 
 
 def _names(table: pd.DataFrame, geometry: MapGeometry) -> list[str]:

@@ -8,6 +8,7 @@
   var paths = Array.prototype.slice.call(svg.querySelectorAll("path.district"));
   var selectIndicator = document.getElementById("indikator");
   var selectDate = document.getElementById("stichtag");
+  var highlight = document.getElementById("hervorhebung");  // the outline of the active district, on top
   var tooltip = document.getElementById("tooltip");
   var tipName = tooltip.querySelector(".name");
   var tipValue = tooltip.querySelector(".value");
@@ -181,6 +182,7 @@
     if (state.active >= 0 && state.active !== i) { paths[state.active].classList.remove("active"); }
     state.active = i;
     paths[i].classList.add("active");
+    highlight.setAttribute("d", paths[i].getAttribute("d"));
     tipName.textContent = data.districts[i].name;
     tipValue.textContent = signLabel(withUnit(current.t[i], ind.unit));
     info.textContent = label(i, ind);
@@ -205,6 +207,7 @@
 
   function hide() {
     tooltip.hidden = true;
+    highlight.setAttribute("d", "");
     if (state.active >= 0) { paths[state.active].classList.remove("active"); }
     state.active = -1;
     Array.prototype.forEach.call(tbody.rows, function (row) { row.className = ""; });
