@@ -112,7 +112,8 @@ class Chromium:
 
     # ------------------------------------------------------------------------------------------ page
     def open(self, url: str) -> None:
-        """Load ``url`` and wait until the document is complete."""
+        """Load ``url`` and wait until the document is complete (the events of the previous page are dropped)."""
+        self.events.clear()
         self.command("Page.navigate", session=True, url=url)
         deadline = time.monotonic() + self.timeout
         while self.evaluate("document.readyState") != "complete":

@@ -407,7 +407,9 @@ def test_a_suppressed_value_shows_as_star(browser, page):
     browser.open(page.as_uri())
     _choose(browser, "indikator", "foreign_share")
     browser.mouse_move(*_centre(browser, 1))
-    assert _tooltip(browser)["value"] == "* (Wert gesperrt (Geheimhaltung))"
+    assert _tooltip(browser)["value"] == "* \u2013 Wert gesperrt (Geheimhaltung)"
+    assert browser.evaluate("document.querySelectorAll('path.district')[1].getAttribute('aria-label')") == \
+        f"{HOSTILE[1]}: * \u2013 Wert gesperrt (Geheimhaltung)"
     assert _fills(browser)[1] == "url(#muster-gesperrt)" and _fills(browser)[4] == "url(#muster-ohne)"
     cells = browser.evaluate("Array.from(document.querySelector('#tabelle tbody').rows, r => r.cells[2].textContent)")
     assert cells == ["6,0", "*", "16,0", "21,0", "x", "31,0"]
@@ -440,3 +442,22 @@ def test_table_sorts_by_value(browser, page):
     cells = browser.evaluate("Array.from(document.querySelector('#tabelle tbody').rows, r => r.cells[2].textContent)")
     assert cells[:4] == ["31,0", "21,0", "16,0", "6,0"]
     assert browser.evaluate("document.querySelector('th[data-key=value]').getAttribute('aria-sort')") == "descending"
+
+
+@pytest.mark.slow
+def test_without_escaping_and_policy_the_names_would_run_as_script(browser, city, tmp_path, monkeypatch):
+    """The attack of the hostile names is real: with plain JSON in the data block a name ends the block and
+    its script runs; the page's policy alone would still stop it (and the escaping alone, see above)."""
+    import markupsafe
+
+    from quarterstats import webmap
+
+    districts, series = city
+    monkeypatch.setattr(webmap, "script_json", lambda data: markupsafe.Markup(json.dumps(data, ensure_ascii=False)))
+    with_policy = render_map_page(series, districts, tmp_path / "with_policy.html")
+    monkeypatch.setattr(webmap, "_csp", lambda script: "default-src * 'unsafe-inline'")
+    unprotected = render_map_page(series, districts, tmp_path / "unprotected.html")
+    browser.open(unprotected.as_uri())
+    assert browser.evaluate("window.__pwned") == 1  # the name's <script> ran
+    browser.open(with_policy.as_uri())
+    assert browser.evaluate("typeof window.__pwned") == "undefined"  # blocked by the Content-Security-Policy

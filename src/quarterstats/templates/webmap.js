@@ -49,7 +49,7 @@
 
   function signLabel(text) {
     var sign = data.signs[text];
-    return sign ? text + " (" + sign.label + ")" : text;
+    return sign ? text + " \u2013 " + sign.label : text;  // "* - Wert gesperrt (Geheimhaltung)", with a dash
   }
 
   // A German number ("1.234,5", "\u22120,3") as a number for sorting; signs sort last.
