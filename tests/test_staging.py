@@ -151,6 +151,33 @@ def test_an_unexpected_file_in_the_staged_folder_fails_the_files_check(project, 
     assert_untouched(project, before)
 
 
+def test_a_missing_interactive_map_fails_the_files_check(project, monkeypatch):
+    """karte.html belongs to a complete publication: a build without it is not swapped in."""
+    from quarterstats import webmap
+
+    before = snapshot(project.reports)
+    monkeypatch.setattr(webmap, "render_map_page", lambda series, districts, target, **kwargs: target)
+    result = publication_stage(project, REFERENCE_DATE)
+    passed, description = result.checks["publication_files_complete"]
+    assert not passed and "missing karte.html" in description
+    assert_untouched(project, before)
+
+
+def test_a_map_that_fails_to_render_leaves_the_previous_publication(project, monkeypatch):
+    from quarterstats import webmap
+
+    before = snapshot(project.reports)
+
+    def broken(*args, **kwargs):
+        raise ValueError("no geometry")
+
+    monkeypatch.setattr(webmap, "district_paths", broken)
+    with pytest.raises(ValueError, match="no geometry"):
+        publication_stage(project, REFERENCE_DATE)
+    assert_untouched(project, before)
+    assert not project.staging_dir(REFERENCE_DATE).exists()
+
+
 def test_a_failing_swap_leaves_the_previous_publication(project, monkeypatch):
     before = snapshot(project.reports)
 

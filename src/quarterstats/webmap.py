@@ -75,6 +75,8 @@ MAP_GROUP = "interactive_map"
 VIEW_WIDTH = 1000.0
 #: Simplification tolerance in view units (about one screen pixel at the page's usual size).
 SIMPLIFY_UNITS = 0.8
+#: Grid the coordinates are snapped to before the coverage is checked (metres; far below a pixel).
+SNAP_METRES = 0.001
 #: Decimals of the path coordinates (view units).
 COORDINATE_DECIMALS = 1
 #: Class codes of a district without a class (the legend's last entries).
@@ -116,8 +118,11 @@ def _noded(geoms: np.ndarray) -> np.ndarray:
     first = np.r_[True, pairs[0, 1:] != pairs[0, :-1]]
     owner[pairs[0, first]] = pairs[1, first]
     rebuilt = np.array(geoms, dtype=object)
-    for district in np.unique(owner[owner >= 0]):  # loops over districts
-        rebuilt[district] = shapely.union_all(faces[owner == district])
+    owners, counts = np.unique(owner[owner >= 0], return_counts=True)
+    single = owners[counts == 1]
+    rebuilt[single] = faces[np.isin(owner, single)][np.argsort(owner[np.isin(owner, single)], kind="stable")]
+    for district in owners[counts > 1]:  # loops over the districts cut into several faces
+        rebuilt[district] = shapely.coverage_union_all(faces[owner == district])
     return rebuilt
 
 
@@ -125,8 +130,12 @@ def _simplify(geoms: np.ndarray, tolerance: float) -> tuple[np.ndarray, str]:
     """The polygons simplified as one coverage (shared edges stay shared), else one by one."""
     simplified, method = None, "per_polygon"
     if tolerance > 0 and len(geoms) > 1:
-        if not bool(shapely.coverage_is_valid(geoms)):
-            geoms = _noded(geoms)
+        # shared edges whose coordinates differ by rounding noise match once snapped to a millimetre
+        # grid; vertices on one side only (T-junctions) need the noding
+        for repair in (lambda g: shapely.set_precision(g, SNAP_METRES), _noded):
+            if bool(shapely.coverage_is_valid(geoms)):
+                break
+            geoms = repair(geoms)
         if bool(shapely.coverage_is_valid(geoms)):
             simplified, method = shapely.coverage_simplify(geoms, tolerance), "coverage"
     if simplified is None:
@@ -153,6 +162,8 @@ def district_paths(districts: gpd.GeoDataFrame, width: float = VIEW_WIDTH,
 
     # every ring of every district at once: coordinates, their ring and the ring's district
     parts, part_owner = shapely.get_parts(simplified, return_index=True)
+    parts, inner = shapely.get_parts(parts, return_index=True)  # a collection from make_valid may nest
+    part_owner = part_owner[inner]
     polygons = shapely.get_type_id(parts) == shapely.GeometryType.POLYGON.value
     parts, part_owner = parts[polygons], part_owner[polygons]
     rings, ring_part = shapely.get_rings(parts, return_index=True)
@@ -179,7 +190,8 @@ def district_paths(districts: gpd.GeoDataFrame, width: float = VIEW_WIDTH,
 def _numbers(values: np.ndarray) -> np.ndarray:
     """Coordinates as short text: "12.5", "7" (no trailing ".0"), never "-0"."""
     text = np.char.mod(f"%.{COORDINATE_DECIMALS}f", values + 0.0)
-    text = np.char.rstrip(np.char.rstrip(text, "0"), ".")
+    if COORDINATE_DECIMALS > 0:
+        text = np.char.rstrip(np.char.rstrip(text, "0"), ".")
     return np.where(text == "-0", "0", text)
 
 
