@@ -181,6 +181,22 @@ def test_boundaries_with_a_vertex_on_one_side_only_are_noded_first():
     assert (200.0, 100.0) in set(_path_points(geometry.paths[0])[0])  # the junction is now on A too
 
 
+def test_rounding_noise_on_a_shared_edge_is_snapped_away():
+    """Coordinates of a shared edge that differ in the ninth decimal (a reprojection, an export) make
+    no valid coverage as delivered; snapped to a millimetre they do, and the edge stays shared."""
+    a = shapely.Polygon([ORIGIN, (ORIGIN[0] + SIDE, ORIGIN[1]), (ORIGIN[0] + SIDE + 3e-9, ORIGIN[1] + 500.0),
+                         (ORIGIN[0] + SIDE, ORIGIN[1] + SIDE), (ORIGIN[0], ORIGIN[1] + SIDE)])
+    b = shapely.Polygon([(ORIGIN[0] + SIDE, ORIGIN[1]), (ORIGIN[0] + 2 * SIDE, ORIGIN[1]),
+                         (ORIGIN[0] + 2 * SIDE, ORIGIN[1] + SIDE), (ORIGIN[0] + SIDE, ORIGIN[1] + SIDE),
+                         (ORIGIN[0] + SIDE - 3e-9, ORIGIN[1] + 500.0)])
+    districts = gpd.GeoDataFrame({"district_id": ["1", "2"], "name": ["A", "B"]}, geometry=[a, b], crs="EPSG:25832")
+    assert not shapely.coverage_is_valid(districts.geometry.to_numpy())
+    geometry = district_paths(districts, width=200)
+    assert geometry.method == "coverage"
+    west, east = (set(_path_points(d)[0]) for d in geometry.paths)
+    assert {(100.0, 0.0), (100.0, 100.0)} <= west & east
+
+
 def test_a_district_smaller_than_the_tolerance_keeps_its_outline():
     tiny = shapely.box(ORIGIN[0] + 5_000, ORIGIN[1], ORIGIN[0] + 5_001, ORIGIN[1] + 1)
     big = shapely.box(ORIGIN[0], ORIGIN[1], ORIGIN[0] + 5_000, ORIGIN[1] + 5_000)

@@ -117,18 +117,23 @@ def fisher_jenks_bins(values: np.ndarray, k: int) -> np.ndarray:
     mat1[1, 1:] = 1
     mat2[2:, 1:] = np.inf
     v32 = np.asarray(values, dtype=np.float32)
+    squares = v32 * v32
+    sizes = np.arange(1, n + 1, dtype=np.float32)
+    columns = np.arange(k - 1)
+    offsets = np.arange(n)
+    mat1[2:, 1] = 1
     for end in range(2, n + 1):
-        segment = v32[end - 1::-1]  # the values of the last class, growing to the left
-        s1 = np.cumsum(segment, dtype=np.float32)  # accumulate adds in order, as the loop does
-        s2 = np.cumsum(segment * segment, dtype=np.float32)
-        variance = s2 - (s1 * s1) / np.arange(1, end + 1, dtype=np.float32)
-        before = end - np.arange(1, end)  # the last value of the previous classes (i4), for m = 1 .. end - 1
+        # the last class holds the values end-m .. end-1 for m = 1 .. end, summed from the right as the loop
+        # does (an accumulate adds in order, in float32)
+        s1 = v32[end - 1::-1].cumsum(dtype=np.float32)
+        s2 = squares[end - 1::-1].cumsum(dtype=np.float32)
+        variance = s2 - (s1 * s1) / sizes[:end]
+        before = end - 1 - offsets[:end - 1]  # the last value of the classes before (i4), m = 1 .. end - 1
         # one column per number of classes j = 2 .. k: the previous j - 1 classes end at "before"
         candidates = variance[:end - 1, None] + mat2[before, 1:k]
-        last = end - 2 - np.argmin(candidates[::-1], axis=0)  # ">=" in the loop: the last minimum wins
+        last = end - 2 - candidates[::-1].argmin(axis=0)  # ">=" in the loop: the last minimum wins
         mat1[end, 2:] = before[last] + 1
-        mat2[end, 2:] = candidates[last, np.arange(k - 1)]
-        mat1[end, 1] = 1
+        mat2[end, 2:] = candidates[last, columns]
         mat2[end, 1] = variance[end - 1]
     bounds = np.zeros(k + 1, dtype=np.float64)
     bounds[k] = values[n - 1]
