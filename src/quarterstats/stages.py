@@ -694,7 +694,7 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str, settings:
     from quarterstats.figures import start_figures
     from quarterstats.gis import write_gis_files
     from quarterstats.parameter_text import parameter_table
-    from quarterstats.report import REPORT_FILE
+    from quarterstats.report import INDEX_FILE, REPORT_FILE
     from quarterstats.webmap import MAP_FILE, render_map_page
     from quarterstats.publication import published_table, pyramid_table
     from quarterstats.tables import (
@@ -771,7 +771,7 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str, settings:
             outputs += write_gis_files(published, districts, staged, catalogue=catalogue)
             outputs.append(render_map_page(published, districts, staged / MAP_FILE, city_name=settings.city.name,
                                            source=settings.city.source, catalogue=catalogue,
-                                           links=[(REPORT_FILE, "Bericht"), ("../index.html", "Alle Stichtage")]))
+                                           links=[(REPORT_FILE, "Bericht"), (f"../{INDEX_FILE}", "Alle Stichtage")]))
             figures = drawing.finish(staged)
         outputs += [staged / f.png for f in figures] + [staged / f.svg for f in figures]
         outputs.append(_render_report(published, segregation, figures, meta, staged))

@@ -1,8 +1,7 @@
 """The interactive district map ``karte.html``: pick an indicator and a reference date, read each district's value.
 
 One self-contained HTML file per publication, written beside the report (``reports/<date>/karte.html``,
-the dates up to that reference date) and over all published dates beside the index
-(``reports/karte.html``). It works offline and from ``file://``: no map tiles, no library, no network
+that reference date) and over all published dates beside the index (``reports/karte.html``). It works offline and from ``file://``: no map tiles, no library, no network
 access; the page holds
 
 * the districts as **SVG paths**, projected and simplified here (EPSG:25832, north up, a view box
@@ -43,7 +42,6 @@ import base64
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -365,8 +363,3 @@ def render_map_page(series: pd.DataFrame, districts: gpd.GeoDataFrame, target: P
 
 def _plain(value: float) -> str:
     return _numbers(np.array([value]))[0]
-
-
-def dates_of(series: pd.DataFrame) -> list[date]:
-    """The reference dates a stacked table holds, sorted."""
-    return sorted(set(pd.to_datetime(series["reference_date"]).dt.date))
