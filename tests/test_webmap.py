@@ -374,6 +374,13 @@ def _tooltip(browser) -> dict:
 def test_choosing_another_indicator_recolours_the_map(browser, page):
     browser.open(page.as_uri())
     assert browser.evaluate("document.getElementById('stichtag').value") == "2024-12-31"
+    # with the keyboard: the select of the indicator, arrow down to the next indicator
+    assert browser.evaluate("document.getElementById('indikator').value") == "pop"
+    people = _fills(browser)
+    browser.evaluate("document.getElementById('indikator').focus()")
+    browser.key("ArrowDown", "ArrowDown", 40)
+    assert browser.evaluate("document.getElementById('indikator').value") == "foreign_share"
+    assert _fills(browser) != people
     _choose(browser, "indikator", "foreign_share")
     shares = _fills(browser)
     _choose(browser, "indikator", "pop")
