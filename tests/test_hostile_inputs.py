@@ -146,6 +146,23 @@ def test_html_holds_no_markup_from_the_names(hostile_project):
     assert "Nord\\x1b[31m rot\\u202eSüd" in report
 
 
+def test_interactive_maps_hold_the_names_as_data_only(hostile_project):
+    import json
+    import re
+
+    project, _ = hostile_project
+    paths = ProjectPaths.from_workdir(project)
+    for page in (paths.report_dir(REFERENCE_DATE) / "karte.html", paths.reports / "karte.html"):
+        html = page.read_text(encoding="utf-8")
+        assert html.count("<script") == 2 and html.count("</script>") == 2  # the data block and the code
+        assert "<svg onload" not in html and "<i>6" not in html and "<script>alert" not in html
+        assert "\x1b" not in html and "\u202e" not in html  # shown as \x1b, \u202e
+        data = json.loads(re.search(r'id="kartendaten">(.*?)</script>', html, re.S).group(1))
+        names = {d["name"] for d in data["districts"]}
+        assert {"<script>alert(1)</script>", "</svg><svg onload=alert(1)>", "Nord\\x1b[31m rot\\u202eSüd"} <= names
+        assert "&lt;/svg&gt;&lt;svg onload=alert(1)&gt;" in html  # the aria-label of the district's path
+
+
 def test_svgs_parse_and_show_the_names_literally(hostile_project):
     project, _ = hostile_project
     folder = ProjectPaths.from_workdir(project).report_dir(REFERENCE_DATE) / "abbildungen"

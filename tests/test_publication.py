@@ -54,10 +54,11 @@ def test_reports_hold_the_expected_files(published_project):
     folder = paths.report_dir(REFERENCE_DATE)
     for name in ("indikatoren.csv", "indikatoren.parquet", "indikatoren_de.csv", "tabellen.xlsx", "alterspyramide.csv",
                  "alterspyramide_de.csv", "segregationsindizes.csv", "bezugslaender.csv", "zeichenerklaerung.csv",
-                 "bezirke.gpkg", "bezirke.geojson", "bericht.html"):
+                 "bezirke.gpkg", "bezirke.geojson", "karte.html", "bericht.html"):
         assert (folder / name).is_file(), name
     assert any((folder / "abbildungen").glob("*.png")) and any((folder / "abbildungen").glob("*.svg"))
     assert (paths.reports / "index.html").is_file() and (paths.reports / "zeitreihe.xlsx").is_file()
+    assert (paths.reports / "karte.html").is_file()
     published = pd.read_parquet(folder / "indikatoren.parquet")
     # D has 10 residents with 1 foreigner: that count is suppressed, and so is its share
     cell = published.set_index(["district_id", "indicator"])
@@ -330,3 +331,32 @@ def test_gis_and_workbook_files_are_scanned_for_person_level_data(published_proj
     assert any("leak.gpkg" in f and "person_id" in f for f in findings)
     assert any("leak.gpkg" in f and "pseudoA0007" in f for f in findings)
     assert any("leak.geojson" in f and "pseudoB0003" in f for f in findings)
+
+
+def test_interactive_maps_show_the_published_cells_and_are_linked(published_project):
+    """karte.html (beside the report and over all dates) holds the cells of indikatoren.parquet as the
+    tables show them, "*" where suppressed; the report and the index link to it."""
+    import json
+    import re
+
+    from quarterstats.report import format_number
+
+    paths = ProjectPaths.from_workdir(published_project)
+    folder = paths.report_dir(REFERENCE_DATE)
+    published = pd.read_parquet(folder / "indikatoren.parquet").set_index(["district_id", "indicator"])
+    for page in (folder / "karte.html", paths.reports / "karte.html"):
+        html = page.read_text(encoding="utf-8")
+        data = json.loads(re.search(r'<script type="application/json" id="kartendaten">(.*?)</script>', html,
+                                    re.S).group(1))
+        assert [d["id"] for d in data["districts"]] == ["A", "B", "C", "D"]
+        assert [d["iso"] for d in data["dates"]] == [REFERENCE_DATE.isoformat()]
+        cells = data["cells"]["foreign_share"][REFERENCE_DATE.isoformat()]
+        for i, district in enumerate("ABCD"):
+            row = published.loc[(district, "foreign_share")]
+            expected = "*" if row["flag"] == "*" else format_number(row["value"], 1)
+            assert cells["t"][i] == expected
+        assert cells["t"][3] == "*"  # D: 1 foreigner among 10
+        assert data["cells"]["pop"][REFERENCE_DATE.isoformat()]["city"] == "400"
+    assert 'href="karte.html"' in (folder / "bericht.html").read_text(encoding="utf-8")
+    assert 'href="karte.html"' in (paths.reports / "index.html").read_text(encoding="utf-8")
+    assert 'href="bericht.html"' in (folder / "karte.html").read_text(encoding="utf-8")

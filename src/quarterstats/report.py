@@ -644,7 +644,8 @@ def render_report(published: pd.DataFrame, segregation: pd.DataFrame | None, fig
             that is already German: name, value, description_de); ``migration_recovery`` (the recovery
             report of :func:`quarterstats.migration.recovery_report` where a synthetic truth exists: the
             measured register undercount); ``catalogue`` (mapping id → Indicator when non-default
-            indicator parameters were used).
+            indicator parameters were used); ``interactive_map`` (relative path of the interactive map
+            page beside the report, :mod:`quarterstats.webmap`: linked from the title page).
         report_dir: the report folder ``reports/<date>/`` (created if missing).
         tables: optional further tables, title → DataFrame with German column names, shown as given
             (numbers German-formatted; a ``flag`` column marks NaN cells "*" or "x"). ``frame.attrs`` may set
@@ -741,6 +742,7 @@ def render_report(published: pd.DataFrame, segregation: pd.DataFrame | None, fig
                             sum(1 for did, _ in areas if did != CITY_ID)),
         "legend": LEGEND_DE,
         "profiles": list(profiles),
+        "interactive_map": meta.get("interactive_map"),
     }
     html = _environment().get_template("report.html.j2").render(**context)
     return atomic.write_text(html, report_dir / REPORT_FILE)
@@ -831,7 +833,8 @@ def _file_groups(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
 
 
 def render_index(reports_root: Path, entries: list[dict], *, series_files: Sequence[str | Path] = (),
-                 city_name: str | None = None, missing_dates: Sequence[date | str] = ()) -> Path:
+                 city_name: str | None = None, missing_dates: Sequence[date | str] = (),
+                 map_page: str | Path | None = None) -> Path:
     """Write ``reports_root/index.html``: one row per reference date (newest first) with links to the report
     and the table files, plus the time-series files (e.g. the Excel workbook).
 
@@ -844,6 +847,8 @@ def render_index(reports_root: Path, entries: list[dict], *, series_files: Seque
         city_name: shown in the title when given.
         missing_dates: reference dates that have an extract but no published report yet; the index
             names them, so that nobody takes the time series for complete.
+        map_page: the interactive map over all dates (:mod:`quarterstats.webmap`, relative path), linked
+            at the top when given.
     """
     reports_root = Path(reports_root)
     dated, series_paths = [], list(series_files)
@@ -866,5 +871,6 @@ def render_index(reports_root: Path, entries: list[dict], *, series_files: Seque
     dated.sort(key=lambda e: e["date"], reverse=True)
     html = _environment().get_template("index.html.j2").render(
         city_name=city_name or "", entries=dated, series=series, legend=LEGEND_DE,
+        map_page=_link(map_page) if map_page else None,
         missing=[format_date_de(_as_date(d)) for d in sorted(_as_date(d) for d in missing_dates)])
     return atomic.write_text(html, reports_root / INDEX_FILE)

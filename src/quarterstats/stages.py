@@ -695,6 +695,8 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str, settings:
     from quarterstats.gis import write_gis_files
     from quarterstats.parameter_text import parameter_table
     from quarterstats.profiles import profile_links, render_profiles
+    from quarterstats.report import INDEX_FILE, REPORT_FILE
+    from quarterstats.webmap import MAP_FILE, render_map_page
     from quarterstats.publication import published_table, pyramid_table
     from quarterstats.tables import (
         long_table, mark_unknown, pyramid_published, segregation_published, top_countries_published,
@@ -750,6 +752,7 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str, settings:
         "previous_reference_date": previous,
         "baseline_reference_date": baseline if baseline < day else None,
         "boundaries": _boundaries_meta(paths, day),
+        "interactive_map": MAP_FILE,  # the interactive map, written beside the report
     }
     # Everything is built in a staging folder and checked there; only a publication that passes every
     # blocking check replaces reports/<date>/ (quarterstats.staging). Worker processes (if any) start
@@ -769,6 +772,9 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str, settings:
             outputs.append(write_workbook(published, staged / "tabellen.xlsx", prov, segregation=indices, top=top,
                                           catalogue=catalogue))
             outputs += write_gis_files(published, districts, staged, catalogue=catalogue)
+            outputs.append(render_map_page(published, districts, staged / MAP_FILE, city_name=settings.city.name,
+                                           source=settings.city.source, catalogue=catalogue,
+                                           links=[(REPORT_FILE, "Bericht"), (f"../{INDEX_FILE}", "Alle Stichtage")]))
             figures = drawing.finish(staged)
         outputs += [staged / f.png for f in figures] + [staged / f.svg for f in figures]
         # the district profiles, from the published tables as written (indikatoren, alterspyramide)
@@ -811,7 +817,8 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str, settings:
 PUBLICATION_TABLES = ("indikatoren", "alterspyramide", "segregationsindizes", "bezugslaender")
 #: ... and these files (besides the figures, which depend on the data, and the district profiles, one per
 #: district: :func:`quarterstats.profiles.profile_files`).
-PUBLICATION_FILES = ("zeichenerklaerung.csv", "tabellen.xlsx", "bezirke.gpkg", "bezirke.geojson", "bericht.html")
+PUBLICATION_FILES = ("zeichenerklaerung.csv", "tabellen.xlsx", "bezirke.gpkg", "bezirke.geojson", "karte.html",
+                     "bericht.html")
 
 
 def publication_files_check(staged: Path, outputs: list[Path], published: pd.DataFrame) -> tuple[bool, str]:
@@ -904,6 +911,7 @@ def publication_index_stage(paths: ProjectPaths, settings: Settings | None = Non
     from quarterstats.tables import (
         segregation_published, write_legend_file, write_table_files, write_time_series_workbook,
     )
+    from quarterstats.webmap import MAP_FILE, render_map_page
 
     settings = _settings(paths, settings)
     catalogue = build_catalogue(settings.indicators)
@@ -941,7 +949,11 @@ def publication_index_stage(paths: ProjectPaths, settings: Settings | None = Non
         outputs.append(write_legend_file(staged))
         outputs.append(write_time_series_workbook(series, staged / "zeitreihe.xlsx", prov, key_indicators,
                                                   segregation=segregation, catalogue=catalogue))
-        outputs.append(render_index(staged, entries, city_name=settings.city.name, missing_dates=missing))
+        outputs.append(render_map_page(series, read_districts(paths), staged / MAP_FILE, city_name=settings.city.name,
+                                       source=settings.city.source, catalogue=catalogue,
+                                       links=[(INDEX_FILE, "Alle Stichtage")]))
+        outputs.append(render_index(staged, entries, city_name=settings.city.name, missing_dates=missing,
+                                    map_page=MAP_FILE))
         names = [p.name for p in outputs if p.name != INDEX_FILE] + [INDEX_FILE]  # the page that links last
         staging.publish_files(staged, paths.reports, names)
     except BaseException:

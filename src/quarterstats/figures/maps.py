@@ -109,6 +109,53 @@ class Classification:
         return np.bincount(self.yb, minlength=self.k)
 
 
+def fisher_jenks_bins(values: np.ndarray, k: int) -> np.ndarray:
+    """Upper class bounds of Fisher–Jenks natural breaks of the sorted ``values`` (float64), exactly as
+    mapclassify's ``_fisher_jenks_means`` computes them (the same float32 sums, the same choice among equal
+    variances), with the inner loop over the class start vectorised: 450 districts take milliseconds
+    instead of seconds without numba."""
+    n = len(values)
+    mat1 = np.zeros((n + 1, k + 1), dtype=np.int32)
+    mat2 = np.zeros((n + 1, k + 1), dtype=np.float32)
+    mat1[1, 1:] = 1
+    mat2[2:, 1:] = np.inf
+    v32 = np.asarray(values, dtype=np.float32)
+    squares = v32 * v32
+    sizes = np.arange(1, n + 1, dtype=np.float32)
+    columns = np.arange(k - 1)
+    offsets = np.arange(n)
+    mat1[2:, 1] = 1
+    for end in range(2, n + 1):
+        # the last class holds the values end-m .. end-1 for m = 1 .. end, summed from the right as the loop
+        # does (an accumulate adds in order, in float32)
+        s1 = v32[end - 1::-1].cumsum(dtype=np.float32)
+        s2 = squares[end - 1::-1].cumsum(dtype=np.float32)
+        variance = s2 - (s1 * s1) / sizes[:end]
+        before = end - 1 - offsets[:end - 1]  # the last value of the classes before (i4), m = 1 .. end - 1
+        # one column per number of classes j = 2 .. k: the previous j - 1 classes end at "before"
+        candidates = variance[:end - 1, None] + mat2[before, 1:k]
+        last = end - 2 - candidates[::-1].argmin(axis=0)  # ">=" in the loop: the last minimum wins
+        mat1[end, 2:] = before[last] + 1
+        mat2[end, 2:] = candidates[last, columns]
+        mat2[end, 1] = variance[end - 1]
+    bounds = np.zeros(k + 1, dtype=np.float64)
+    bounds[k] = values[n - 1]
+    bounds[0] = values[0]
+    last_index = n
+    for count in range(k, 1, -1):
+        pivot = mat1[last_index, count]
+        bounds[count - 1] = values[int(pivot - 2)]
+        last_index = int(pivot - 1)
+    return np.delete(bounds, 0)
+
+
+class FisherJenks(mapclassify.FisherJenks):
+    """``mapclassify.FisherJenks`` with its bounds from :func:`fisher_jenks_bins` (same classes, fast)."""
+
+    def _set_bins(self) -> None:
+        self.bins = fisher_jenks_bins(np.sort(self.y).astype("f8"), self.k)
+
+
 def classify(values: np.ndarray, k: int = FISHER_JENKS_K) -> Classification | None:
     """Fisher–Jenks classes of the finite ``values`` (k classes), or quantiles with one class per distinct
     value when there are fewer than ``k`` distinct values; None without any finite value."""
@@ -121,7 +168,7 @@ def classify(values: np.ndarray, k: int = FISHER_JENKS_K) -> Classification | No
         warnings.filterwarnings("ignore", message="Numba not installed")
         warnings.filterwarnings("ignore", message="Not enough unique values")
         if n_distinct >= k:
-            fj = mapclassify.FisherJenks(y, k=k)
+            fj = FisherJenks(y, k=k)
             return Classification("natürliche Brüche (Fisher-Jenks)", float(y.min()),
                                   np.asarray(fj.bins, dtype=np.float64), np.asarray(fj.yb, dtype=np.int64))
         q = mapclassify.Quantiles(y, k=n_distinct)
