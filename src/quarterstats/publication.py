@@ -168,18 +168,49 @@ def pyramid_table(persons: pd.DataFrame, district_order: list[str], config: Disc
 _TOKEN = re.compile(rb"[A-Za-z0-9_\-]{6,}")
 
 
-def person_level_findings(reports_root: Path, person_ids: Iterable[str], household_ids: Iterable[str] = ()) -> list[str]:
+def person_level_findings(reports_root: Path, person_ids: Iterable[str], household_ids: Iterable[str] = (), *,
+                          files: Iterable[Path] | None = None) -> list[str]:
     """Problems found under ``reports_root``: a table with a person-level column, or a file that contains
-    a person or household pseudonym. Empty list = clean."""
-    findings = []
-    ids = {str(i).encode() for i in person_ids} | {str(i).encode() for i in household_ids}
-    for path in sorted(Path(reports_root).rglob("*")):
-        if not path.is_file():
-            continue
+    a person or household pseudonym. Empty list = clean. ``files``: only these files (default: every file
+    under ``reports_root``); :class:`LeakScan` checks a folder in parts with one set of pseudonyms."""
+    scan = LeakScan(person_ids, household_ids)
+    return scan.rest(reports_root) if files is None else scan.findings(files)
+
+
+class LeakScan:
+    """The person-level scan of :func:`person_level_findings` with its set of pseudonyms built once, so
+    that a folder can be checked in parts (files as they are written, the rest at the end)."""
+
+    def __init__(self, person_ids: Iterable[str], household_ids: Iterable[str] = ()) -> None:
+        # one vectorised conversion and a set built in C: no Python loop over millions of persons
+        self.ids = set(_as_text(person_ids)) | set(_as_text(household_ids))
+        self.found: dict[Path, list[str]] = {}
+
+    def findings(self, files: Iterable[Path]) -> list[str]:
+        """Findings in ``files`` (in the order given; folders and files checked before are skipped)."""
+        found = []
+        for path in files:
+            path = Path(path)
+            if path in self.found or not path.is_file():
+                continue
+            self.found[path] = self._file_findings(path)
+            found += self.found[path]
+        return found
+
+    def rest(self, root: Path) -> list[str]:
+        """Every finding in the files under ``root``, in path order: those not checked before are checked
+        now."""
+        files = sorted(Path(root).rglob("*"))
+        self.findings(files)
+        return [finding for path in files for finding in self.found.get(path, [])]
+
+    def _file_findings(self, path: Path) -> list[str]:
+        findings = []
         suffix = path.suffix.lower()
+        frame = None
         if suffix == ".parquet":
-            columns = set(pd.read_parquet(path).columns)
-            bad = columns & PERSON_LEVEL_COLUMNS
+            frame = pd.read_parquet(path)
+            bad = set(frame.columns) & PERSON_LEVEL_COLUMNS
             if bad:
                 findings.append(f"{path}: person-level column(s) {', '.join(sorted(bad))}")
         if suffix in (".gpkg", ".geojson"):
@@ -190,27 +221,29 @@ def person_level_findings(reports_root: Path, person_ids: Iterable[str], househo
         if suffix in (".csv", ".html", ".svg", ".json", ".geojson", ".txt", ".md", ".xml"):
             data = path.read_bytes()
             if suffix == ".geojson":
-                data += b"\n" + _read_gis_attributes(path).astype(str).to_csv(index=False).encode()
-        elif suffix == ".gpkg":
-            data = _read_gis_attributes(path).astype(str).to_csv(index=False).encode()
+                data += b"\n" + frame.astype(str).to_csv(index=False).encode()
+        elif suffix in (".gpkg", ".parquet"):
+            data = frame.astype(str).to_csv(index=False).encode()
         elif suffix == ".xlsx":
             with zipfile.ZipFile(path) as z:
                 data = b"\n".join(z.read(n) for n in z.namelist())
-        elif suffix == ".parquet":
-            frame = pd.read_parquet(path)
-            data = frame.astype(str).to_csv(index=False).encode()
         else:
-            continue
+            return findings
         if suffix == ".csv":
             first = data.split(b"\n", 1)[0].decode("utf-8", "replace").lstrip("\ufeff")
             header = re.split(r"[,;]", first)
             bad = set(h.strip() for h in header) & PERSON_LEVEL_COLUMNS
             if bad:
                 findings.append(f"{path}: person-level column(s) {', '.join(sorted(bad))}")
-        hits = set(_TOKEN.findall(data)) & ids
+        hits = {token.decode("ascii") for token in set(_TOKEN.findall(data))} & self.ids
         if hits:
-            findings.append(f"{path}: contains {len(hits)} pseudonym(s), e.g. {sorted(hits)[0].decode()}")
-    return findings
+            findings.append(f"{path}: contains {len(hits)} pseudonym(s), e.g. {sorted(hits)[0]}")
+        return findings
+
+
+def _as_text(values: Iterable) -> list[str]:
+    """Each value as ``str(value)`` would give it, converted column-wise."""
+    return pd.Series(values if isinstance(values, pd.Series) else list(values), dtype=object).astype(str).tolist()
 
 
 def _read_gis_attributes(path: Path) -> pd.DataFrame:
