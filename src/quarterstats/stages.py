@@ -689,15 +689,15 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str, settings:
     ``reports/<date>/`` exactly as it was; the failing checks are reported as usual.
     """
     from quarterstats.catalogue import build_catalogue
-    from quarterstats.disclosure.indicators import protect_indicators, published_changes
+    from quarterstats.disclosure.indicators import audit, protect_indicators, published_changes
     from quarterstats.disclosure.linked import hide_values_of_suppressed_inputs, publishable_segregation
-    from quarterstats.figures import start_figures
+    from quarterstats.figures import prepare_workers, start_figures
     from quarterstats.gis import write_gis_files
     from quarterstats.parameter_text import parameter_table
     from quarterstats.profiles import profile_links, render_profiles
     from quarterstats.report import INDEX_FILE, REPORT_FILE
     from quarterstats.webmap import MAP_FILE, render_map_page
-    from quarterstats.publication import published_table, pyramid_table
+    from quarterstats.publication import LeakScan, published_table, pyramid_table
     from quarterstats.tables import (
         long_table, mark_unknown, pyramid_published, segregation_published, top_countries_published,
         write_legend_file, write_table_files, write_workbook,
@@ -709,6 +709,7 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str, settings:
     catalogue = build_catalogue(params)
     require_earlier_outputs(paths, day, [paths.published], [paths.published], settings=settings, stage="publication")
     _require_made_with(paths, day, "indicators", settings, f"the publication of {day.isoformat()}")
+    prepare_workers()  # the figure workers start up while the tables are protected
     table = pd.read_parquet(paths.indicators(day))
     persons = pd.read_parquet(paths.persons(day))
     districts = read_districts(paths)
@@ -758,6 +759,7 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str, settings:
     # blocking check replaces reports/<date>/ (quarterstats.staging). Worker processes (if any) start
     # drawing the figures while the tables are written.
     staged = staging.fresh_folder(paths.staging_dir(day), report_dir)
+    scan = LeakScan(persons["person_id"], persons["household_id"].dropna())
     try:
         with start_figures(published, series, segregation, pyramid, districts, meta) as drawing:
             indicators_long = long_table(published)
@@ -775,13 +777,19 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str, settings:
             outputs.append(render_map_page(published, districts, staged / MAP_FILE, city_name=settings.city.name,
                                            source=settings.city.source, catalogue=catalogue,
                                            links=[(REPORT_FILE, "Bericht"), (f"../{INDEX_FILE}", "Alle Stichtage")]))
+            # what can be checked before the figures are done is checked here, while the workers draw
+            # (work after drawing.finish has no worker beside it)
+            scan.findings(outputs)
+            recoverable = (audit(protection.counts, protection.count_mask, config, relations=protection.relations)
+                           if config.method == "suppression" else [])
             figures = drawing.finish(staged)
         outputs += [staged / f.png for f in figures] + [staged / f.svg for f in figures]
         # the district profiles, from the published tables as written (indikatoren, alterspyramide)
         outputs += render_profiles(indicators_long, series, pyramid_long, meta, staged)
         outputs.append(_render_report(published, segregation, figures, meta, staged,
                                       profiles=profile_links(published)))
-        checks = _publication_checks(staged, outputs, persons, protection, published, config)
+        checks = _publication_checks(staged, outputs, scan.rest(staged), len(recoverable), protection,
+                                     published, config)
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)  # nothing of a failed build stays behind
         raise
@@ -838,23 +846,18 @@ def publication_files_check(staged: Path, outputs: list[Path], published: pd.Dat
     return complete, files
 
 
-def _publication_checks(staged: Path, outputs: list[Path], persons: pd.DataFrame, protection, published,
-                        config) -> dict[str, tuple[bool, str]]:
-    """The blocking checks of a staged publication: no person-level content, disclosure, exactly the
-    expected files."""
-    from quarterstats.disclosure.indicators import audit
-    from quarterstats.publication import person_level_findings
-
-    leaks = person_level_findings(staged, persons["person_id"], persons["household_id"].dropna())
-    recoverable = (audit(protection.counts, protection.count_mask, config, relations=protection.relations)
-                   if config.method == "suppression" else [])
+def _publication_checks(staged: Path, outputs: list[Path], leaks: list[str], recoverable: int, protection,
+                        published, config) -> dict[str, tuple[bool, str]]:
+    """The blocking checks of a staged publication: no person-level content (``leaks``: the findings of
+    :class:`quarterstats.publication.LeakScan` over every staged file), disclosure (``recoverable``
+    suppressed cells found by the audit), exactly the expected files."""
     complete, files = publication_files_check(staged, outputs, published)
     return {
         "reports_hold_no_person_level_rows": (
             not leaks, "; ".join(leaks[:3]) or f"{len(outputs)} files checked: no person-level column, no pseudonym",
         ),
         "published_counts_pass_disclosure": disclosure_verdict(
-            published, config, int(protection.count_mask.to_numpy().sum()), len(recoverable)),
+            published, config, int(protection.count_mask.to_numpy().sum()), recoverable),
         "publication_files_complete": (complete, files),
     }
 
