@@ -1017,6 +1017,200 @@ def _short(path: str) -> str:
     return path
 
 
+# ------------------------------------------------------------------------------------------------
+# end to end: the commands users run (`quarterstats generate` + `quarterstats run`), beside the naive count
+
+#: A Berlin-size city: persons and districts of the end-to-end run (one reference date).
+BERLIN_PERSONS = 3_760_000
+BERLIN_DISTRICTS = 447
+#: Targets of the end-to-end runs (wall seconds; the run over the naive join-and-count).
+E2E_DEFAULT_TARGET_SECONDS = 60.0
+E2E_BERLIN_TARGET_SECONDS = 60.0
+E2E_BERLIN_TARGET_RATIO = 3.0
+
+
+def _quarterstats_command() -> list[str]:
+    """The installed ``quarterstats`` command of this interpreter's environment (so that worker processes
+    are allowed, as for a user), else ``python -m quarterstats.cli``."""
+    command = Path(sys.executable).parent / "quarterstats"
+    return [str(command)] if command.is_file() else [sys.executable, "-m", "quarterstats.cli"]
+
+
+def run_command(args: list[str], workdir: Path) -> dict:
+    """Run one ``quarterstats`` command on ``workdir`` (its own DAGSTER_HOME inside it); wall seconds,
+    CPU seconds of the process and its children, peak RSS of the largest process, and the output."""
+    import resource
+
+    env = dict(os.environ, DAGSTER_HOME=str(workdir / ".dagster_home"), MPLBACKEND="Agg")
+    log_path = workdir / f"{args[0]}.log"
+    load = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    with open(log_path, "w", encoding="utf-8") as log_file:
+        proc = subprocess.Popen(_quarterstats_command() + args + ["--workdir", str(workdir)], stdout=log_file,
+                                stderr=subprocess.STDOUT, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)  # the rusage of this child (and the children it waited for)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - t0
+    output = log_path.read_text(encoding="utf-8")
+    if proc.returncode != 0:
+        raise RuntimeError(f"quarterstats {args[0]} failed ({proc.returncode}):\n{output[-4000:]}")
+    return {"command": f"quarterstats {' '.join(args)}", "seconds": seconds,
+            "cpu_seconds": usage.ru_utime + usage.ru_stime, "peak_rss_mb": usage.ru_maxrss / 1024,
+            "load_average_1min": load, "load_average_after": os.getloadavg()[0],
+            "steps": parse_time_report(output), "run_seconds": _finished_seconds(output), "output": output}
+
+
+def _finished_seconds(output: str) -> float | None:
+    """The seconds ``quarterstats run`` reports for its Dagster runs ("Finished ... in X s."): the wall time
+    without the process start, the imports and the loading of the definitions."""
+    import re
+
+    found = re.findall(r"^Finished .* in ([0-9.]+) s\.$", output, flags=re.MULTILINE)
+    return float(found[-1]) if found else None
+
+
+def parse_time_report(output: str) -> dict[str, float]:
+    """Seconds per step from the table ``quarterstats run`` prints at the end ("Time per step ...")."""
+    steps: dict[str, float] = {}
+    lines = output.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("Time per step")]
+    for line in lines[starts[-1] + 1:] if starts else []:
+        parts = line.strip().rsplit(None, 3)  # name (may contain blanks), seconds, "s", share
+        if len(parts) != 4 or parts[2] != "s":
+            break
+        steps[parts[0]] = float(parts[1])
+    return steps
+
+
+def _print_run(run: dict, indent: str = "  ") -> None:
+    print(f"{indent}{run['command']}: {run['seconds']:.1f} s wall, {run['cpu_seconds']:.1f} s CPU, "
+          f"peak {run['peak_rss_mb']:,.0f} MB, load {run['load_average_1min']:.1f} -> {run['load_average_after']:.1f}")
+    total = run["seconds"]
+    for name, seconds in sorted(run["steps"].items(), key=lambda kv: -kv[1]):
+        print(f"{indent}  {name:<24} {seconds:7.1f} s  {seconds / total:6.1%}")
+    if run.get("run_seconds") is not None:
+        start = total - run["run_seconds"]
+        print(f"{indent}  {'start (imports, Dagster)':<24} {start:7.1f} s  {start / total:6.1%}")
+
+
+def end_to_end_default(folder: Path, persons: int | None, log) -> dict:
+    """The README's pipeline command on a fresh synthetic default: ``quarterstats generate`` (all nine
+    reference dates) and ``quarterstats run`` in the scratch folder ``folder``."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    generate_args = ["generate"] + (["--persons", str(persons)] if persons else [])
+    log(f"end to end, synthetic default{f' ({persons:,} persons)' if persons else ''}: {folder}")
+    generate = run_command(generate_args, folder)
+    log(f"  generate: {generate['seconds']:.1f} s")
+    run = run_command(["run"], folder)
+    log(f"  run: {run['seconds']:.1f} s")
+    return {"generate": generate, "run": run, "seconds": generate["seconds"] + run["seconds"],
+            "reference_dates": len(list((folder / "data" / "raw" / "register").glob("*.parquet")))}
+
+
+def end_to_end_berlin(folder: Path, seed: int, log) -> dict:
+    """``quarterstats run`` on a Berlin-size city with one reference date, and the naive join-and-count on
+    the same extract and boundary file, each after the files were read once (warm page cache)."""
+    data = folder / f"n{BERLIN_PERSONS}_d{BERLIN_DISTRICTS}"
+    log(f"end to end, Berlin size ({BERLIN_PERSONS:,} persons, {BERLIN_DISTRICTS} districts, one date)")
+    manifest = build_dataset(data, BERLIN_PERSONS, BERLIN_DISTRICTS, seed, log)
+    # a project folder with only the reference date's files (hard links: no copies of the extract)
+    work = folder / "berlin_run"
+    if work.exists():
+        shutil.rmtree(work)
+    for sub, name in (("register", f"{REFERENCE_DATE.isoformat()}.parquet"), ("boundaries", "districts.gpkg"),
+                      ("auxiliary", f"{REFERENCE_DATE.isoformat()}.csv")):
+        target = work / "data" / "raw" / sub / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.link(data / "data" / "raw" / sub / name, target)
+    warm_page_cache(data)
+    naive = run_worker("naive", data)
+    log(f"  naive join-and-count: {_total(naive):.1f} s")
+    warm_page_cache(work)
+    run = run_command(["run"], work)
+    log(f"  run: {run['seconds']:.1f} s")
+    return {"dataset": manifest, "naive": naive, "naive_seconds": _total(naive), "run": run,
+            "run_over_naive": run["seconds"] / _total(naive)}
+
+
+def end_to_end(scratch: Path, which: str, persons: int | None, seed: int, log) -> dict:
+    """Both end-to-end measurements (or one, ``which``); prints figures and targets, asserts nothing."""
+    out: dict = {}
+    if which in ("all", "default"):
+        out["default"] = end_to_end_default(scratch / "default_run", persons, log)
+    if which in ("all", "berlin"):
+        out["berlin"] = end_to_end_berlin(scratch, seed, log)
+    print(f"machine: {os.cpu_count()} CPUs, 1-min load average now {os.getloadavg()[0]:.1f}")
+    default = out.get("default")
+    if default:
+        print(f"README pipeline (synthetic default, {default['reference_dates']} reference dates): "
+              f"{default['seconds']:.1f} s wall")
+        _print_run(default["generate"])
+        _print_run(default["run"])
+        if persons is None:
+            met = default["seconds"] <= E2E_DEFAULT_TARGET_SECONDS
+            print(f"  target README pipeline <= {E2E_DEFAULT_TARGET_SECONDS:.0f} s: {'MET' if met else 'NOT MET'}")
+    berlin = out.get("berlin")
+    if berlin:
+        naive = berlin["naive"]
+        print(f"Berlin size ({BERLIN_PERSONS:,} persons, {BERLIN_DISTRICTS} districts, one reference date):")
+        print(f"  naive join-and-count (geopandas read + sjoin + groupby): {berlin['naive_seconds']:.1f} s, "
+              f"peak {naive['peak_rss_mb']:,.0f} MB ("
+              + ", ".join(f"{k} {v['seconds']:.1f}" for k, v in naive["steps"].items()) + ")")
+        _print_run(berlin["run"])
+        ratio = berlin["run_over_naive"]
+        print(f"  run / naive = {ratio:.2f}")
+        print(f"  target run <= {E2E_BERLIN_TARGET_SECONDS:.0f} s: "
+              f"{'MET' if berlin['run']['seconds'] <= E2E_BERLIN_TARGET_SECONDS else 'NOT MET'}; "
+              f"target run <= {E2E_BERLIN_TARGET_RATIO:.0f} x naive: "
+              f"{'MET' if ratio <= E2E_BERLIN_TARGET_RATIO else 'NOT MET'}")
+    for entry in out.values():  # the JSON keeps the figures, not the whole console output
+        for key in ("generate", "run"):
+            if key in entry:
+                entry[key]["output_tail"] = entry[key].pop("output")[-3000:]
+    return out
+
+
+def profile_publication(workdir: Path, day: date | None, top: int) -> dict:
+    """The publication step of one reference date (default: the last) of a project folder that has been
+    run, under cProfile, in one process (``QUARTERSTATS_THREADS=1``: the figures are drawn in the caller,
+    so the profile sees them). It publishes that date again; its files come out byte-identical."""
+    import cProfile
+    import pstats
+
+    os.environ["QUARTERSTATS_THREADS"] = "1"
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    from quarterstats.paths import ProjectPaths
+    from quarterstats.stages import publication_stage
+
+    paths = ProjectPaths.from_workdir(workdir)
+    day = day or paths.reference_dates()[-1]
+    publication_stage(paths, day)  # once unprofiled: imports, font cache
+    profiler = cProfile.Profile(time.process_time)  # CPU seconds: steadier than wall time on a shared machine
+    t0, c0 = time.perf_counter(), time.process_time()
+    profiler.enable()
+    publication_stage(paths, day)
+    profiler.disable()
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    print(f"publication of {day.isoformat()} in {workdir}: {seconds:.2f} s wall, {cpu:.2f} s CPU under cProfile "
+          f"(one process; load {os.getloadavg()[0]:.1f}); the profile counts CPU seconds")
+    stats = pstats.Stats(profiler)
+    entries = [{"file": f[0], "line": f[1], "function": f[2], "calls": nc, "tottime": tt, "cumtime": ct}
+               for f, (cc, nc, tt, ct, callers) in stats.stats.items()]
+    out = {"seconds": seconds, "cpu_seconds": cpu}
+    for key in ("cumtime", "tottime"):
+        best = sorted(entries, key=lambda e: e[key], reverse=True)[:top]
+        out[key] = best
+        print(f"top {top} by {key}:")
+        print(f"  {'tottime':>7} {'cumtime':>7} {'calls':>9}  file:line function")
+        for e in best:
+            print(f"  {e['tottime']:7.3f} {e['cumtime']:7.3f} {e['calls']:>9}  {_short(e['file'])}:{e['line']} "
+                  f"{e['function']}")
+        print()
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -1031,6 +1225,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="after measuring, run the core path once under cProfile and print the hotspots")
     parser.add_argument("--top", type=int, default=25, help="hotspots to print with --profile")
     parser.add_argument("--generate-only", action="store_true", help="only build the data (needs --out)")
+    parser.add_argument("--end-to-end", nargs="?", const="all", choices=("all", "default", "berlin"),
+                        help="time the commands users run instead of the core path: the README pipeline "
+                             "(`quarterstats generate` + `quarterstats run` on the synthetic default) and "
+                             "`quarterstats run` on a Berlin-size city beside the naive join-and-count")
+    parser.add_argument("--profile-publication", type=Path, metavar="WORKDIR",
+                        help="profile the publication step of a project folder that has been run (cProfile, "
+                             "one process) and print the hotspots (--top); --date picks the date")
+    parser.add_argument("--date", type=date.fromisoformat, default=None,
+                        help="reference date for --profile-publication (default: the last)")
+    parser.add_argument("--e2e-persons", type=int, default=None,
+                        help="persons of the synthetic default in --end-to-end (default: the generator's)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--profile-file", type=Path, help=argparse.SUPPRESS)
@@ -1038,6 +1243,11 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.worker:
         print(json.dumps(_worker(args.worker, args.folder, args.profile_file)))
+        return 0
+    if args.profile_publication:
+        result = profile_publication(args.profile_publication, args.date, args.top)
+        if args.json:
+            args.json.write_text(json.dumps(result, indent=2, default=str))
         return 0
 
     def log(msg: str) -> None:
@@ -1070,6 +1280,15 @@ def main(argv: list[str] | None = None) -> int:
     log(f"machine: {machine['cpus']} CPUs, {machine['platform']}, load {machine['load_average_at_start']}, "
         f"QUARTERSTATS_THREADS: {machine['quarterstats_threads']}")
     report = {"machine": machine, "runs": []}
+    if args.end_to_end:
+        try:
+            report["end_to_end"] = end_to_end(scratch, args.end_to_end, args.e2e_persons, args.seed, log)
+        finally:
+            if args.out is None:
+                shutil.rmtree(scratch, ignore_errors=True)
+        if args.json:
+            args.json.write_text(json.dumps(report, indent=2, default=str))
+        return 0
     try:
         for n in args.sizes:
             for d in args.districts:

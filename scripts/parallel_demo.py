@@ -182,7 +182,10 @@ def submit_backfill(job: str, partitions: list[str], env: dict) -> None:
 
 
 # ------------------------------------------------------------------------------------ reading
-def read_runs(instance) -> list[Run]:
+def read_runs(instance, finished: dict[str, tuple[list[Step], str | None]] | None = None) -> list[Run]:
+    """The runs of the pipeline's jobs; the steps of a finished run are read from the event log once
+    (``finished`` keeps them between calls)."""
+    finished = {} if finished is None else finished
 
     runs = []
     for record in instance.get_run_records(ascending=True):
@@ -194,7 +197,9 @@ def read_runs(instance) -> list[Run]:
                    tags.get("dagster/partition/reference_date", "-"), run.status.value,
                    record.create_timestamp.timestamp(), record.start_time, record.end_time)
         if run.status.value in TERMINAL:
-            item.steps, item.failure = read_steps(instance, run.run_id)
+            if run.run_id not in finished:
+                finished[run.run_id] = read_steps(instance, run.run_id)
+            item.steps, item.failure = finished[run.run_id]
         runs.append(item)
     return runs
 
@@ -222,8 +227,9 @@ def read_steps(instance, run_id: str) -> tuple[list[Step], str | None]:
 def wait_for_runs(instance, expected: int, timeout: float, daemon: subprocess.Popen, log: Path) -> list[Run]:
     deadline = time.monotonic() + timeout
     last = None
+    finished: dict[str, tuple[list[Step], str | None]] = {}
     while True:
-        runs = read_runs(instance)
+        runs = read_runs(instance, finished)
         states = {}
         for run in runs:
             states[run.status] = states.get(run.status, 0) + 1
@@ -362,6 +368,9 @@ def run_demo(root: Path, *, municipalities: int, dates: int, persons: int, max_r
     (home / "dagster.yaml").write_text(config, encoding="utf-8")
     env = dict(os.environ, DAGSTER_HOME=str(home), QUARTERSTATS_WORKDIR=str(workdir), MPLBACKEND="Agg",
                PYTHONUNBUFFERED="1")
+    # the queue runs max_runs runs at once: each gets its share of the cores (one core: no figure worker
+    # processes started per publication step, which on a full machine would only compete with the other run)
+    env.setdefault("QUARTERSTATS_THREADS", str(max(1, (os.cpu_count() or 1) // max_runs)))
     os.environ.update({k: env[k] for k in ("DAGSTER_HOME", "QUARTERSTATS_WORKDIR", "MPLBACKEND")})
     seconds: dict[str, float] = {}
 
@@ -426,6 +435,8 @@ def run_demo(root: Path, *, municipalities: int, dates: int, persons: int, max_r
     say(f"\nSequential reference: quarterstats run --workdir {sequential}")
     seq_env = dict(env, DAGSTER_HOME=str(root / "dagster_home_sequential"))
     seq_env.pop("QUARTERSTATS_WORKDIR")
+    if "QUARTERSTATS_THREADS" not in os.environ:  # alone on the machine: the default share of the cores
+        seq_env.pop("QUARTERSTATS_THREADS")
     t = time.perf_counter()
     done = subprocess.run([str(BIN / "quarterstats"), "run", "--workdir", str(sequential)], env=seq_env,
                           capture_output=True, text=True)

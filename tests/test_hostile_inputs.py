@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import xml.etree.ElementTree as ET
 from datetime import date
 
@@ -124,8 +125,42 @@ def test_html_holds_no_markup_from_the_names(hostile_project):
         assert "\x1b" not in html and "\u202e" not in html  # shown as \x1b, \u202e
     report = (paths.report_dir(REFERENCE_DATE) / "bericht.html").read_text(encoding="utf-8")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in report
+    # every district has its profile, named from its id without a character of the id that a path,
+    # a URL or a shell could read; its name and id shown as text
+    from quarterstats.profiles import PROFILE_DIR, profile_file_name
+
+    folder = paths.report_dir(REFERENCE_DATE) / PROFILE_DIR
+    names = sorted(p.name for p in folder.iterdir())
+    assert len(names) == len(HOSTILE) + 1 and "index.html" in names
+    for district_id, name in HOSTILE:
+        file = profile_file_name(district_id.strip())  # the boundary reader strips "\t9"
+        assert re.fullmatch(r"[a-z0-9_-]+\.html", file) and file in names, district_id
+        html = (folder / file).read_text(encoding="utf-8")
+        assert "<script" not in html and "<svg onload" not in html and "<i>6" not in html
+        assert "\x1b" not in html and "\u202e" not in html
+        assert f'href="{file}"' in (folder / "index.html").read_text(encoding="utf-8")
+        assert f'href="{PROFILE_DIR}/{file}"' in report
+    profile = (folder / profile_file_name("<i>6")).read_text(encoding="utf-8")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in profile and "&lt;i&gt;6" in profile
     assert "&lt;/svg&gt;&lt;svg onload=alert(1)&gt;" in report
     assert "Nord\\x1b[31m rot\\u202eSüd" in report
+
+
+def test_interactive_maps_hold_the_names_as_data_only(hostile_project):
+    import json
+    import re
+
+    project, _ = hostile_project
+    paths = ProjectPaths.from_workdir(project)
+    for page in (paths.report_dir(REFERENCE_DATE) / "karte.html", paths.reports / "karte.html"):
+        html = page.read_text(encoding="utf-8")
+        assert html.count("<script") == 2 and html.count("</script>") == 2  # the data block and the code
+        assert "<svg onload" not in html and "<i>6" not in html and "<script>alert" not in html
+        assert "\x1b" not in html and "\u202e" not in html  # shown as \x1b, \u202e
+        data = json.loads(re.search(r'id="kartendaten">(.*?)</script>', html, re.S).group(1))
+        names = {d["name"] for d in data["districts"]}
+        assert {"<script>alert(1)</script>", "</svg><svg onload=alert(1)>", "Nord\\x1b[31m rot\\u202eSüd"} <= names
+        assert "&lt;/svg&gt;&lt;svg onload=alert(1)&gt;" in html  # the aria-label of the district's path
 
 
 def test_svgs_parse_and_show_the_names_literally(hostile_project):

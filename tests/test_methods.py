@@ -335,6 +335,26 @@ def test_published_text_holds_no_identifier(small_city):
     assert identifier_findings(files.sub(" ", index)) == []
 
 
+def test_interactive_map_text_holds_no_identifier(small_city):
+    """What the map shows: the page's own text and the texts its script puts in (labels, definitions,
+    legend, signs, dates) from the JSON block."""
+    import json
+
+    files = re.compile(r"[\w.-]+\.(?:csv|parquet|xlsx|gpkg|geojson|html)\b")
+    for page in (small_city / "reports" / REFERENCE_DATE.isoformat() / "karte.html", small_city / "reports" / "karte.html"):
+        text = visible_text(page)
+        assert "Kennzahl" in text and "Stichtag" in text
+        assert identifier_findings(files.sub(" ", text)) == []
+        html = page.read_text(encoding="utf-8")
+        data = json.loads(re.search(r'id="kartendaten">(.*?)</script>', html, re.S).group(1))
+        shown = [i[key] for i in data["indicators"] for key in ("label", "unit", "definition")]
+        shown += [d["label"] for d in data["dates"]] + [s["label"] for s in data["signs"].values()]
+        for per_date in data["cells"].values():
+            for cells in per_date.values():
+                shown += [cells["method"], *(entry["label"] for entry in cells["legend"])]
+        assert identifier_findings("\n".join(shown)) == []
+
+
 def test_report_methods_explain_the_run(small_city):
     text = visible_text(small_city / "reports" / REFERENCE_DATE.isoformat() / "bericht.html")
     methods = text[text.rindex("Methoden und Definitionen"):]

@@ -18,6 +18,28 @@ def isolated_dagster_home(tmp_path, monkeypatch):
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
 
 
+@pytest.fixture(scope="module")
+def ran_small_project(tmp_path_factory):
+    """(work folder, outcome) of one whole run of the small project, shared by the tests that read it;
+    a test that runs again works on a copy."""
+    import os
+
+    from conftest import make_small_project
+    from pipelines.runner import materialize_all
+
+    root = make_small_project(tmp_path_factory.mktemp("ran"))
+    before = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(root.parent / "dagster_home_ran")
+    try:
+        outcome = materialize_all(root, progress=lambda _: None)
+    finally:
+        if before is None:
+            os.environ.pop("DAGSTER_HOME", None)
+        else:
+            os.environ["DAGSTER_HOME"] = before
+    return root, outcome
+
+
 def test_definitions_load():
     from pipelines.definitions import defs
 
@@ -31,10 +53,8 @@ def test_definitions_load():
             "index_covers_every_reference_date"} <= checks
 
 
-def test_partition_materialises_with_hand_computed_residents(small_project):
-    from pipelines.runner import materialize_all
-
-    outcome = materialize_all(small_project, progress=lambda _: None)
+def test_partition_materialises_with_hand_computed_residents(ran_small_project):
+    small_project, outcome = ran_small_project
     assert outcome.ok, outcome.message
     paths = ProjectPaths.from_workdir(small_project)
     persons = pd.read_parquet(paths.persons(REFERENCE_DATE))
@@ -62,11 +82,16 @@ def test_partition_materialises_with_hand_computed_residents(small_project):
     assert report[-1].lstrip().startswith("Dagster")
 
 
-def test_rerun_gives_byte_identical_tables(small_project):
+def test_rerun_gives_byte_identical_tables(ran_small_project, tmp_path):
+    import shutil
+
     from pipelines.runner import materialize_all
 
+    ran, outcome = ran_small_project
+    assert outcome.ok, outcome.message
+    small_project = tmp_path / "city"
+    shutil.copytree(ran, small_project)  # the first run's outputs, byte for byte
     paths = ProjectPaths.from_workdir(small_project)
-    assert materialize_all(small_project, progress=lambda _: None).ok
     first = {p: p.read_bytes() for p in (paths.indicators(REFERENCE_DATE), paths.persons(REFERENCE_DATE),
                                          paths.quarantine(REFERENCE_DATE), paths.register_accepted(REFERENCE_DATE))}
     assert materialize_all(small_project, progress=lambda _: None).ok

@@ -54,10 +54,11 @@ def test_reports_hold_the_expected_files(published_project):
     folder = paths.report_dir(REFERENCE_DATE)
     for name in ("indikatoren.csv", "indikatoren.parquet", "indikatoren_de.csv", "tabellen.xlsx", "alterspyramide.csv",
                  "alterspyramide_de.csv", "segregationsindizes.csv", "bezugslaender.csv", "zeichenerklaerung.csv",
-                 "bezirke.gpkg", "bezirke.geojson", "bericht.html"):
+                 "bezirke.gpkg", "bezirke.geojson", "karte.html", "bericht.html"):
         assert (folder / name).is_file(), name
     assert any((folder / "abbildungen").glob("*.png")) and any((folder / "abbildungen").glob("*.svg"))
     assert (paths.reports / "index.html").is_file() and (paths.reports / "zeitreihe.xlsx").is_file()
+    assert (paths.reports / "karte.html").is_file()
     published = pd.read_parquet(folder / "indikatoren.parquet")
     # D has 10 residents with 1 foreigner: that count is suppressed, and so is its share
     cell = published.set_index(["district_id", "indicator"])
@@ -315,6 +316,51 @@ def test_time_series_workbook_has_one_sheet_per_indicator_holding_it(published_p
     assert {"moran_i", "seg_dissimilarity"} <= set(series["index"]) and series["p_value"].notna().any()
 
 
+def test_leak_scan_in_parts_checks_every_file_once_and_the_rest_at_the_end(published_project, tmp_path):
+    from quarterstats.publication import LeakScan
+
+    reports = tmp_path / "reports"
+    shutil.copytree(ProjectPaths.from_workdir(published_project).reports, reports)
+    persons = pd.read_parquet(ProjectPaths.from_workdir(published_project).persons(REFERENCE_DATE))
+    scan = LeakScan(persons["person_id"], persons["household_id"].dropna())
+    early = reports / "frueh.csv"
+    early.write_text("district_id;value\nA;pseudoA0007\n", encoding="utf-8")
+    assert [f for f in scan.findings([early]) if "pseudoA0007" in f]
+    # written after the first part was checked: only the final pass over the folder can find it
+    (reports / "spaet.svg").write_text("<svg><text>hausB0001</text></svg>", encoding="utf-8")
+    findings = scan.rest(reports)
+    assert [f for f in findings if "spaet.svg" in f and "hausB0001" in f]
+    assert len([f for f in findings if "frueh.csv" in f]) == 1  # checked once, reported once
+    assert findings == person_level_findings(reports, persons["person_id"], persons["household_id"].dropna())
+
+
+def test_a_pseudonym_in_the_report_written_after_the_figures_blocks_the_publication(published_project, tmp_path,
+                                                                                   monkeypatch):
+    """The staged tables are scanned while the figures are drawn; the report comes later and is scanned
+    by the final pass, which this plants a pseudonym for."""
+    from quarterstats import report
+    from quarterstats.stages import publication_stage
+
+    root = tmp_path / "city"
+    shutil.copytree(published_project, root, ignore=shutil.ignore_patterns("dagster_home"))
+    monkeypatch.setenv("QUARTERSTATS_THREADS", "1")
+    render_report = report.render_report
+
+    def with_pseudonym(*args, **kwargs):
+        path = render_report(*args, **kwargs)
+        path.write_text(path.read_text(encoding="utf-8") + "<!-- pseudoC0001 -->", encoding="utf-8")
+        return path
+
+    monkeypatch.setattr(report, "render_report", with_pseudonym)
+    paths = ProjectPaths.from_workdir(root)
+    before = (paths.report_dir(REFERENCE_DATE) / "bericht.html").read_bytes()
+    result = publication_stage(paths, REFERENCE_DATE)
+    passed, description = result.checks["reports_hold_no_person_level_rows"]
+    assert not passed and "bericht.html" in description and "pseudoC0001" in description
+    assert result.metadata["published"] is False
+    assert (paths.report_dir(REFERENCE_DATE) / "bericht.html").read_bytes() == before
+
+
 def test_gis_and_workbook_files_are_scanned_for_person_level_data(published_project, tmp_path):
     import geopandas as gpd
     import shapely
@@ -330,3 +376,32 @@ def test_gis_and_workbook_files_are_scanned_for_person_level_data(published_proj
     assert any("leak.gpkg" in f and "person_id" in f for f in findings)
     assert any("leak.gpkg" in f and "pseudoA0007" in f for f in findings)
     assert any("leak.geojson" in f and "pseudoB0003" in f for f in findings)
+
+
+def test_interactive_maps_show_the_published_cells_and_are_linked(published_project):
+    """karte.html (beside the report and over all dates) holds the cells of indikatoren.parquet as the
+    tables show them, "*" where suppressed; the report and the index link to it."""
+    import json
+    import re
+
+    from quarterstats.report import format_number
+
+    paths = ProjectPaths.from_workdir(published_project)
+    folder = paths.report_dir(REFERENCE_DATE)
+    published = pd.read_parquet(folder / "indikatoren.parquet").set_index(["district_id", "indicator"])
+    for page in (folder / "karte.html", paths.reports / "karte.html"):
+        html = page.read_text(encoding="utf-8")
+        data = json.loads(re.search(r'<script type="application/json" id="kartendaten">(.*?)</script>', html,
+                                    re.S).group(1))
+        assert [d["id"] for d in data["districts"]] == ["A", "B", "C", "D"]
+        assert [d["iso"] for d in data["dates"]] == [REFERENCE_DATE.isoformat()]
+        cells = data["cells"]["foreign_share"][REFERENCE_DATE.isoformat()]
+        for i, district in enumerate("ABCD"):
+            row = published.loc[(district, "foreign_share")]
+            expected = "*" if row["flag"] == "*" else format_number(row["value"], 1)
+            assert cells["t"][i] == expected
+        assert cells["t"][3] == "*"  # D: 1 foreigner among 10
+        assert data["cells"]["pop"][REFERENCE_DATE.isoformat()]["city"] == "400"
+    assert 'href="karte.html"' in (folder / "bericht.html").read_text(encoding="utf-8")
+    assert 'href="karte.html"' in (paths.reports / "index.html").read_text(encoding="utf-8")
+    assert 'href="bericht.html"' in (folder / "karte.html").read_text(encoding="utf-8")

@@ -495,6 +495,24 @@ def test_index_names_reference_dates_that_are_not_published_yet(tmp_path):
     assert "31.12.2024, 31.12.2025. Für diese Stichtage" in two and "sie fehlen auch" in two
 
 
+def test_report_and_index_link_the_interactive_map_only_when_there_is_one(tmp_path):
+    entries = [{"reference_date": DATE1, "report": "2023-12-31/bericht.html", "files": []}]
+    without = render_index(tmp_path, entries).read_text(encoding="utf-8")
+    assert "karte.html" not in without and "Interaktive Karte" not in without
+    index = parse(render_index(tmp_path, entries, map_page="karte.html"))
+    assert [a["href"] for tag, a in index.tags if tag == "a"][0] == "karte.html"
+    with pytest.raises(ValueError):
+        render_index(tmp_path, entries, map_page="../karte.html")
+    report_dir = tmp_path / "bericht"
+    figures = write_figures(report_dir)
+    plain = render_report(published_table(DATE2), segregation_table(), figures, meta_for(DATE2), report_dir)
+    assert "karte.html" not in plain.read_text(encoding="utf-8")
+    linked = render_report(published_table(DATE2), segregation_table(), figures,
+                           {**meta_for(DATE2), "interactive_map": "karte.html"}, report_dir)
+    html = linked.read_text(encoding="utf-8")
+    assert html.count('href="karte.html"') == 1 and "<script" not in html  # the report itself stays script-free
+
+
 # ------------------------------------------------------------------------------------------ browser
 def _chromium() -> str | None:
     for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):

@@ -151,6 +151,53 @@ def test_an_unexpected_file_in_the_staged_folder_fails_the_files_check(project, 
     assert_untouched(project, before)
 
 
+def test_a_missing_district_profile_fails_the_files_check(project, monkeypatch):
+    from quarterstats import profiles
+
+    before = snapshot(project.reports)
+    render_profiles = profiles.render_profiles
+    dropped = []
+
+    def without_one_district(*args, **kwargs):
+        written = render_profiles(*args, **kwargs)
+        dropped.append(written[-1])
+        written[-1].unlink()
+        return written[:-1]
+
+    monkeypatch.setattr(profiles, "render_profiles", without_one_district)
+    result = publication_stage(project, REFERENCE_DATE)
+    passed, description = result.checks["publication_files_complete"]
+    assert not passed and f"not written: profile/{dropped[0].name}" in description
+    assert_untouched(project, before)
+
+
+def test_a_missing_interactive_map_fails_the_files_check(project, monkeypatch):
+    """karte.html belongs to a complete publication: a build without it is not swapped in."""
+    from quarterstats import webmap
+
+    before = snapshot(project.reports)
+    monkeypatch.setattr(webmap, "render_map_page", lambda series, districts, target, **kwargs: target)
+    result = publication_stage(project, REFERENCE_DATE)
+    passed, description = result.checks["publication_files_complete"]
+    assert not passed and "missing karte.html" in description
+    assert_untouched(project, before)
+
+
+def test_a_map_that_fails_to_render_leaves_the_previous_publication(project, monkeypatch):
+    from quarterstats import webmap
+
+    before = snapshot(project.reports)
+
+    def broken(*args, **kwargs):
+        raise ValueError("no geometry")
+
+    monkeypatch.setattr(webmap, "district_paths", broken)
+    with pytest.raises(ValueError, match="no geometry"):
+        publication_stage(project, REFERENCE_DATE)
+    assert_untouched(project, before)
+    assert not project.staging_dir(REFERENCE_DATE).exists()
+
+
 def test_a_failing_swap_leaves_the_previous_publication(project, monkeypatch):
     before = snapshot(project.reports)
 
@@ -227,7 +274,7 @@ def test_index_files_are_built_in_staging_and_moved_as_a_set(project, monkeypatc
     from quarterstats import tables
 
     before = snapshot(project.reports)
-    names = sorted(["index.html", "zeichenerklaerung.csv", "zeitreihe.xlsx"]
+    names = sorted(["index.html", "karte.html", "zeichenerklaerung.csv", "zeitreihe.xlsx"]
                    + [f"{stem}{kind}" for stem in ("zeitreihe", "zeitreihe_segregationsindizes")
                       for kind in (".csv", ".parquet", "_de.csv")])
 

@@ -1193,6 +1193,10 @@ def _with_structure(items: dict[str, Indicator], p: IndicatorParameters) -> Cata
         ),
         # key figures of the report's summary (city total)
         "summary": ("pop", "foreign_share", "with_mh_share", "with_mh_minors_share", "households"),
+        # key figures of a district's profile page (district, city, changes, trend line), in page order
+        "profile": ("pop", "mean_age", "minors_share", "old_age_ratio", "foreign_share", "with_mh_share",
+                    "with_mh_minors_share", "households", "household_size_mean", "single_person_households_share",
+                    "households_with_minors_share", "residence_5y"),
         # segregation indices of the report: per group, and over all origin regions at once
         "two_group_indices": ("seg_dissimilarity", "seg_isolation", "seg_exposure", "seg_theil", "seg_gini",
                               "moran_i"),
@@ -1220,6 +1224,13 @@ def _with_structure(items: dict[str, Indicator], p: IndicatorParameters) -> Cata
         # indicators mapped as choropleths, in report order
         "maps": ("density", "youth_ratio", "old_age_ratio", "foreign_share", "with_mh_share", "with_mh_minors_share",
                  "households_with_minors_share", "residence_5y"),
+        # indicators offered by the interactive map (karte.html), in the order of its select: the maps'
+        # indicators and further shares, ratios and means a planner looks up by district
+        "interactive_map": ("pop", "density", "mean_age", "minors_share", "youth_ratio", "old_age_ratio",
+                            "foreign_share", "with_mh_share", "with_mh_minors_share", "eg_immigrant_share",
+                            "location_quotient_foreign", "households", "household_size_mean",
+                            "single_person_households_share", "households_with_minors_share",
+                            "seniors_alone_share", "residence_5y", "turnover"),
     }
     return catalogue
 

@@ -18,6 +18,8 @@ from typing import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from quarterstats import atomic
 from quarterstats.catalogue import CATALOGUE, Indicator
@@ -184,18 +186,71 @@ def pyramid_table(persons: pd.DataFrame, district_order: list[str], config: Disc
 _TOKEN = re.compile(rb"[A-Za-z0-9_\-]{6,}")
 
 
-def person_level_findings(reports_root: Path, person_ids: Iterable[str], household_ids: Iterable[str] = ()) -> list[str]:
+def person_level_findings(reports_root: Path, person_ids: Iterable[str], household_ids: Iterable[str] = (), *,
+                          files: Iterable[Path] | None = None) -> list[str]:
     """Problems found under ``reports_root``: a table with a person-level column, or a file that contains
-    a person or household pseudonym. Empty list = clean."""
-    findings = []
-    ids = {str(i).encode() for i in person_ids} | {str(i).encode() for i in household_ids}
-    for path in sorted(Path(reports_root).rglob("*")):
-        if not path.is_file():
-            continue
+    a person or household pseudonym. Empty list = clean. ``files``: only these files (default: every file
+    under ``reports_root``); :class:`LeakScan` checks a folder in parts with one set of pseudonyms."""
+    scan = LeakScan(person_ids, household_ids)
+    return scan.rest(reports_root) if files is None else scan.findings(files)
+
+
+class LeakScan:
+    """The person-level scan of :func:`person_level_findings`, able to check a folder in parts (files as
+    they are written, the rest at the end). The pseudonyms are looked up in Arrow's compiled code: the
+    tokens of a batch of files against all person and household ids in one ``is_in``, with no Python set
+    or loop over millions of persons."""
+
+    def __init__(self, person_ids: Iterable[str], household_ids: Iterable[str] = ()) -> None:
+        self._sources = (person_ids, household_ids)
+        self._ids: pa.Array | None = None  # built on first use
+        self.found: dict[Path, list[str]] = {}
+
+    def _pseudonyms(self) -> pa.Array:
+        if self._ids is None:
+            self._ids = pa.concat_arrays([_as_arrow_text(values) for values in self._sources])
+        return self._ids
+
+    def findings(self, files: Iterable[Path]) -> list[str]:
+        """Findings in ``files`` (in the order given; folders and files checked before are skipped)."""
+        scanned: dict[Path, tuple[list[str], set[bytes]]] = {}
+        for path in files:
+            path = Path(path)
+            if path in self.found or path in scanned or not path.is_file():
+                continue
+            scanned[path] = self._file_findings(path)
+        tokens = sorted(set().union(*(found_tokens for _, found_tokens in scanned.values())))
+        hits: set[bytes] = set()
+        if tokens:
+            candidates = pa.array(tokens, type=pa.binary()).cast(pa.string())  # tokens are ASCII
+            hits = set(pc.filter(candidates, pc.is_in(candidates, value_set=self._pseudonyms()))
+                       .cast(pa.binary()).to_pylist())
+        found = []
+        for path, (column_findings, found_tokens) in scanned.items():
+            in_file = found_tokens & hits
+            if in_file:
+                column_findings.append(f"{path}: contains {len(in_file)} pseudonym(s), e.g. "
+                                       f"{sorted(in_file)[0].decode()}")
+            self.found[path] = column_findings
+            found += column_findings
+        return found
+
+    def rest(self, root: Path) -> list[str]:
+        """Every finding in the files under ``root``, in path order: those not checked before are checked
+        now."""
+        files = sorted(Path(root).rglob("*"))
+        self.findings(files)
+        return [finding for path in files for finding in self.found.get(path, [])]
+
+    @staticmethod
+    def _file_findings(path: Path) -> tuple[list[str], set[bytes]]:
+        """(person-level columns found, the file's tokens that could be a pseudonym)."""
+        findings = []
         suffix = path.suffix.lower()
+        frame = None
         if suffix == ".parquet":
-            columns = set(pd.read_parquet(path).columns)
-            bad = columns & PERSON_LEVEL_COLUMNS
+            frame = pd.read_parquet(path)
+            bad = set(frame.columns) & PERSON_LEVEL_COLUMNS
             if bad:
                 findings.append(f"{path}: person-level column(s) {', '.join(sorted(bad))}")
         if suffix in (".gpkg", ".geojson"):
@@ -206,27 +261,34 @@ def person_level_findings(reports_root: Path, person_ids: Iterable[str], househo
         if suffix in (".csv", ".html", ".svg", ".json", ".geojson", ".txt", ".md", ".xml"):
             data = path.read_bytes()
             if suffix == ".geojson":
-                data += b"\n" + _read_gis_attributes(path).astype(str).to_csv(index=False).encode()
-        elif suffix == ".gpkg":
-            data = _read_gis_attributes(path).astype(str).to_csv(index=False).encode()
+                data += b"\n" + frame.astype(str).to_csv(index=False).encode()
+        elif suffix in (".gpkg", ".parquet"):
+            data = frame.astype(str).to_csv(index=False).encode()
         elif suffix == ".xlsx":
             with zipfile.ZipFile(path) as z:
                 data = b"\n".join(z.read(n) for n in z.namelist())
-        elif suffix == ".parquet":
-            frame = pd.read_parquet(path)
-            data = frame.astype(str).to_csv(index=False).encode()
         else:
-            continue
+            return findings, set()
         if suffix == ".csv":
             first = data.split(b"\n", 1)[0].decode("utf-8", "replace").lstrip("\ufeff")
             header = re.split(r"[,;]", first)
             bad = set(h.strip() for h in header) & PERSON_LEVEL_COLUMNS
             if bad:
                 findings.append(f"{path}: person-level column(s) {', '.join(sorted(bad))}")
-        hits = set(_TOKEN.findall(data)) & ids
-        if hits:
-            findings.append(f"{path}: contains {len(hits)} pseudonym(s), e.g. {sorted(hits)[0].decode()}")
-    return findings
+        return findings, set(_TOKEN.findall(data))
+
+
+def _as_arrow_text(values: Iterable) -> pa.Array:
+    """``values`` as an Arrow string array, each as ``str(value)`` gives it (a string column as it is)."""
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
+        values = pd.Series(values.cat.remove_unused_categories().cat.categories)  # each distinct value once
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.StringDtype):
+        array = pa.array(values.array)
+        if isinstance(array, pa.ChunkedArray):
+            array = array.combine_chunks()
+        return array.cast(pa.string())
+    series = pd.Series(values if isinstance(values, pd.Series) else list(values), dtype=object)
+    return pa.array(series.astype(str).tolist(), type=pa.string())
 
 
 def _read_gis_attributes(path: Path) -> pd.DataFrame:

@@ -627,7 +627,8 @@ def _environment() -> jinja2.Environment:
 # ------------------------------------------------------------------------------------------- public API
 def render_report(published: pd.DataFrame, segregation: pd.DataFrame | None, figures: Sequence["FigureFile"],
                   meta: Mapping[str, Any], report_dir: Path,
-                  tables: Mapping[str, pd.DataFrame] | None = None) -> Path:
+                  tables: Mapping[str, pd.DataFrame] | None = None,
+                  profiles: Sequence[Mapping[str, str]] = ()) -> Path:
     """Write the self-contained HTML report of one reference date to ``report_dir/bericht.html``.
 
     Args:
@@ -643,12 +644,15 @@ def render_report(published: pd.DataFrame, segregation: pd.DataFrame | None, fig
             that is already German: name, value, description_de); ``migration_recovery`` (the recovery
             report of :func:`quarterstats.migration.recovery_report` where a synthetic truth exists: the
             measured register undercount); ``catalogue`` (mapping id → Indicator when non-default
-            indicator parameters were used).
+            indicator parameters were used); ``interactive_map`` (relative path of the interactive map
+            page beside the report, :mod:`quarterstats.webmap`: linked from the title page).
         report_dir: the report folder ``reports/<date>/`` (created if missing).
         tables: optional further tables, title → DataFrame with German column names, shown as given
             (numbers German-formatted; a ``flag`` column marks NaN cells "*" or "x"). ``frame.attrs`` may set
             ``section`` (a section id; default: an appendix "Weitere Tabellen"), ``title_de``, ``note_de``
             and ``decimals`` (column → decimals).
+        profiles: the district profiles (:func:`quarterstats.profiles.profile_links`: ``id``, ``name``,
+            ``href`` relative to ``report_dir``), listed in a chapter "Stadtteilprofile"; none: no chapter.
 
     Returns:
         Path of the written ``bericht.html``. Rerunning with the same inputs gives the same bytes.
@@ -737,6 +741,8 @@ def render_report(published: pd.DataFrame, segregation: pd.DataFrame | None, fig
         "methods": _methods(catalogue, dict.fromkeys(used), meta, lookup,
                             sum(1 for did, _ in areas if did != CITY_ID)),
         "legend": LEGEND_DE,
+        "profiles": list(profiles),
+        "interactive_map": meta.get("interactive_map"),
     }
     html = _environment().get_template("report.html.j2").render(**context)
     return atomic.write_text(html, report_dir / REPORT_FILE)
@@ -827,19 +833,22 @@ def _file_groups(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
 
 
 def render_index(reports_root: Path, entries: list[dict], *, series_files: Sequence[str | Path] = (),
-                 city_name: str | None = None, missing_dates: Sequence[date | str] = ()) -> Path:
+                 city_name: str | None = None, missing_dates: Sequence[date | str] = (),
+                 map_page: str | Path | None = None) -> Path:
     """Write ``reports_root/index.html``: one row per reference date (newest first) with links to the report
     and the table files, plus the time-series files (e.g. the Excel workbook).
 
     Args:
         reports_root: the ``reports/`` folder.
         entries: dicts with ``reference_date`` (date or ISO string), ``report`` (path of the HTML report
-            relative to ``reports_root``, may be None) and ``files`` (relative paths of CSV/Parquet/Excel
-            tables). An entry whose ``reference_date`` is None lists date-independent files (time series).
+            relative to ``reports_root``, may be None), ``files`` (relative paths of CSV/Parquet/Excel
+            tables) and optionally ``profiles`` (the overview of the district profiles, relative path). An entry whose ``reference_date`` is None lists date-independent files (time series).
         series_files: further time-series files (relative paths), e.g. the time-series workbook.
         city_name: shown in the title when given.
         missing_dates: reference dates that have an extract but no published report yet; the index
             names them, so that nobody takes the time series for complete.
+        map_page: the interactive map over all dates (:mod:`quarterstats.webmap`, relative path), linked
+            at the top when given.
     """
     reports_root = Path(reports_root)
     dated, series_paths = [], list(series_files)
@@ -854,6 +863,7 @@ def render_index(reports_root: Path, entries: list[dict], *, series_files: Seque
             "date": d, "date_de": format_date_de(d), "iso": d.isoformat(),
             "report": _link(entry["report"]) if entry.get("report") else None,
             "files": _file_groups(entry.get("files", ())),
+            "profiles": _link(entry["profiles"]) if entry.get("profiles") else None,
         })
     series = _file_groups(series_paths)
     if len({e["date"] for e in dated}) != len(dated):
@@ -861,5 +871,6 @@ def render_index(reports_root: Path, entries: list[dict], *, series_files: Seque
     dated.sort(key=lambda e: e["date"], reverse=True)
     html = _environment().get_template("index.html.j2").render(
         city_name=city_name or "", entries=dated, series=series, legend=LEGEND_DE,
+        map_page=_link(map_page) if map_page else None,
         missing=[format_date_de(_as_date(d)) for d in sorted(_as_date(d) for d in missing_dates)])
     return atomic.write_text(html, reports_root / INDEX_FILE)

@@ -689,12 +689,18 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str, settings:
     ``reports/<date>/`` exactly as it was; the failing checks are reported as usual.
     """
     from quarterstats.catalogue import build_catalogue
-    from quarterstats.disclosure.indicators import protect_indicators, published_changes
-    from quarterstats.disclosure.linked import hide_values_of_suppressed_inputs, protect_linked, publishable_segregation
-    from quarterstats.figures import start_figures
+    from quarterstats.disclosure.indicators import audit, protect_indicators, published_changes
+    from quarterstats.disclosure.linked import (
+        build_linked_system, hide_values_of_suppressed_inputs, linked_disclosures, protect_linked,
+        publishable_segregation,
+    )
+    from quarterstats.figures import prepare_workers, start_figures
     from quarterstats.gis import write_gis_files
     from quarterstats.parameter_text import parameter_table
-    from quarterstats.publication import published_table, pyramid_table
+    from quarterstats.profiles import profile_links, render_profiles
+    from quarterstats.report import INDEX_FILE, REPORT_FILE
+    from quarterstats.webmap import MAP_FILE, render_map_page
+    from quarterstats.publication import LeakScan, published_table, pyramid_table
     from quarterstats.tables import (
         long_table, mark_unknown, pyramid_published, segregation_published, top_countries_published,
         write_legend_file, write_table_files, write_workbook,
@@ -706,15 +712,16 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str, settings:
     catalogue = build_catalogue(params)
     require_earlier_outputs(paths, day, [paths.published], [paths.published], settings=settings, stage="publication")
     _require_made_with(paths, day, "indicators", settings, f"the publication of {day.isoformat()}")
+    prepare_workers()  # the figure workers start up while the tables are protected
     table = pd.read_parquet(paths.indicators(day))
     persons = pd.read_parquet(paths.persons(day))
     districts = read_districts(paths)
     names = dict(zip(districts["district_id"].astype(str), districts["name"].astype(str)))
     previous = previous_date(paths, day)
+    residents_before = _previous_residents(paths, previous)
     linked = None
     if config.method == "suppression":  # every published number of the date together (disclosure/linked.py)
-        linked = protect_linked(table, persons, config, catalogue, _previous_residents(paths, previous),
-                                order=_area_order(table))
+        linked = protect_linked(table, persons, config, catalogue, residents_before, order=_area_order(table))
         protection = linked.protection
     else:
         protection = protect_indicators(table, config, persons=persons, catalogue=catalogue, params=params)
@@ -754,15 +761,19 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str, settings:
         "previous_reference_date": previous,
         "baseline_reference_date": baseline if baseline < day else None,
         "boundaries": _boundaries_meta(paths, day),
+        "interactive_map": MAP_FILE,  # the interactive map, written beside the report
     }
     # Everything is built in a staging folder and checked there; only a publication that passes every
     # blocking check replaces reports/<date>/ (quarterstats.staging). Worker processes (if any) start
     # drawing the figures while the tables are written.
     staged = staging.fresh_folder(paths.staging_dir(day), report_dir)
+    scan = LeakScan(persons["person_id"], persons["household_id"].dropna())
     try:
         with start_figures(published, series, segregation, pyramid, districts, meta) as drawing:
-            outputs = write_table_files(long_table(published), staged, "indikatoren")
-            outputs += write_table_files(pyramid_published(pyramid, names), staged, "alterspyramide")
+            indicators_long = long_table(published)
+            pyramid_long = pyramid_published(pyramid, names)
+            outputs = write_table_files(indicators_long, staged, "indikatoren")
+            outputs += write_table_files(pyramid_long, staged, "alterspyramide")
             indices = segregation_published(segregation[segregation["reference_date"] == day], catalogue)
             outputs += write_table_files(indices, staged, "segregationsindizes")
             top = top_countries_published(persons, published, params.top_countries_n)
@@ -771,12 +782,26 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str, settings:
             outputs.append(write_workbook(published, staged / "tabellen.xlsx", prov, segregation=indices, top=top,
                                           catalogue=catalogue))
             outputs += write_gis_files(published, districts, staged, catalogue=catalogue)
+            outputs.append(render_map_page(published, districts, staged / MAP_FILE, city_name=settings.city.name,
+                                           source=settings.city.source, catalogue=catalogue,
+                                           links=[(REPORT_FILE, "Bericht"), (f"../{INDEX_FILE}", "Alle Stichtage")]))
+            # what can be checked before the figures are done is checked here, while the workers draw
+            # (work after drawing.finish has no worker beside it)
+            scan.findings(outputs)
+            recoverable = (audit(protection.counts, protection.count_mask, config, relations=protection.relations)
+                           if config.method == "suppression" else [])
+            if linked is not None:  # the linked audit of everything the staged tables publish together
+                system = build_linked_system(persons, table, published, pyramid, catalogue, config.min_count,
+                                             residents_before, linked.cache)
+                recoverable = [*recoverable, *linked_disclosures(system)]
             figures = drawing.finish(staged)
         outputs += [staged / f.png for f in figures] + [staged / f.svg for f in figures]
-        outputs.append(_render_report(published, segregation, figures, meta, staged))
-        checks = _publication_checks(staged, outputs, persons, protection, published, config,
-                                     linked=(table, pyramid, catalogue, _previous_residents(paths, previous),
-                                             linked.cache if linked is not None else None))
+        # the district profiles, from the published tables as written (indikatoren, alterspyramide)
+        outputs += render_profiles(indicators_long, series, pyramid_long, meta, staged)
+        outputs.append(_render_report(published, segregation, figures, meta, staged,
+                                      profiles=profile_links(published)))
+        checks = _publication_checks(staged, outputs, scan.rest(staged), len(recoverable), protection,
+                                     published, config)
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)  # nothing of a failed build stays behind
         raise
@@ -800,8 +825,7 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str, settings:
         "below_legal_floor_published": int(len(below_floor)),
     }
     if linked is not None:
-        stats = linked.statistics
-        metadata["linked_protection"] = {k: stats[k] for k in ("seconds", "rounds", "withdrawn")}
+        metadata["linked_protection"] = {k: linked.statistics[k] for k in ("seconds", "rounds", "withdrawn")}
     if not swapped:
         metadata["note"] = (f"a blocking check failed: {_relative(report_dir, paths)} was left as it was; the "
                             f"build that failed stays in {_relative(staged, paths)} until the next run")
@@ -813,8 +837,10 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str, settings:
 #: Tables every publication of a date holds, each as ``<stem>.parquet``, ``<stem>.csv`` and ``<stem>_de.csv``
 #: (:func:`quarterstats.tables.write_table_files`) ...
 PUBLICATION_TABLES = ("indikatoren", "alterspyramide", "segregationsindizes", "bezugslaender")
-#: ... and these files (besides the figures, which depend on the data).
-PUBLICATION_FILES = ("zeichenerklaerung.csv", "tabellen.xlsx", "bezirke.gpkg", "bezirke.geojson", "bericht.html")
+#: ... and these files (besides the figures, which depend on the data, and the district profiles, one per
+#: district: :func:`quarterstats.profiles.profile_files`).
+PUBLICATION_FILES = ("zeichenerklaerung.csv", "tabellen.xlsx", "bezirke.gpkg", "bezirke.geojson", "karte.html",
+                     "bericht.html")
 
 
 def _area_order(table: pd.DataFrame) -> list[str]:
@@ -823,8 +849,8 @@ def _area_order(table: pd.DataFrame) -> list[str]:
 
 
 def _previous_residents(paths: ProjectPaths, previous: date | None):
-    """The previous date's residents, published and true, for the population balance (None without a
-    published previous date)."""
+    """The previous date's residents, published and true, for the population balance of the linked
+    protection (None without a published previous date)."""
     from quarterstats.disclosure.linked import PreviousDate
 
     if previous is None or not paths.published(previous).is_file() or not paths.indicators(previous).is_file():
@@ -832,35 +858,35 @@ def _previous_residents(paths: ProjectPaths, previous: date | None):
     return PreviousDate.from_tables(pd.read_parquet(paths.published(previous)), pd.read_parquet(paths.indicators(previous)))
 
 
-def _publication_checks(staged: Path, outputs: list[Path], persons: pd.DataFrame, protection, published,
-                        config, linked: tuple | None = None) -> dict[str, tuple[bool, str]]:
-    """The blocking checks of a staged publication: no person-level content, disclosure, exactly the
-    expected files. ``linked``: (the unprotected table, the published pyramid table, the catalogue,
-    the previous date's residents, what the linked protection kept) for the linked audit of everything published together
-    (:func:`quarterstats.disclosure.linked.linked_disclosures`)."""
-    from quarterstats.disclosure.indicators import audit
-    from quarterstats.disclosure.linked import build_linked_system, linked_disclosures
-    from quarterstats.publication import person_level_findings
+def publication_files_check(staged: Path, outputs: list[Path], published: pd.DataFrame) -> tuple[bool, str]:
+    """The check ``publication_files_complete`` of a staged publication: the folder holds exactly the
+    files written (``outputs``), and they include every table, every fixed file and a profile for every
+    district of ``published`` (and the profiles' overview)."""
+    from quarterstats.profiles import profile_files
 
-    leaks = person_level_findings(staged, persons["person_id"], persons["household_id"].dropna())
-    recoverable = (audit(protection.counts, protection.count_mask, config, relations=protection.relations)
-                   if config.method == "suppression" else [])
-    if config.method == "suppression" and linked is not None:
-        table, pyramid, catalogue, previous, cache = linked
-        system = build_linked_system(persons, table, published, pyramid, catalogue, config.min_count, previous,
-                                     cache)
-        recoverable = [*recoverable, *linked_disclosures(system)]
     complete, files = staging.staged_files_check(staged, outputs)
     required = [f"{stem}{kind}" for stem in PUBLICATION_TABLES for kind in (".parquet", ".csv", "_de.csv")]
-    missing = [name for name in [*required, *PUBLICATION_FILES] if staged / name not in outputs]
+    written = set(outputs)
+    missing = [name for name in [*required, *PUBLICATION_FILES, *profile_files(published)]
+               if staged / name not in written]
     if missing:
-        complete, files = False, f"not written: {', '.join(missing)}; {files}"
+        listed = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+        complete, files = False, f"not written: {listed}; {files}"
+    return complete, files
+
+
+def _publication_checks(staged: Path, outputs: list[Path], leaks: list[str], recoverable: int, protection,
+                        published, config) -> dict[str, tuple[bool, str]]:
+    """The blocking checks of a staged publication: no person-level content (``leaks``: the findings of
+    :class:`quarterstats.publication.LeakScan` over every staged file), disclosure (``recoverable``
+    suppressed cells found by the audit), exactly the expected files."""
+    complete, files = publication_files_check(staged, outputs, published)
     return {
         "reports_hold_no_person_level_rows": (
             not leaks, "; ".join(leaks[:3]) or f"{len(outputs)} files checked: no person-level column, no pseudonym",
         ),
         "published_counts_pass_disclosure": disclosure_verdict(
-            published, config, int(protection.count_mask.to_numpy().sum()), len(recoverable)),
+            published, config, int(protection.count_mask.to_numpy().sum()), recoverable),
         "publication_files_complete": (complete, files),
     }
 
@@ -898,10 +924,10 @@ def disclosure_verdict(published: pd.DataFrame, config, suppressed: int, recover
                     f"published" + override)
 
 
-def _render_report(published, segregation, figures, meta, report_dir) -> Path:
+def _render_report(published, segregation, figures, meta, report_dir, profiles=()) -> Path:
     from quarterstats.report import render_report
 
-    return render_report(published, segregation, figures, meta, report_dir)
+    return render_report(published, segregation, figures, meta, report_dir, profiles=profiles)
 
 
 def publication_index_stage(paths: ProjectPaths, settings: Settings | None = None) -> StageResult:
@@ -912,10 +938,12 @@ def publication_index_stage(paths: ProjectPaths, settings: Settings | None = Non
     the previous set as it was, and a run killed while moving them is completed by the next run.
     """
     from quarterstats.catalogue import build_catalogue
+    from quarterstats.profiles import OVERVIEW_FILE, PROFILE_DIR
     from quarterstats.report import INDEX_FILE, render_index
     from quarterstats.tables import (
         segregation_published, write_legend_file, write_table_files, write_time_series_workbook,
     )
+    from quarterstats.webmap import MAP_FILE, render_map_page
 
     settings = _settings(paths, settings)
     catalogue = build_catalogue(settings.indicators)
@@ -938,8 +966,10 @@ def publication_index_stage(paths: ProjectPaths, settings: Settings | None = Non
         folder = paths.report_dir(d)
         files = sorted(p.name for p in folder.iterdir()
                        if p.is_file() and p.suffix in (".csv", ".parquet", ".xlsx", ".gpkg", ".geojson"))
+        overview = folder / PROFILE_DIR / OVERVIEW_FILE
         entries.append({"reference_date": d, "report": f"{d.isoformat()}/bericht.html",
-                        "files": [f"{d.isoformat()}/{name}" for name in files]})
+                        "files": [f"{d.isoformat()}/{name}" for name in files],
+                        "profiles": f"{d.isoformat()}/{PROFILE_DIR}/{OVERVIEW_FILE}" if overview.is_file() else None})
     entries.append({"reference_date": None, "report": None,
                     "files": sorted([f"{stem}{kind}" for stem in ("zeitreihe", "zeitreihe_segregationsindizes")
                                      for kind in (".parquet", ".csv", "_de.csv")] + ["zeitreihe.xlsx", "zeichenerklaerung.csv"])})
@@ -951,7 +981,11 @@ def publication_index_stage(paths: ProjectPaths, settings: Settings | None = Non
         outputs.append(write_legend_file(staged))
         outputs.append(write_time_series_workbook(series, staged / "zeitreihe.xlsx", prov, key_indicators,
                                                   segregation=segregation, catalogue=catalogue))
-        outputs.append(render_index(staged, entries, city_name=settings.city.name, missing_dates=missing))
+        outputs.append(render_map_page(series, read_districts(paths), staged / MAP_FILE, city_name=settings.city.name,
+                                       source=settings.city.source, catalogue=catalogue,
+                                       links=[(INDEX_FILE, "Alle Stichtage")]))
+        outputs.append(render_index(staged, entries, city_name=settings.city.name, missing_dates=missing,
+                                    map_page=MAP_FILE))
         names = [p.name for p in outputs if p.name != INDEX_FILE] + [INDEX_FILE]  # the page that links last
         staging.publish_files(staged, paths.reports, names)
     except BaseException:

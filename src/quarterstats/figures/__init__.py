@@ -49,7 +49,8 @@ from . import bars, maps, pyramids, style, trends
 from .inputs import indicator_text
 from .style import Drawn
 
-__all__ = ["FIGURE_FOLDER", "SECTIONS", "FigureDrawing", "FigureFile", "render_figures", "start_figures"]
+__all__ = ["FIGURE_FOLDER", "SECTIONS", "FigureDrawing", "FigureFile", "prepare_workers", "render_figures",
+           "start_figures"]
 
 #: Folder of the figure files inside a report folder.
 FIGURE_FOLDER = "abbildungen"
@@ -151,6 +152,26 @@ def render_figures(published: pd.DataFrame, series: pd.DataFrame | None, segrega
     """
     with start_figures(published, series, segregation, pyramid, districts, meta) as drawing:
         return drawing.finish(out_dir)
+
+
+def prepare_workers() -> None:
+    """Start the worker processes now (if there are any and they are not running yet) and let each load
+    the drawing code and the fonts, so that this is done while the caller still protects the tables
+    (:func:`start_figures` comes later). A worker process lives as long as its caller, so a run over many
+    reference dates pays this once."""
+    for _ in range(background.worker_processes()):
+        background.submit(_warm_up)
+
+
+def _warm_up() -> None:
+    """In a worker process: what the first figure would otherwise pay (imports are done by unpickling
+    this function; matplotlib loads its fonts on the first text it measures)."""
+    with style.house_style():
+        figure = style.new_figure(2.0, 1.0)
+        figure.text(0.5, 0.5, "Ä 1,0", fontweight="bold")
+        figure.text(0.5, 0.2, "Ä 1,0")
+        figure.savefig(io.BytesIO(), format="png")
+        figure.savefig(io.BytesIO(), format="svg")
 
 
 def start_figures(published: pd.DataFrame, series: pd.DataFrame | None, segregation: pd.DataFrame | None,
