@@ -634,15 +634,18 @@ def complete_linked(system: LinkedSystem, min_count: int, *, max_rounds: int = 5
     """Secondary suppression against the whole linked system.
 
     While a target (a suppressed cell, or a derived count of 1 … ``min_count`` − 1) is determined by
-    the published rows (:class:`.exactness.BlockSystem`), one published row its derivation uses (the
-    rows of the minimum-norm certificate) is withdrawn: the cheapest (:data:`SOURCE_COST`: a ratio's
-    value, a share, a pyramid cell, a count, the residents last; then district before city, the
-    smallest value), by suppressing every source that publishes it. A count or pyramid cell withdrawn
-    becomes a suppressed cell that must not follow either. Each withdrawal updates the system at once (one
-    block and the small coupling system) and the next target is tested against it; withdrawing rows
-    only frees quantities, so a target found free is not tested again. A target with no published row left to withdraw (the
-    earlier date's residents, the identities) is listed as ``unresolved``. Returns (the sources to
-    suppress, statistics)."""
+    the published rows (:class:`.exactness.BlockSystem`), one published row of its derivation (the rows
+    of the least-squares certificate) is withdrawn by suppressing every number that publishes it. The
+    row is the cheapest (:data:`SOURCE_COST`: a ratio's value, a share, a pyramid cell, a count, the
+    residents last; then district before city, the smallest value) among those whose withdrawal frees
+    the target, tried in this order: rows of the target's own area that no other row of the area
+    replaces, such rows of other areas, any row of the derivation (:data:`TRIES` of each); where none
+    frees it alone, the cheapest of the first non-empty kind, and the target is tested again. A count
+    or pyramid cell withdrawn becomes a suppressed cell that must not follow either. Each withdrawal
+    updates the system at once (one block and the small coupling system) and the next target is tested
+    against it; withdrawing rows only frees quantities, so a target found free is not tested again. A
+    target with no published row left to withdraw (only the earlier date's residents and the identities
+    remain) is listed as ``unresolved``. Returns (the sources to suppress, statistics)."""
     from .exactness import single_threaded
 
     with single_threaded():
