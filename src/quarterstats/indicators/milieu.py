@@ -348,11 +348,13 @@ def classes_over_time(table: pd.DataFrame, baseline: pd.DataFrame | None,
                       params: IndicatorParameters = IndicatorParameters()) -> pd.DataFrame:
     """The long table with the classes that depend on other dates set: ``milieu_type`` from the types
     fitted on ``baseline`` (the first reference date's table; this table itself where None) and
-    ``milieu_dynamics_class`` from ``change_previous`` of ``milieu_status``. A table without milieu rows
-    comes back unchanged. Where a ``flag`` column exists, a class that gets a value loses its flag and a
+    ``milieu_dynamics_class`` from ``change_previous`` of ``milieu_status``; ``milieu_status_class``
+    from the table's status scores (as :func:`milieu_values`). A table without milieu class rows
+    (or without the ``milieu_excluded`` rows that say which districts are classified) comes back unchanged.
+    Where a ``flag`` column exists, a class that gets a value loses its flag and a
     class without a value is marked not available."""
     ids = set(table["indicator"].unique())
-    if "milieu_type" not in ids and "milieu_dynamics_class" not in ids:
+    if "milieu_excluded" not in ids or not ids & set(CLASS_IDS):
         return table
     out = table.copy()
     districts = [d for d in out.loc[out["indicator"] == "milieu_excluded", "district_id"] if d != CITY_ID]
@@ -364,6 +366,8 @@ def classes_over_time(table: pd.DataFrame, baseline: pd.DataFrame | None,
                            if d != CITY_ID] if base is not None else districts)
         base_scores, base_included = _wide_scores(base, base_districts) if base is not None else (scores, included)
         updates["milieu_type"] = assign_types(fit_types(base_scores, base_included, params), scores, included)
+    if "milieu_status_class" in ids and "status" in scores:
+        updates["milieu_status_class"] = classify_status(scores["status"], included, params)
     if "milieu_dynamics_class" in ids and "change_previous" in out.columns:
         status = out[(out["indicator"] == "milieu_status")].set_index("district_id")["change_previous"]
         change = status.reindex(districts).to_numpy(dtype=np.float64)
