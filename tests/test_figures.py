@@ -639,3 +639,21 @@ def test_tick_labels_get_the_decimals_the_ticks_need():
     absolute = style.GermanTickFormatter(absolute=True)
     absolute.set_locs([-250.0, 0.0, 250.0])
     assert absolute(-250.0) == "250"
+
+
+def test_change_maps_are_planned_against_previous_and_first_date():
+    from quarterstats.figures import _plan
+
+    published, series, segregation, pyramid, districts, meta = six_inputs()
+    group = CATALOGUE.groups["change_maps"]
+    ids = [i for i, section, _ in _plan(published, series, segregation, pyramid, districts, meta)
+           if section == "veraenderungen"]
+    assert ids == [f"change_previous_{g}" for g in group]  # no earlier dates: the builders draw nothing
+    later = {**meta, "previous_reference_date": date(2023, 12, 31), "baseline_reference_date": date(2022, 12, 31)}
+    ids = [i for i, section, _ in _plan(published, series, segregation, pyramid, districts, later)
+           if section == "veraenderungen"]
+    assert ids == [f"change_{a}_{g}" for g in group for a in ("previous", "baseline")]
+    same = {**later, "baseline_reference_date": date(2023, 12, 31)}  # the previous date is the first
+    ids = [i for i, section, _ in _plan(published, series, segregation, pyramid, districts, same)
+           if section == "veraenderungen"]
+    assert ids == [f"change_previous_{g}" for g in group]

@@ -337,3 +337,30 @@ def test_auxiliary_with_missing_column_is_rejected():
         compute_indicators(persons, DISTRICTS, REF, auxiliary=pd.DataFrame({"district_id": ["01"],
                                                                            "sgb2_recipients_under65": [1],
                                                                            "children_under15_in_sgb2": [0]}))
+
+
+def test_published_changes_keep_the_first_dates_types_and_set_flags():
+    """In the publication the types come from the first date's published scores and the dynamics from the
+    published change; a class that gets a value loses the "x", a suppressed one stays "*"."""
+    from quarterstats.disclosure.indicators import published_changes
+
+    def published(rows, status):
+        table = long_scores(rows, status=status, pop=POP7).drop(columns="change_previous")
+        table["flag"] = pd.array(np.where(table["value"].isna(), "x", ""), dtype="string")
+        return table
+
+    rows = GROUPS[:6] + [[0.0] * 5]
+    first = classes_over_time(published(rows, STATUS), None, PARAMS)
+    drifted = np.asarray(rows)
+    drifted[3:6] *= 0.3
+    later = published(drifted.tolist(), [s + c for s, c in zip(STATUS, CHANGE)])
+    later.loc[(later["indicator"] == "milieu_type") & (later["district_id"] == "D02"), ["value", "flag"]] = [NAN, "*"]
+    out = published_changes(later, first, first)
+    types = out[out["indicator"] == "milieu_type"].set_index("district_id")
+    first_codes = set(first.loc[first["indicator"] == "milieu_type", "value"].dropna())
+    assert set(types["value"].dropna()) <= first_codes
+    assert types.loc["D02", "flag"] == "*" and np.isnan(types.loc["D02", "value"])
+    assert types.loc["D07", "flag"] == "x"  # too small
+    dynamics = out[out["indicator"] == "milieu_dynamics_class"].set_index("district_id")
+    assert dynamics["value"].tolist() == approx([1, 2, 2, 2, 2, 3, NAN])
+    assert dynamics["flag"].tolist() == ["", "", "", "", "", "", "x"]
