@@ -442,6 +442,8 @@ def test_milieu_map_hatches_small_districts():
     for word in ("status", "problem", "benachteilig"):
         assert word not in " ".join(labels).lower()
     assert "niedriger sozialer status" not in drawn.caption_de.lower()
+    # the hand-made tables have no status classes: the caption says the auxiliary figures are missing
+    assert "Zum sozialen Status liegen keine Zulieferdaten vor" in drawn.caption_de
     # every type is described in the caption
     assert "„Familien, wenige Ältere“: Gegenüber dem Durchschnitt der Bezirke deutlich mehr Familien" in drawn.caption_de
 

@@ -578,12 +578,15 @@ def milieu_map(published: pd.DataFrame, districts: gpd.GeoDataFrame, meta: Mappi
         shown = ", ".join(small_names) if len(small_names) <= 8 else f"{len(small_names)} Bezirke"
         small_text = f" Unter {min_pop} Einwohnern (nicht typisiert, schraffiert): {shown}."
     described = " ".join(f"„{_type_label(c)}“: {_type_description(c)}" for c in present)
+    status_text = (" Status- und Dynamikklassen der Bezirke: Tabelle „quartierstypen“."
+                   if (published["indicator"] == "milieu_status_class").any() else
+                   " Zum sozialen Status liegen keine Zulieferdaten vor; Status- und Dynamikklassen entfallen.")
     caption = (
         f"Quartierstyp jedes Bezirks, Stichtag {style.format_date(meta['reference_date'])}: Gruppen von Bezirken "
         "mit ähnlichen Milieudimensionen (Familien, Ältere, junge Erwachsene, Migration, Mobilität), gebildet "
         "mit der hierarchischen Clusteranalyse nach Ward am ersten Stichtag; an jedem Stichtag erhält ein Bezirk "
         "den Typ mit dem nächstgelegenen Mittelpunkt. Der soziale Status gehört nicht dazu. "
-        f"{described}{small_text}"
+        f"{described}{small_text}{status_text}"
         f"{_areas_note(frame, keys, SUPPRESSED)}"
         f"{_areas_note(frame, keys, MISSING)}"
         f" Farben: Paul Tol „muted“ (für Farbfehlsichtige unterscheidbar). {style.source_line(meta)}."
