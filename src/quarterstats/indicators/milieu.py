@@ -59,6 +59,8 @@ from quarterstats.catalogue import (
     MILIEU_TYPOLOGY_DIMENSIONS as TYPOLOGY_DIMENSIONS, IndicatorParameters,
 )
 
+from quarterstats.signs import NOT_AVAILABLE as NOT_AVAILABLE_SIGN, SUPPRESSED
+
 from .common import CITY_ID, DistrictCoder, PersonFrame, Results, Values
 
 __all__ = [
@@ -376,7 +378,6 @@ def classes_over_time(table: pd.DataFrame, baseline: pd.DataFrame | None,
         rows = out.index[(out["indicator"] == key) & (out["district_id"] != CITY_ID)]
         new = pd.Series(values, index=districts).reindex(out.loc[rows, "district_id"]).to_numpy(dtype=np.float64)
         if "flag" in out.columns:
-            from quarterstats.signs import NOT_AVAILABLE as NOT_AVAILABLE_SIGN, SUPPRESSED
             old_flag = out.loc[rows, "flag"].astype("string").fillna("")
             new = np.where(old_flag.to_numpy(dtype=object) == SUPPRESSED, np.nan, new)
             flags = np.where(np.isnan(new), np.where(old_flag == SUPPRESSED, SUPPRESSED, NOT_AVAILABLE_SIGN), "")
