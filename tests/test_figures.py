@@ -366,7 +366,11 @@ def test_svg_keeps_german_labels_and_the_source_line(rendered):
     seg = flat(svg_text(out / "abbildungen" / "segregation_over_time.svg"))
     assert "31,0" in seg and "0,090" in seg  # last values written at the line ends, decimal comma
     bars_text = flat(svg_text(out / "abbildungen" / "bars_origin_regions.svg"))
-    assert "Türkei" in bars_text and "ehemalige Sowjetunion" in bars_text and "Stadt insgesamt" in bars_text
+    assert "ehemalige Sowjetunion" in bars_text and "Stadt insgesamt" in bars_text
+    # ten regions, seven colours: the smallest regions are drawn as one grey "übrige Regionen", named in the caption
+    assert "übrige Regionen" in bars_text and "Türkei" not in bars_text
+    caption = next(f.caption_de for f in rendered[1] if f.id == "bars_origin_regions")
+    assert "„übrige Regionen“: Türkei, Naher Osten und Nordafrika, Afrika südlich der Sahara" in caption
     assert "kein Wert" in bars_text  # the fixture publishes no origin regions for the city: empty bar, said so
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import xml.etree.ElementTree as ET
 from datetime import date
 
@@ -124,6 +125,23 @@ def test_html_holds_no_markup_from_the_names(hostile_project):
         assert "\x1b" not in html and "\u202e" not in html  # shown as \x1b, \u202e
     report = (paths.report_dir(REFERENCE_DATE) / "bericht.html").read_text(encoding="utf-8")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in report
+    # every district has its profile, named from its id without a character of the id that a path,
+    # a URL or a shell could read; its name and id shown as text
+    from quarterstats.profiles import PROFILE_DIR, profile_file_name
+
+    folder = paths.report_dir(REFERENCE_DATE) / PROFILE_DIR
+    names = sorted(p.name for p in folder.iterdir())
+    assert len(names) == len(HOSTILE) + 1 and "index.html" in names
+    for district_id, name in HOSTILE:
+        file = profile_file_name(district_id.strip())  # the boundary reader strips "\t9"
+        assert re.fullmatch(r"[a-z0-9_-]+\.html", file) and file in names, district_id
+        html = (folder / file).read_text(encoding="utf-8")
+        assert "<script" not in html and "<svg onload" not in html and "<i>6" not in html
+        assert "\x1b" not in html and "\u202e" not in html
+        assert f'href="{file}"' in (folder / "index.html").read_text(encoding="utf-8")
+        assert f'href="{PROFILE_DIR}/{file}"' in report
+    profile = (folder / profile_file_name("<i>6")).read_text(encoding="utf-8")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in profile and "&lt;i&gt;6" in profile
     assert "&lt;/svg&gt;&lt;svg onload=alert(1)&gt;" in report
     assert "Nord\\x1b[31m rot\\u202eSüd" in report
 

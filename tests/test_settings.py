@@ -91,6 +91,8 @@ def test_file_values_arrive_typed_and_arrays_become_tuples(tmp_path):
     ("[disclosure]\nmin_count = 2\nallow_below_legal_floor = true\n",
      "[disclosure] allow_below_legal_floor: allow_below_legal_floor needs a legal_floor_reason", "settings.value"),
     ("[disclosure\nmin_count = 5\n", "not valid TOML", "settings.syntax"),
+    ("[migration]\nminor_age_limit = 16\n", "[migration] minor_age_limit: 16 differs from [indicators] "
+     "minor_age_limit 18", "settings.value"),
 ])
 def test_a_wrong_file_stops_the_run_with_one_clear_message(small_project, capsys, text, where, rule):
     path = _write(small_project, text)

@@ -151,6 +151,26 @@ def test_an_unexpected_file_in_the_staged_folder_fails_the_files_check(project, 
     assert_untouched(project, before)
 
 
+def test_a_missing_district_profile_fails_the_files_check(project, monkeypatch):
+    from quarterstats import profiles
+
+    before = snapshot(project.reports)
+    render_profiles = profiles.render_profiles
+    dropped = []
+
+    def without_one_district(*args, **kwargs):
+        written = render_profiles(*args, **kwargs)
+        dropped.append(written[-1])
+        written[-1].unlink()
+        return written[:-1]
+
+    monkeypatch.setattr(profiles, "render_profiles", without_one_district)
+    result = publication_stage(project, REFERENCE_DATE)
+    passed, description = result.checks["publication_files_complete"]
+    assert not passed and f"not written: profile/{dropped[0].name}" in description
+    assert_untouched(project, before)
+
+
 def test_a_failing_swap_leaves_the_previous_publication(project, monkeypatch):
     before = snapshot(project.reports)
 

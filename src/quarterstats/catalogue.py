@@ -1308,6 +1308,10 @@ def _with_structure(items: dict[str, Indicator], p: IndicatorParameters) -> Cata
         ),
         # key figures of the report's summary (city total)
         "summary": ("pop", "foreign_share", "with_mh_share", "with_mh_minors_share", "households"),
+        # key figures of a district's profile page (district, city, changes, trend line), in page order
+        "profile": ("pop", "mean_age", "minors_share", "old_age_ratio", "foreign_share", "with_mh_share",
+                    "with_mh_minors_share", "households", "household_size_mean", "single_person_households_share",
+                    "households_with_minors_share", "residence_5y"),
         # segregation indices of the report: per group, and over all origin regions at once
         "two_group_indices": ("seg_dissimilarity", "seg_isolation", "seg_exposure", "seg_theil", "seg_gini",
                               "moran_i"),

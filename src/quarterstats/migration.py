@@ -118,7 +118,7 @@ _EG_SINGLE_PARENT_RULES = ("not_determinable", "assume_same")
 class MigrationParameters:
     """Every choice of the MH/EG derivation, with the spec's defaults (``migration-background.md``)."""
 
-    #: Familial MH only below this age (completed years); spec default 18 (minors).
+    #: Familial MH only below this age (completed years); spec default 18 (minors); equal to [indicators] minor_age_limit.
     minor_age_limit: int = 18
     #: Expellee rule: a German by an acquisition in ``expellee_acquisitions`` born abroad before this
     #: year is not counted as born abroad (Destatis excludes WWII expellees). Also the EG birth cut-off.

@@ -628,7 +628,8 @@ def _environment() -> jinja2.Environment:
 # ------------------------------------------------------------------------------------------- public API
 def render_report(published: pd.DataFrame, segregation: pd.DataFrame | None, figures: Sequence["FigureFile"],
                   meta: Mapping[str, Any], report_dir: Path,
-                  tables: Mapping[str, pd.DataFrame] | None = None) -> Path:
+                  tables: Mapping[str, pd.DataFrame] | None = None,
+                  profiles: Sequence[Mapping[str, str]] = ()) -> Path:
     """Write the self-contained HTML report of one reference date to ``report_dir/bericht.html``.
 
     Args:
@@ -650,6 +651,8 @@ def render_report(published: pd.DataFrame, segregation: pd.DataFrame | None, fig
             (numbers German-formatted; a ``flag`` column marks NaN cells "*" or "x"). ``frame.attrs`` may set
             ``section`` (a section id; default: an appendix "Weitere Tabellen"), ``title_de``, ``note_de``
             and ``decimals`` (column → decimals).
+        profiles: the district profiles (:func:`quarterstats.profiles.profile_links`: ``id``, ``name``,
+            ``href`` relative to ``report_dir``), listed in a chapter "Stadtteilprofile"; none: no chapter.
 
     Returns:
         Path of the written ``bericht.html``. Rerunning with the same inputs gives the same bytes.
@@ -738,6 +741,7 @@ def render_report(published: pd.DataFrame, segregation: pd.DataFrame | None, fig
         "methods": _methods(catalogue, dict.fromkeys(used), meta, lookup,
                             sum(1 for did, _ in areas if did != CITY_ID)),
         "legend": LEGEND_DE,
+        "profiles": list(profiles),
     }
     html = _environment().get_template("report.html.j2").render(**context)
     return atomic.write_text(html, report_dir / REPORT_FILE)
@@ -835,8 +839,8 @@ def render_index(reports_root: Path, entries: list[dict], *, series_files: Seque
     Args:
         reports_root: the ``reports/`` folder.
         entries: dicts with ``reference_date`` (date or ISO string), ``report`` (path of the HTML report
-            relative to ``reports_root``, may be None) and ``files`` (relative paths of CSV/Parquet/Excel
-            tables). An entry whose ``reference_date`` is None lists date-independent files (time series).
+            relative to ``reports_root``, may be None), ``files`` (relative paths of CSV/Parquet/Excel
+            tables) and optionally ``profiles`` (the overview of the district profiles, relative path). An entry whose ``reference_date`` is None lists date-independent files (time series).
         series_files: further time-series files (relative paths), e.g. the time-series workbook.
         city_name: shown in the title when given.
         missing_dates: reference dates that have an extract but no published report yet; the index
@@ -855,6 +859,7 @@ def render_index(reports_root: Path, entries: list[dict], *, series_files: Seque
             "date": d, "date_de": format_date_de(d), "iso": d.isoformat(),
             "report": _link(entry["report"]) if entry.get("report") else None,
             "files": _file_groups(entry.get("files", ())),
+            "profiles": _link(entry["profiles"]) if entry.get("profiles") else None,
         })
     series = _file_groups(series_paths)
     if len({e["date"] for e in dated}) != len(dated):

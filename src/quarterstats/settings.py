@@ -19,7 +19,8 @@ the whole registration; keys, types, defaults and the documentation (:func:`refe
 The file is refused as a whole, with one :class:`~quarterstats.errors.InputError` naming the file,
 ``[section] key`` and the rule, when it holds an unknown section or key, a value of the wrong type
 (checked against the dataclass's annotations; TOML arrays become tuples) or a value the dataclass's
-own ``__post_init__`` rejects (out of range, inconsistent). The cell-key salt is a secret and is read
+own ``__post_init__`` rejects (out of range, inconsistent), or keys of two sections that contradict
+each other (``[migration]`` and ``[indicators]`` ``minor_age_limit``). The cell-key salt is a secret and is read
 from the environment only; a ``salt`` in the file is refused.
 
 :meth:`Settings.sha256` is a hash of the effective settings (without the salt); it goes into the
@@ -152,7 +153,21 @@ def settings_from_mapping(data: dict[str, Any], *, file: str | Path = CONFIG_FIL
             raise InputError(f"[{name}] must be a table (a section), not a single value",
                              file=file, rule="settings.type")
         built[name] = _section(name, cls, values, file)
+    _check_across_sections(built, file)
     return Settings(**built)
+
+
+def _check_across_sections(built: dict[str, Any], file: str | Path) -> None:
+    """Rules that tie keys of two sections together (rule ``settings.value``).
+
+    ``[migration] minor_age_limit`` (who can have a familial migration background) and ``[indicators]
+    minor_age_limit`` (who counts as a minor, e.g. ``with_mh_minors``) both mean the age of majority: with
+    different values the minors with migration background would mix two definitions of "minor"."""
+    migration, indicators = built["migration"].minor_age_limit, built["indicators"].minor_age_limit
+    if migration != indicators:
+        raise InputError(f"[migration] minor_age_limit: {migration} differs from [indicators] minor_age_limit "
+                         f"{indicators}; both are the age of majority and must be equal",
+                         file=file, rule="settings.value")
 
 
 def _section(section: str, cls: type, values: dict[str, Any], file: str | Path) -> Any:

@@ -695,6 +695,7 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str, settings:
     from quarterstats.gis import write_gis_files
     from quarterstats.indicators import district_types
     from quarterstats.parameter_text import parameter_table
+    from quarterstats.profiles import profile_links, render_profiles
     from quarterstats.publication import published_table, pyramid_table
     from quarterstats.tables import (
         long_table, mark_unknown, pyramid_published, segregation_published, top_countries_published,
@@ -757,8 +758,10 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str, settings:
     staged = staging.fresh_folder(paths.staging_dir(day), report_dir)
     try:
         with start_figures(published, series, segregation, pyramid, districts, meta) as drawing:
-            outputs = write_table_files(long_table(published), staged, "indikatoren")
-            outputs += write_table_files(pyramid_published(pyramid, names), staged, "alterspyramide")
+            indicators_long = long_table(published)
+            pyramid_long = pyramid_published(pyramid, names)
+            outputs = write_table_files(indicators_long, staged, "indikatoren")
+            outputs += write_table_files(pyramid_long, staged, "alterspyramide")
             indices = segregation_published(segregation[segregation["reference_date"] == day], catalogue)
             outputs += write_table_files(indices, staged, "segregationsindizes")
             top = top_countries_published(persons, published, params.top_countries_n)
@@ -771,7 +774,10 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str, settings:
             outputs += write_gis_files(published, districts, staged, catalogue=catalogue)
             figures = drawing.finish(staged)
         outputs += [staged / f.png for f in figures] + [staged / f.svg for f in figures]
-        outputs.append(_render_report(published, segregation, figures, meta, staged))
+        # the district profiles, from the published tables as written (indikatoren, alterspyramide)
+        outputs += render_profiles(indicators_long, series, pyramid_long, meta, staged)
+        outputs.append(_render_report(published, segregation, figures, meta, staged,
+                                      profiles=profile_links(published)))
         checks = _publication_checks(staged, outputs, persons, protection, published, config)
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)  # nothing of a failed build stays behind
@@ -806,8 +812,26 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str, settings:
 #: Tables every publication of a date holds, each as ``<stem>.parquet``, ``<stem>.csv`` and ``<stem>_de.csv``
 #: (:func:`quarterstats.tables.write_table_files`) ...
 PUBLICATION_TABLES = ("indikatoren", "alterspyramide", "segregationsindizes", "bezugslaender", "quartierstypen")
-#: ... and these files (besides the figures, which depend on the data).
+#: ... and these files (besides the figures, which depend on the data, and the district profiles, one per
+#: district: :func:`quarterstats.profiles.profile_files`).
 PUBLICATION_FILES = ("zeichenerklaerung.csv", "tabellen.xlsx", "bezirke.gpkg", "bezirke.geojson", "bericht.html")
+
+
+def publication_files_check(staged: Path, outputs: list[Path], published: pd.DataFrame) -> tuple[bool, str]:
+    """The check ``publication_files_complete`` of a staged publication: the folder holds exactly the
+    files written (``outputs``), and they include every table, every fixed file and a profile for every
+    district of ``published`` (and the profiles' overview)."""
+    from quarterstats.profiles import profile_files
+
+    complete, files = staging.staged_files_check(staged, outputs)
+    required = [f"{stem}{kind}" for stem in PUBLICATION_TABLES for kind in (".parquet", ".csv", "_de.csv")]
+    written = set(outputs)
+    missing = [name for name in [*required, *PUBLICATION_FILES, *profile_files(published)]
+               if staged / name not in written]
+    if missing:
+        listed = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+        complete, files = False, f"not written: {listed}; {files}"
+    return complete, files
 
 
 def _publication_checks(staged: Path, outputs: list[Path], persons: pd.DataFrame, protection, published,
@@ -820,11 +844,7 @@ def _publication_checks(staged: Path, outputs: list[Path], persons: pd.DataFrame
     leaks = person_level_findings(staged, persons["person_id"], persons["household_id"].dropna())
     recoverable = (audit(protection.counts, protection.count_mask, config, relations=protection.relations)
                    if config.method == "suppression" else [])
-    complete, files = staging.staged_files_check(staged, outputs)
-    required = [f"{stem}{kind}" for stem in PUBLICATION_TABLES for kind in (".parquet", ".csv", "_de.csv")]
-    missing = [name for name in [*required, *PUBLICATION_FILES] if staged / name not in outputs]
-    if missing:
-        complete, files = False, f"not written: {', '.join(missing)}; {files}"
+    complete, files = publication_files_check(staged, outputs, published)
     return {
         "reports_hold_no_person_level_rows": (
             not leaks, "; ".join(leaks[:3]) or f"{len(outputs)} files checked: no person-level column, no pseudonym",
@@ -868,10 +888,10 @@ def disclosure_verdict(published: pd.DataFrame, config, suppressed: int, recover
                     f"published" + override)
 
 
-def _render_report(published, segregation, figures, meta, report_dir) -> Path:
+def _render_report(published, segregation, figures, meta, report_dir, profiles=()) -> Path:
     from quarterstats.report import render_report
 
-    return render_report(published, segregation, figures, meta, report_dir)
+    return render_report(published, segregation, figures, meta, report_dir, profiles=profiles)
 
 
 def publication_index_stage(paths: ProjectPaths, settings: Settings | None = None) -> StageResult:
@@ -882,6 +902,7 @@ def publication_index_stage(paths: ProjectPaths, settings: Settings | None = Non
     the previous set as it was, and a run killed while moving them is completed by the next run.
     """
     from quarterstats.catalogue import build_catalogue
+    from quarterstats.profiles import OVERVIEW_FILE, PROFILE_DIR
     from quarterstats.report import INDEX_FILE, render_index
     from quarterstats.tables import (
         segregation_published, write_legend_file, write_table_files, write_time_series_workbook,
@@ -908,8 +929,10 @@ def publication_index_stage(paths: ProjectPaths, settings: Settings | None = Non
         folder = paths.report_dir(d)
         files = sorted(p.name for p in folder.iterdir()
                        if p.is_file() and p.suffix in (".csv", ".parquet", ".xlsx", ".gpkg", ".geojson"))
+        overview = folder / PROFILE_DIR / OVERVIEW_FILE
         entries.append({"reference_date": d, "report": f"{d.isoformat()}/bericht.html",
-                        "files": [f"{d.isoformat()}/{name}" for name in files]})
+                        "files": [f"{d.isoformat()}/{name}" for name in files],
+                        "profiles": f"{d.isoformat()}/{PROFILE_DIR}/{OVERVIEW_FILE}" if overview.is_file() else None})
     entries.append({"reference_date": None, "report": None,
                     "files": sorted([f"{stem}{kind}" for stem in ("zeitreihe", "zeitreihe_segregationsindizes")
                                      for kind in (".parquet", ".csv", "_de.csv")] + ["zeitreihe.xlsx", "zeichenerklaerung.csv"])})

@@ -7,10 +7,12 @@ empty classes dropped. Class i holds the values in (b_{i−1}, b_i], the first c
 writes them as "3,1 bis 8,2 %", "über 8,2 bis 12,5 %" (German decimal comma) with the number of districts.
 
 Districts without a value are drawn hatched: suppressed for confidentiality (flag "*", grey "////",
-"Wert gesperrt (Geheimhaltung)") or no value at all (white "....", "kein Wert"). Labels: with up to
-:data:`MAX_LABELLED_DISTRICTS` districts each district gets its name in 6 pt with a white halo where the
-(wrapped) name fits inside the polygon, else its id, and the ids used are listed beside the map; with more
-districts no labels. A scale bar in km sits below the city (EPSG:25832 is metric).
+"Wert gesperrt (Geheimhaltung)") or no value at all (white "....", "kein Wert"). Labels (7 pt, white halo):
+with up to :data:`MAX_LABELLED_DISTRICTS` districts each district gets its (wrapped) name where it fits
+inside the polygon, else its id, and the ids used are listed beside the map; with more districts only ids,
+where they fit inside their district and clear of other ids (larger districts first), and the key refers
+to the tables for the names. The key beside the map is wrapped to its column and never cut: when it is
+taller than the map, the figure grows downwards. A scale bar in km sits below the city (EPSG:25832 is metric).
 
 LISA maps show the local Moran classes of :mod:`quarterstats.autocorrelation` (Anselin 1995) in the GeoDa
 colours with the global Moran's I and its permutation p-value from the segregation table in the subtitle;
@@ -47,6 +49,7 @@ from quarterstats.autocorrelation import LISA_LABELS_DE
 from quarterstats.catalogue import CATALOGUE, SEGREGATION_GROUPS
 from quarterstats.indicators import type_description_de, type_label_de
 from quarterstats.indicators.segregation import LISA_ALPHA, MORAN_PERMUTATIONS
+from quarterstats.indicators.common import natural_key
 from quarterstats.methods_text import lisa_caveat_de
 
 from . import style
@@ -89,7 +92,7 @@ MAP_AREA_MIN_CM, MAP_AREA_MAX_CM = 7.0, 11.5
 _MAP_FRACTION = 0.61  # of the figure width
 _HEADER_CM, _FOOTER_CM = 1.75, 0.95
 _NAME_LINE_CHARS = 14
-_LABEL_FONTSIZE = 6.0
+_LABEL_FONTSIZE = style.MIN_FONT_PT
 
 
 # ------------------------------------------------------------------------------------ classification
@@ -252,7 +255,7 @@ def _scale_bar(ax: Axes) -> None:
                                edgecolor="#333333", linewidth=0.5, zorder=5, gid=f"scale_bar_{i}"))
     for x in (0.0, length / 2, float(length)):
         text = f"{x / 1000:g}".replace(".", ",") + (" km" if x == length else "")
-        ax.text(left + x, base - height * 0.6, text, ha="center", va="top", fontsize=6, color="#333333",
+        ax.text(left + x, base - height * 0.6, text, ha="center", va="top", fontsize=style.MIN_FONT_PT, color="#333333",
                 zorder=5)
 
 
@@ -285,61 +288,152 @@ def _label_point(geom) -> tuple[float, float]:
 
 
 def _label_districts(fig: Figure, ax: Axes, frame: gpd.GeoDataFrame) -> list[tuple[str, str]]:
-    """Names where they fit inside the district, else ids; returns the (id, name) pairs labelled by id."""
-    if len(frame) > MAX_LABELLED_DISTRICTS:
-        return []
+    """Label the districts; returns the (id, name) pairs labelled by id (the key beside the map).
+
+    Up to :data:`MAX_LABELLED_DISTRICTS` districts: each district gets its name (wrapped) where it fits
+    inside the district, else its id. More districts: names would not fit, so only ids are drawn, and
+    only where the id fits inside its district and clear of the ids already drawn (larger districts first,
+    then by id); the key then refers to the tables for the names (:func:`_legend`). "Fits" means at least
+    98 % of the label's box lies inside the district, at 7 pt."""
     renderer = style.renderer(fig)
     ax.apply_aspect()
     to_data = ax.transData.inverted()
     halo = [Stroke(linewidth=1.8, foreground="white")]
+    many = len(frame) > MAX_LABELLED_DISTRICTS
+    rows = list(zip(frame["district_id"], frame["name"], frame.geometry))
+    if many:  # larger districts first: where ids compete for room, the larger district keeps its id
+        areas = np.array([0.0 if g is None else g.area for _, _, g in rows])
+        rows = [rows[i] for i in sorted(range(len(rows)), key=lambda i: (-areas[i], natural_key(rows[i][0])))]
+    placed: list[tuple[float, float, float, float]] = []
     by_id = []
-    for district_id, name, geom in zip(frame["district_id"], frame["name"], frame.geometry):
+    for district_id, name, geom in rows:
         if geom is None or geom.is_empty:
             continue
         x, y = _label_point(geom)
-        label = _wrap_name(name)
+        label = district_id if many else _wrap_name(name)
         text = ax.text(x, y, label, ha="center", va="center", fontsize=_LABEL_FONTSIZE, color="#1a1a1a",
                        zorder=7, linespacing=1.0, gid=f"label_{district_id}")
-        box = text.get_window_extent(renderer)
-        (bx0, by0), (bx1, by1) = to_data.transform([(box.x0, box.y0), (box.x1, box.y1)])
-        rect = shapely.box(bx0, by0, bx1, by1)
-        fits = rect.area > 0 and shapely.intersection(geom, rect).area / rect.area >= 0.98
-        if not fits and name != district_id:
+        fits = _fits(text, geom, renderer, to_data)
+        if not fits and not many and name != district_id:
             label = district_id
-            text.set_text(label)
+            text.set_text(label)  # with few districts every district gets at least its id
+            by_id.append((district_id, name))
+        elif many:
+            box = text.get_window_extent(renderer)
+            clear = all(box.x1 < b[0] or box.x0 > b[2] or box.y1 < b[1] or box.y0 > b[3] for b in placed)
+            if not (fits and clear):
+                text.remove()
+                continue
+            placed.append((box.x0 - 1, box.y0 - 1, box.x1 + 1, box.y1 + 1))
             by_id.append((district_id, name))
         # the halo is a white stroke of a copy underneath, so the label itself stays text in the SVG
         ax.text(x, y, label, ha="center", va="center", fontsize=_LABEL_FONTSIZE, color="white", zorder=6,
                 linespacing=1.0, path_effects=halo, gid=f"halo_{district_id}")
+    if many:
+        by_id.sort(key=lambda pair: natural_key(pair[0]))
     return by_id
+
+
+def _fits(text, geom, renderer, to_data) -> bool:
+    """Whether at least 98 % of the text's box lies inside ``geom``."""
+    box = text.get_window_extent(renderer)
+    (bx0, by0), (bx1, by1) = to_data.transform([(box.x0, box.y0), (box.x1, box.y1)])
+    rect = shapely.box(bx0, by0, bx1, by1)
+    return rect.area > 0 and shapely.intersection(geom, rect).area / rect.area >= 0.98
+
+
+#: More district ids than this (or a map of more than MAX_LABELLED_DISTRICTS districts) are not listed
+#: beside the map: the key refers to the tables, which list every district by id and name.
+MAX_KEY_ENTRIES = 40
 
 
 def _legend(legend_ax: Axes, styles: Sequence[AreaStyle], keys: np.ndarray, title: str,
             extra_lines: Sequence[str] = (), id_key: Sequence[tuple[str, str]] = ()) -> None:
     """Legend entries with the number of districts in brackets; afterwards free text lines (city value,
-    method) and the key of the district ids used as labels."""
+    method) and the key of the district ids used as labels.
+
+    Every text is wrapped to the width of the legend column (never cut), in at least 7 pt. When the whole
+    key is taller than the map, the figure grows downwards (:func:`_grow_legend_axes`), so that the key
+    never runs over the source line or off the figure and every district of the key is listed."""
+    fig = legend_ax.figure
+    renderer = style.renderer(fig)
+    width_pt = legend_ax.get_position().width * fig.get_figwidth() * 72
+    fontsize = float(style.HOUSE_RC["legend.fontsize"])
+    entry_pt = width_pt - (2.2 + 0.8) * fontsize - 4  # handle and the gap after it
     handles, labels = [], []
     for s in styles:
         n = int((keys == s.key).sum())
         if n == 0 and s.key in (SUPPRESSED, MISSING):
             continue  # explain hatches only where they occur
         handles.append(_legend_patch(s))
-        labels.append(f"{s.label} ({n})")
+        labels.append(style.wrap_to_width(" ".join(f"{s.label} ({n})".split()), entry_pt, fontsize))
+    title = style.wrap_to_width(title, width_pt - 2, float(style.HOUSE_RC["legend.title_fontsize"]),
+                                at_slashes=False)
     legend = legend_ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(0.0, 1.0), title=title,
                               alignment="left", handlelength=2.2, handleheight=1.4, borderaxespad=0.0,
                               labelspacing=0.45)
     legend.set_gid("map_legend")
-    fig = legend_ax.figure
-    renderer = style.renderer(fig)
-    box = legend.get_window_extent(renderer).transformed(legend_ax.transAxes.inverted())
-    lines = list(extra_lines)
+    lines = [style.wrap_to_width(line, width_pt - 2, _NOTE_PT, at_slashes=False) if line else line
+             for line in _joined_notes(extra_lines)]
     if id_key:
         lines.append("")
-        lines.append("Nummern in der Karte:")
-        lines.extend(f"{i}  {n}" for i, n in id_key)
+        if len(id_key) > MAX_KEY_ENTRIES or len(keys) > MAX_LABELLED_DISTRICTS:
+            lines.append(style.wrap_to_width(
+                f"Nummern in der Karte: Bezirksnummern, wo sie in den Bezirk passen ({len(id_key)} Bezirke); "
+                f"die Namen zu den Nummern stehen in den Tabellen (tabellen.xlsx, indikatoren.csv).",
+                width_pt - 2, _NOTE_PT, at_slashes=False))
+        else:
+            lines.append("Nummern in der Karte:")
+            lines.extend(style.wrap_to_width(f"{i}  {n}", width_pt - 2, _NOTE_PT) for i, n in id_key)
+    legend_pt = legend.get_window_extent(renderer).height * 72 / fig.dpi
+    notes = "\n".join(lines)
+    notes_pt = (notes.count("\n") + 1) * _NOTE_PT * 1.3 * 1.17 if lines else 0.0
+    needed_pt = legend_pt + (0.03 * legend_ax.get_position().height * fig.get_figheight() * 72 + notes_pt
+                             if lines else 0.0)
+    available_pt = legend_ax.get_position().height * fig.get_figheight() * 72
+    if needed_pt > available_pt:
+        _grow_legend_axes(legend_ax, (needed_pt - available_pt) / 72 + 0.05)
     if lines:
-        legend_ax.text(0.0, box.y0 - 0.03, "\n".join(lines), ha="left", va="top", fontsize=6.3,
-                       color="#333333", transform=legend_ax.transAxes, linespacing=1.35, gid="legend_notes")
+        box = legend.get_window_extent(renderer).transformed(legend_ax.transAxes.inverted())
+        gap = 6 / (legend_ax.get_position().height * fig.get_figheight() * 72)
+        legend_ax.text(0.0, box.y0 - gap, notes, ha="left", va="top", fontsize=_NOTE_PT,
+                       color="#333333", transform=legend_ax.transAxes, linespacing=1.3, gid="legend_notes")
+
+
+_NOTE_PT = style.MIN_FONT_PT
+
+
+def _joined_notes(lines: Sequence[str]) -> list[str]:
+    """Free text lines of a legend as paragraphs: a line that continues the previous one (it starts with a
+    space or a small letter, as the callers break their notes by hand) is joined to it, so that wrapping to
+    the legend's width can reflow it."""
+    out: list[str] = []
+    for line in lines:
+        if out and out[-1] and line and (line[0].isspace() or line[0].islower()):
+            out[-1] = f"{out[-1]} {line.strip()}"
+        else:
+            out.append(line)
+    return out
+
+
+def _grow_legend_axes(legend_ax: Axes, extra_in: float) -> None:
+    """Make the figure ``extra_in`` inches taller below the map: texts and axes above the legend's bottom
+    keep their distance from the top, the source line its distance from the bottom, the legend column
+    grows by the difference; the map keeps its size (its labels were placed at that scale)."""
+    fig = legend_ax.figure
+    old = fig.get_figheight()
+    new = old + extra_in
+    fig.set_figheight(new)
+    for text in fig.texts:
+        x, y = text.get_position()
+        top_anchored = text.get_gid() != "source_line"
+        text.set_y((y * old + extra_in) / new if top_anchored else y * old / new)
+    for ax in fig.axes:
+        pos = ax.get_position(original=True)
+        if ax is legend_ax:
+            ax.set_position((pos.x0, pos.y0 * old / new, pos.width, (pos.height * old + extra_in) / new))
+        else:
+            ax.set_position((pos.x0, (pos.y0 * old + extra_in) / new, pos.width, pos.height * old / new))
 
 
 def _areas_note(frame: gpd.GeoDataFrame, status: np.ndarray, what: str) -> str:

@@ -2,7 +2,12 @@
 
 One place for how figures look, so that maps, pyramids, bars and trends read as one report:
 
-* font DejaVu Sans (ships with matplotlib, so every machine renders the same glyphs), 6–11 pt;
+* font DejaVu Sans (ships with matplotlib, so every machine renders the same glyphs), :data:`MIN_FONT_PT`
+  (7 pt) to 10,5 pt at the saved size (16 cm wide, 150 dpi), also tick labels, legends and the source line;
+* texts are never cut: long names are wrapped to the room they have (:func:`wrap_to_width`, measured with
+  the font), and a layout test measures every text of every figure (inside the figure, no overlaps);
+* colour-blind-safe colours: categories in at most :data:`MAX_CATEGORICAL_COLOURS` colours of Okabe & Ito
+  (2008) plus grey for grouped or missing categories, classes in ColorBrewer's sequential YlGnBu;
 * SVG keeps text as text (``svg.fonttype = "none"``: searchable and editable in print workflows);
 * reproducible files: ``svg.hashsalt`` fixed, SVG saved without a date, PNG without the software tag, fixed
   dpi and fixed figure sizes (matplotlib docs, ``Figure.savefig`` *metadata*);
@@ -31,6 +36,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import RendererAgg
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.text import Text
 from matplotlib.ticker import Formatter, FuncFormatter
 
@@ -47,13 +53,21 @@ __all__ = [
     "MISSING_HATCH",
     "NO_VALUE_DE",
     "PNG_DPI",
-    "REGION_COLOURS",
+    "MAX_CATEGORICAL_COLOURS",
+    "MIN_FONT_PT",
+    "OKABE_ITO",
+    "OTHER_CATEGORY_COLOUR",
+    "REGION_PALETTE",
     "SUPPRESSED_DE",
     "SUPPRESSED_FACE",
     "SUPPRESSED_HATCH",
     "TOO_SMALL_DE",
     "Drawn",
     "add_header",
+    "header_height_cm",
+    "panel_grid",
+    "panel_width_pt",
+    "source_height_cm",
     "add_source_line",
     "categorical_colours",
     "decimals_for_unit",
@@ -65,6 +79,8 @@ __all__ = [
     "german_formatter",
     "house_style",
     "make_text_inert",
+    "text_width_pt",
+    "wrap_to_width",
     "new_figure",
     "renderer",
     "protection_short_de",
@@ -78,12 +94,14 @@ CM = 1 / 2.54
 #: Resolution of the PNG files (slides); the SVG files are vector graphics for print.
 PNG_DPI = 150
 FONT_FAMILY = "DejaVu Sans"
+#: Smallest font size of any text in a figure, in pt at the saved size (7 pt = 14,6 px per em at 150 dpi).
+MIN_FONT_PT = 7.0
 
 #: rcParams applied while figures are drawn and saved (see :func:`house_style`).
 HOUSE_RC: dict[str, object] = {
     "font.family": "sans-serif",
     "font.sans-serif": [FONT_FAMILY],
-    "font.size": 7.5,
+    "font.size": 7.5,  # no text below MIN_FONT_PT
     "axes.titlesize": 8,
     "axes.titleweight": "normal",
     "axes.titlelocation": "left",
@@ -98,16 +116,16 @@ HOUSE_RC: dict[str, object] = {
     "axes.grid": False,
     "grid.color": "#e3e3e3",
     "grid.linewidth": 0.5,
-    "xtick.labelsize": 6.5,
-    "ytick.labelsize": 6.5,
+    "xtick.labelsize": 7,
+    "ytick.labelsize": 7,
     "xtick.color": "#444444",
     "ytick.color": "#444444",
     "xtick.major.width": 0.5,
     "ytick.major.width": 0.5,
     "xtick.major.size": 2.5,
     "ytick.major.size": 2.5,
-    "legend.fontsize": 6.5,
-    "legend.title_fontsize": 7,
+    "legend.fontsize": 7,
+    "legend.title_fontsize": 7.5,
     "legend.frameon": False,
     "text.color": "#222222",
     "hatch.linewidth": 0.6,
@@ -156,27 +174,18 @@ MH_COLOURS: dict[tuple[str, str], str] = {
     ("w", "ohne MH"): "#f2b49b",
 }
 
-#: Origin regions (codes of :data:`quarterstats.catalogue.ORIGIN_REGIONS`), colour-blind-safe palette
-#: (Okabe–Ito plus two muted tones); stateless/unknown in grey.
-REGION_COLOURS: dict[str, str] = {
-    "eu": "#0072b2",
-    "other_europe": "#56b4e9",
-    "former_soviet_union": "#009e73",
-    "turkey": "#d55e00",
-    "mena": "#e69f00",
-    "subsaharan_africa": "#cc79a7",
-    "rest_of_asia": "#f0e442",
-    "americas": "#8c6d31",
-    "oceania": "#7f7fbf",
-    "stateless_unknown": "#9a9a9a",
-}
-
-#: Qualitative colours for categorical maps (milieu types): ColorBrewer Set3 without its grey.
-_CATEGORICAL = (
-    "#8dd3c7", "#ffffb3", "#bebada", "#fb8072", "#80b1d3", "#fdb462",
-    "#b3de69", "#fccde5", "#bc80bd", "#ccebc5", "#ffed6f",
-)
+#: Qualitative colours (Okabe & Ito 2008, "Color Universal Design", without its black, so that labels
+#: stay readable on every fill): distinguishable with deuteranopia, protanopia and tritanopia, and in
+#: grey print by their lightness. Every figure that tells categories apart by colour uses these, at most
+#: :data:`MAX_CATEGORICAL_COLOURS` of them; further categories are grouped (grey, "übrige …") or hatched.
+OKABE_ITO: tuple[str, ...] = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442")
+MAX_CATEGORICAL_COLOURS = len(OKABE_ITO)
+#: Grouped categories ("übrige Typen", "übrige Regionen"): a grey apart from every palette colour.
 OTHER_CATEGORY_COLOUR = "#bdbdbd"
+#: Origin regions (codes of :data:`quarterstats.catalogue.ORIGIN_REGIONS`): the largest regions of the
+#: city get these colours in catalogue order, the others are grouped as "übrige Regionen"
+#: (:data:`OTHER_CATEGORY_COLOUR`, see :mod:`.bars`).
+REGION_PALETTE: tuple[str, ...] = OKABE_ITO
 
 
 def sequential_colours(k: int) -> list[str]:
@@ -188,10 +197,11 @@ def sequential_colours(k: int) -> list[str]:
 
 
 def categorical_colours(k: int) -> list[str]:
-    """``k`` distinguishable qualitative colours (at most 11; callers group the rest as "übrige")."""
-    if k > len(_CATEGORICAL):
-        raise ValueError(f"at most {len(_CATEGORICAL)} categorical colours, asked for {k}")
-    return list(_CATEGORICAL[:k])
+    """``k`` colour-blind-safe qualitative colours (at most :data:`MAX_CATEGORICAL_COLOURS`; callers group
+    the rest as "übrige" in :data:`OTHER_CATEGORY_COLOUR`)."""
+    if k > MAX_CATEGORICAL_COLOURS:
+        raise ValueError(f"at most {MAX_CATEGORICAL_COLOURS} categorical colours, asked for {k}")
+    return list(OKABE_ITO[:k])
 
 
 # ------------------------------------------------------------------------------------------- numbers
@@ -352,41 +362,148 @@ def renderer(fig: Figure) -> RendererAgg:
     return RendererAgg(int(round(fig.bbox.width)), int(round(fig.bbox.height)), fig.dpi)
 
 
-def _wrap_to_width(text: str, fig: Figure, fontsize: float, width_fraction: float) -> str:
-    """Wrap ``text`` so that it fits ``width_fraction`` of the figure width (DejaVu Sans ≈ 0.55 em/char)."""
-    width_pt = fig.get_figwidth() * 72 * width_fraction
-    chars = max(20, int(width_pt / (0.55 * fontsize)))
-    return "\n".join(textwrap.wrap(text, width=chars, break_on_hyphens=False)) or text
+_MEASURING: RendererAgg | None = None
+#: Where a line may break: before a space, after "/" and "-" (district names such as
+#: "Innenstadt Nord/Kaiserberg" or "Bännjerrück/Karl-Pfaff-Siedlung").
+_BREAKS = re.compile(r"(?<=[/\-])|(?= )")
+_SPACES = re.compile(r"(?= )")
 
 
-def add_header(fig: Figure, title: str, subtitle: str | None = None, *, top: float = 0.985,
-               left: float = 0.02) -> float:
-    """Title (bold, 10.5 pt) and subtitle (7.5 pt, grey) at the top left; returns the y below them
-    (figure fraction) where the plot area may start."""
-    height_pt = fig.get_figheight() * 72
-    title = _wrap_to_width(title, fig, 10.5, 0.96)
-    fig.text(left, top, title, ha="left", va="top", fontsize=10.5, fontweight="bold", color="#111111",
-             gid="figure_title")
-    y = top - (title.count("\n") + 1) * 13.5 / height_pt
+def text_width_pt(text: str, fontsize: float, *, weight: str = "normal") -> float:
+    """Width in pt of the widest line of ``text`` as drawn (inert, in the house font) at ``fontsize``."""
+    global _MEASURING
+    if _MEASURING is None:
+        _MEASURING = RendererAgg(8, 8, PNG_DPI)  # at the dpi of the PNG files (hinting depends on it)
+    prop = FontProperties(family=[FONT_FAMILY], size=fontsize, weight=weight)
+    return max(_MEASURING.get_text_width_height_descent(display_text(line), prop, ismath=False)[0]
+               for line in str(text).split("\n")) * 72 / PNG_DPI
+
+
+def wrap_to_width(text: str, width_pt: float, fontsize: float, *, weight: str = "normal",
+                  at_slashes: bool = True) -> str:
+    """``text`` broken into lines that each fit ``width_pt`` at ``fontsize``, measured with the house font.
+
+    Lines break before spaces and (``at_slashes``) after "/" and "-"; nothing is ever cut off or replaced
+    by "…": a single word wider than ``width_pt`` keeps a line of its own (the layout test would report
+    it). Existing line breaks are kept."""
+    pattern = _BREAKS if at_slashes else _SPACES
+    out: list[str] = []
+    for paragraph in str(text).split("\n"):
+        current = ""
+        for token in (t for t in pattern.split(paragraph) if t):
+            candidate = current + token
+            if current.strip() and text_width_pt(candidate.strip(), fontsize, weight=weight) > width_pt:
+                out.append(current.strip())
+                current = token.lstrip()
+            else:
+                current = candidate
+        out.append(current.strip())
+    return "\n".join(out)
+
+
+def _wrap_to_width(text: str, fig: Figure, fontsize: float, width_fraction: float, *,
+                   weight: str = "normal") -> str:
+    """Wrap ``text`` at spaces so that it fits ``width_fraction`` of the figure width."""
+    return wrap_to_width(text, fig.get_figwidth() * 72 * width_fraction, fontsize, weight=weight,
+                         at_slashes=False)
+
+
+#: Font size of the source line and of the note above it (the smallest text a figure has).
+SOURCE_FONT_PT = MIN_FONT_PT
+
+
+_TITLE_PT, _SUBTITLE_PT = 10.5, 7.5
+_TOP, _BOTTOM, _LEFT = 0.985, 0.012, 0.02
+_TEXT_WIDTH = 0.96  # of the figure width
+
+
+def _header_block(width_in: float, title: str, subtitle: str | None) -> tuple[str, str | None, float, float]:
+    """(wrapped title, wrapped subtitle, height of the title lines, height of the whole header) in pt."""
+    width_pt = width_in * 72 * _TEXT_WIDTH
+    title = wrap_to_width(title, width_pt, _TITLE_PT, weight="bold", at_slashes=False)
+    title_pt = (title.count("\n") + 1) * 13.5
+    height = title_pt
     if subtitle:
-        subtitle = _wrap_to_width(subtitle, fig, 7.5, 0.96)
-        fig.text(left, y - 2 / height_pt, subtitle, ha="left", va="top", fontsize=7.5, color="#555555",
-                 gid="figure_subtitle")
-        y -= 2 / height_pt + (subtitle.count("\n") + 1) * 10 / height_pt
-    return y - 6 / height_pt
+        subtitle = wrap_to_width(subtitle, width_pt, _SUBTITLE_PT, at_slashes=False)
+        height += 2 + (subtitle.count("\n") + 1) * _SUBTITLE_PT * 1.2 * 1.17
+    return title, subtitle, title_pt, height + 6
+
+
+def _source_block(width_in: float, meta: Mapping, note: str | None, dates: tuple | None) -> tuple[str, float]:
+    """(wrapped note and source line, height of the block including its gap above) in pt."""
+    width_pt = width_in * 72 * _TEXT_WIDTH
+    text = wrap_to_width(source_line(meta, dates), width_pt, SOURCE_FONT_PT, at_slashes=False)
+    if note:
+        text = wrap_to_width(note, width_pt, SOURCE_FONT_PT, at_slashes=False) + "\n" + text
+    return text, (text.count("\n") + 1) * SOURCE_FONT_PT * 1.25 * 1.17 + 4
+
+
+def header_height_cm(title: str, subtitle: str | None = None, width_cm: float = 16.0) -> float:
+    """Height that :func:`add_header` takes at the top of a figure ``width_cm`` wide (for figures whose
+    height is computed from their content)."""
+    return _header_block(width_cm * CM, title, subtitle)[3] / 72 / CM + 0.4  # 0.4: the margin above (≤ 25 cm)
+
+
+def source_height_cm(meta: Mapping, *, note: str | None = None, dates: tuple | None = None,
+                     width_cm: float = 16.0) -> float:
+    """Height that :func:`add_source_line` takes at the bottom of a figure ``width_cm`` wide."""
+    return _source_block(width_cm * CM, meta, note, dates)[1] / 72 / CM + 0.35  # 0.35: the margin below
+
+
+def add_header(fig: Figure, title: str, subtitle: str | None = None, *, top: float = _TOP,
+               left: float = _LEFT) -> float:
+    """Title (bold, 10.5 pt) and subtitle (7.5 pt, grey) at the top left, wrapped to the figure width;
+    returns the y below them (figure fraction) where the plot area may start."""
+    height_pt = fig.get_figheight() * 72
+    title, subtitle, title_pt, block_pt = _header_block(fig.get_figwidth(), title, subtitle)
+    fig.text(left, top, title, ha="left", va="top", fontsize=_TITLE_PT, fontweight="bold", color="#111111",
+             gid="figure_title")
+    if subtitle:
+        fig.text(left, top - (title_pt + 2) / height_pt, subtitle, ha="left", va="top", fontsize=_SUBTITLE_PT,
+                 color="#555555", gid="figure_subtitle", linespacing=1.2)
+    return top - block_pt / height_pt
 
 
 def add_source_line(fig: Figure, meta: Mapping, *, note: str | None = None, dates: tuple | None = None,
-                    bottom: float = 0.012, left: float = 0.02) -> float:
-    """Source line (and an optional note above it) at the bottom left in 5.5 pt grey; returns the y above
-    the block (figure fraction), where the plot area may end."""
+                    bottom: float = _BOTTOM, left: float = _LEFT) -> float:
+    """Source line (and an optional note above it) at the bottom left in 7 pt grey, wrapped to the figure
+    width; returns the y above the block (figure fraction), where the plot area may end."""
     height_pt = fig.get_figheight() * 72
-    text = _wrap_to_width(source_line(meta, dates), fig, 5.5, 0.96)
-    if note:
-        text = _wrap_to_width(note, fig, 5.5, 0.96) + "\n" + text
-    fig.text(left, bottom, text, ha="left", va="bottom", fontsize=5.5, color="#666666", linespacing=1.3,
-             gid="source_line")
-    return bottom + (text.count("\n") + 1) * 5.5 * 1.3 / height_pt + 4 / height_pt
+    text, block_pt = _source_block(fig.get_figwidth(), meta, note, dates)
+    fig.text(left, bottom, text, ha="left", va="bottom", fontsize=SOURCE_FONT_PT, color="#666666",
+             linespacing=1.25, gid="source_line")
+    return bottom + block_pt / height_pt
+
+
+def panel_grid(n: int, ncols: int, title_lines: list[int], *, header_cm: float, footer_cm: float,
+               panel_cm: float, left_cm: float, right_cm: float = 0.3, col_gap_cm: float = 0.35,
+               below_cm: float = 0.75, width_cm: float = 16.0,
+               title_pt: float = MIN_FONT_PT) -> tuple[float, list[tuple[float, float, float, float]]]:
+    """Layout of ``n`` small-multiple panels in ``ncols`` columns, each with a title of ``title_lines[k]``
+    lines above it and tick labels below (``below_cm``): (figure height in cm, axes boxes as figure
+    fractions). Each row is as high as its longest title needs, so full names never run into a panel."""
+    line_cm = title_pt * 1.2 * 1.17 / 72 / CM
+    panel_w = (width_cm - left_cm - right_cm - (ncols - 1) * col_gap_cm) / ncols
+    y = header_cm
+    tops: list[float] = []
+    for row in range(math.ceil(n / ncols)):
+        lines = max(title_lines[row * ncols:(row + 1) * ncols] or [1])
+        y += lines * line_cm + 0.12
+        tops.append(y)
+        y += panel_cm + below_cm
+    height = y + footer_cm
+    boxes = []
+    for k in range(n):
+        row, col = divmod(k, ncols)
+        x0 = left_cm + col * (panel_w + col_gap_cm)
+        boxes.append((x0 / width_cm, 1 - (tops[row] + panel_cm) / height, panel_w / width_cm, panel_cm / height))
+    return height, boxes
+
+
+def panel_width_pt(ncols: int, *, left_cm: float, right_cm: float = 0.3, col_gap_cm: float = 0.35,
+                   width_cm: float = 16.0) -> float:
+    """Width of one panel of :func:`panel_grid` in pt (the room of its title)."""
+    return (width_cm - left_cm - right_cm - (ncols - 1) * col_gap_cm) / ncols * CM * 72
 
 
 def make_text_inert(fig: Figure) -> None:

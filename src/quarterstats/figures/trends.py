@@ -2,8 +2,9 @@
 
 * :func:`indicator_trends` — one panel per district with the district's values of one indicator over all
   reference dates up to the report's date (blue line) and the city total in every panel (grey reference
-  line); all panels share the y scale so that levels can be compared. Suppressed or unavailable values
-  are gaps in the line. With more than :data:`MAX_TREND_PANELS` districts only the
+  line); all panels share the x and y scales (same limits and ticks) so that levels can be compared, and
+  each panel is titled with the district's id and full name, wrapped to the panel width (never cut).
+  Suppressed or unavailable values are gaps in the line. With more than :data:`MAX_TREND_PANELS` districts only the
   :data:`LARGEST_SHOWN` districts with most residents at the report date are shown (as for the pyramids).
 * :func:`segregation_trend` — the dissimilarity index D × 100 (Duncan & Duncan 1955) for foreign
   nationals and residents with migration background, and the multigroup entropy index H over the origin
@@ -113,54 +114,55 @@ def indicator_trends(series: pd.DataFrame | None, published: pd.DataFrame | None
     all_values = np.concatenate([city, *panels.values()]) if panels else city
     finite = all_values[np.isfinite(all_values)]
     top_value = float(finite.max()) if finite.size else 1.0
+    ymax = top_value * 1.12 if top_value > 0 else 1.0
+    yticks = [float(t) for t in MaxNLocator(nbins=4, steps=style.NICE_STEPS).tick_values(0, ymax) if 0 <= t <= ymax]
     n = len(shown)
-    ncols = 3 if n <= 6 else (4 if n <= 16 else 5)
-    ncols = min(ncols, n)
-    nrows = math.ceil(n / ncols)
-    row_cm, header_cm, footer_cm = 3.1, 2.3, 1.9
-    fig = style.new_figure(16.0, header_cm + footer_cm + nrows * row_cm)
+    ncols = min(n, 3) if n <= 6 else (4 if n <= 16 else 5)
+    width_pt = style.panel_width_pt(ncols, left_cm=_LEFT_CM, col_gap_cm=_GAP_CM)
+    titles = [panel_title(f"{area} {names.get(area, area)}", width_pt) for area in shown]
     title = f"{label}: Entwicklung in den Bezirken"
     subtitle = (f"{meta.get('city_name') or 'Stadt'}, Stichtage {style.format_date(dates[0])} bis "
-                f"{style.format_date(dates[-1])}; {'in ' + unit if unit else ''}")
-    top = style.add_header(fig, title, subtitle.rstrip("; "))
-    bottom = style.add_source_line(fig, meta, note=selection_note.strip() or None, dates=(dates[0], dates[-1]))
-    axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
-    legend_h = 0.55 / (header_cm + footer_cm + nrows * row_cm)
-    fig.subplots_adjust(left=0.07, right=0.985, top=top - legend_h - 0.03, bottom=bottom + 0.035,
-                        hspace=0.65, wspace=0.14)
+                f"{style.format_date(dates[-1])}; {'in ' + unit + '; ' if unit else ''}"
+                f"gleiche Skala in allen Feldern")
+    note = selection_note.strip() or None
+    legend_cm = 0.6
+    height_cm, boxes = style.panel_grid(
+        n, ncols, [t.count("\n") + 1 for t in titles],
+        header_cm=style.header_height_cm(title, subtitle) + legend_cm,
+        footer_cm=style.source_height_cm(meta, note=note, dates=(dates[0], dates[-1])), panel_cm=_PANEL_CM,
+        left_cm=_LEFT_CM, col_gap_cm=_GAP_CM, below_cm=0.6)
+    fig = style.new_figure(16.0, height_cm)
+    top = style.add_header(fig, title, subtitle)
+    style.add_source_line(fig, meta, note=note, dates=(dates[0], dates[-1]))
     xs = np.array([_x(d) for d in dates])
-    panel_pt = 16.0 * style.CM * 72 * (0.985 - 0.07) / ncols
-    title_chars = max(12, int(panel_pt / (0.6 * 6.3)))
     gaps = 0
-    for k, ax in enumerate(axes.flat):
-        if k >= n:
-            ax.set_visible(False)
-            continue
-        area = shown[k]
+    first_axes = None
+    for k, (area, box) in enumerate(zip(shown, boxes)):
+        ax = fig.add_axes(box, gid=f"trend_panel_{area}", sharey=first_axes)
+        first_axes = first_axes or ax
         values = panels[area]
         gaps += int((~np.isfinite(values)).sum())
         ax.plot(xs, city, color=CITY_COLOUR, linewidth=1.1, zorder=2, gid=f"city_line_{area}")
         ax.plot(xs, values, color=DISTRICT_COLOUR, linewidth=1.3, marker="o", markersize=2.2, zorder=3,
                 gid=f"district_line_{area}")
-        ax.set_title(_shorten(f"{area} {names.get(area, area)}", title_chars), fontsize=6.3, loc="left", pad=3)
+        ax.set_title(titles[k], fontsize=style.MIN_FONT_PT, loc="left", pad=3, linespacing=1.2)
         if not np.isfinite(values).any():
             suppressed = _any_suppressed(table, indicator, area)
             ax.text(0.5, 0.5, "Werte gesperrt" if suppressed else style.NO_VALUE_DE, transform=ax.transAxes,
-                    ha="center", va="center", fontsize=6, color="#666666")
+                    ha="center", va="center", fontsize=style.MIN_FONT_PT, color="#666666", zorder=4,
+                    bbox=dict(facecolor="white", edgecolor="none", pad=1.0))
         _year_axis(ax, dates, compact=True)
+        ax.set_ylim(0, ymax)
+        ax.set_yticks(yticks)
+        ax.yaxis.set_major_formatter(style.german_formatter())
         ax.grid(axis="y")
         ax.set_axisbelow(True)
-        ax.tick_params(labelsize=5.8)
-    axes[0, 0].set_ylim(0, top_value * 1.12 if top_value > 0 else 1.0)
-    axes[0, 0].yaxis.set_major_locator(MaxNLocator(nbins=4, steps=style.NICE_STEPS))
-    axes[0, 0].yaxis.set_major_formatter(style.german_formatter())
-    for r in range(nrows):
-        if unit:
-            axes[r, 0].set_ylabel(unit, fontsize=6.3)
+        if k % ncols:
+            ax.tick_params(axis="y", labelleft=False)
     handles = [Line2D([], [], color=DISTRICT_COLOUR, linewidth=1.3, marker="o", markersize=2.2),
                Line2D([], [], color=CITY_COLOUR, linewidth=1.1)]
     fig.legend(handles, ["Bezirk", "Stadt insgesamt"], loc="upper left", ncol=2,
-               bbox_to_anchor=(0.015, top - 0.005), fontsize=6.5, handlelength=2.0)
+               bbox_to_anchor=(0.015, top + 0.004), handlelength=2.0, borderaxespad=0.0)
     gap_note = (" Lücken in einer Linie: Wert gesperrt (Geheimhaltung) oder nicht verfügbar." if gaps else "")
     caption = (
         f"{label} je Bezirk an den Stichtagen {style.format_date(dates[0])} bis {style.format_date(dates[-1])}"
@@ -176,8 +178,13 @@ def _any_suppressed(table: pd.DataFrame, indicator: str, area: str) -> bool:
     return "flag" in rows.columns and bool((rows["flag"].astype(str).str.strip() == SUPPRESSED_FLAG).any())
 
 
-def _shorten(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+#: Layout of the district panels (cm): room for the y tick labels, panel height, gap between columns.
+_LEFT_CM, _PANEL_CM, _GAP_CM = 1.0, 2.3, 0.35
+
+
+def panel_title(label: str, width_pt: float) -> str:
+    """The full label of a panel, wrapped to the panel width (never cut)."""
+    return style.wrap_to_width(label, width_pt, style.MIN_FONT_PT)
 
 
 def segregation_trend(segregation: pd.DataFrame | None, meta: Mapping) -> Drawn | None:
@@ -205,13 +212,14 @@ def segregation_trend(segregation: pd.DataFrame | None, meta: Mapping) -> Drawn 
     top = style.add_header(fig, title, subtitle)
     bottom = style.add_source_line(fig, meta, dates=(dates[0], dates[-1]))
     xs = np.array([_x(d) for d in dates])
+    below = 1.6 / 9.5  # legend (two rows) and x tick labels: 1.6 cm
     if one_panel:
-        axes = [fig.add_axes((0.08, bottom + 0.12, 0.9, top - bottom - 0.2))]
+        axes = [fig.add_axes((0.08, bottom + below, 0.9, top - bottom - below - 0.05))]
         groups = [[0, 1, 2]]
         ylabels = ["Indexwert"]
     else:
-        axes = [fig.add_axes((0.08, bottom + 0.12, 0.38, top - bottom - 0.2)),
-                fig.add_axes((0.59, bottom + 0.12, 0.38, top - bottom - 0.2))]
+        axes = [fig.add_axes((0.08, bottom + below, 0.38, top - bottom - below - 0.05)),
+                fig.add_axes((0.59, bottom + below, 0.38, top - bottom - below - 0.05))]
         groups = [[0, 1], [2]]
         ylabels = ["Indexwert (0 bis 100)", "Indexwert (0 bis 1)"]
         axes[0].set_title("Dissimilaritätsindex D × 100", fontsize=7.5)
@@ -227,7 +235,7 @@ def segregation_trend(segregation: pd.DataFrame | None, meta: Mapping) -> Drawn 
                 last = np.flatnonzero(np.isfinite(values))[-1]
                 decimals = 1 if index == "seg_dissimilarity" else 3
                 ax.annotate(format_number(values[last], decimals), (xs[last], values[last]), xytext=(4, 0),
-                            textcoords="offset points", va="center", fontsize=6.3, color=colour)
+                            textcoords="offset points", va="center", fontsize=style.MIN_FONT_PT, color=colour)
             handles.append(Line2D([], [], color=colour, linewidth=1.5, marker="o", markersize=3))
             labels.append(label)
         if top_value == 0.0:
@@ -239,7 +247,7 @@ def segregation_trend(segregation: pd.DataFrame | None, meta: Mapping) -> Drawn 
         _year_axis(ax, dates, compact=False)
         ax.grid(axis="y")
         ax.set_axisbelow(True)
-    fig.legend(handles, labels, loc="lower left", ncol=3, bbox_to_anchor=(0.07, bottom + 0.005), fontsize=6.5)
+    fig.legend(handles, labels, loc="lower left", ncol=2, bbox_to_anchor=(0.07, bottom + 0.005), borderaxespad=0.0)
     caption = (
         f"Segregationsindizes der Stadt an den Stichtagen {style.format_date(dates[0])} bis "
         f"{style.format_date(dates[-1])}: Dissimilaritätsindex D × 100 (Duncan & Duncan 1955) für Ausländer und "
