@@ -456,7 +456,7 @@ def test_typology_map_colours_are_colour_blind_safe_and_stable_over_dates():
     from matplotlib.colors import to_hex
 
     published, series, *_, districts, meta = six_inputs()
-    assert len(maps.TYPE_COLOURS) == 8 and len(set(maps.TYPE_COLOURS)) == 8
+    assert maps.TYPE_COLOURS == style.OKABE_ITO and len(set(maps.TYPE_COLOURS)) == len(maps.TYPE_COLOURS)
     earlier_date = min(series["reference_date"])
     earlier = (series["reference_date"] == earlier_date) & (series["indicator"] == "milieu_type")
     series = series.copy()

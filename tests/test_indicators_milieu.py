@@ -102,7 +102,7 @@ def test_clustering_is_deterministic_and_finds_the_groups():
     scores, included = group_scores(GROUPS), np.ones(12, dtype=bool)
     a, b = fit_types(scores, included, PARAMS), fit_types(scores, included, PARAMS)
     assert a.codes == b.codes and np.array_equal(a.centres, b.centres) and a.explained == b.explained
-    # four types are the smallest number in 4..8 explaining 80 % (they explain almost all)
+    # four types are the smallest number in 4..7 explaining 80 % (they explain almost all)
     assert len(a.types) == 4 and a.explained > 0.99
     types = assign_types(a, scores, included)
     assert types.tolist() == [52332.0] * 3 + [25111.0] * 3 + [32355.0] * 3 + [22534.0] * 3

@@ -273,7 +273,7 @@ def test_milieu_directions_match_the_computation():
     assert scores["family"][2] > scores["family"][0]
     assert scores["mobility"][2] < scores["mobility"][0]
     # the typology and the classes are explained with the run's parameters
-    assert "Ward" in text and "von 4 bis 8" in text and "80 %" in text
+    assert "Ward" in text and "von 4 bis 7" in text and "80 %" in text
     assert "„hoch“ ab 1,0 Standardabweichungen" in text and "„sehr niedrig“ ab 1,5" in text
     other = section_text(milieu_section(build_catalogue(IndicatorParameters(typology_types=(3, 6),
                                                                             status_very_low_sd=2.0))))

@@ -411,7 +411,7 @@ def test_methods_only_for_indicators_in_report(rendered):
     ind = {r[0]: r[1] for r in table_by_caption(page, "Altersgrenzen")["body"]}
     assert ind["Altersgrenze Altenquotient"] == "65 Jahre"
     assert ind["Schwelle der Typbeschreibung"] == "0,5 Standardabweichungen"
-    assert ind["Zahl der Quartierstypen"] == "4 bis 8 Typen"
+    assert ind["Zahl der Quartierstypen"] == "4 bis 7 Typen"
     assert ind["Junge Erwachsene"] == "18 bis 29 Jahre"
 
 

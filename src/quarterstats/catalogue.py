@@ -174,8 +174,9 @@ class IndicatorParameters:
         typology_threshold_sd: a type centre is described as above/below the average in a dimension when it
             lies more than this many standard deviations (of the dimension score across districts) above/below
             the mean, and as clearly above/below at twice this (0.5).
-        typology_types: inclusive range of the number of district types (4–8); capped by the number of
-            districts with milieu scores.
+        typology_types: inclusive range of the number of district types (4–7: at most one type per colour
+            of the colour-blind-safe palette of the maps); capped by the number of districts with milieu
+            scores.
         typology_min_explained: the number of types is the smallest in ``typology_types`` whose types explain
             at least this share of the spread of the standardised dimension scores (between-type sum of
             squares / total sum of squares, 0.8); the largest when none does.
@@ -204,7 +205,7 @@ class IndicatorParameters:
     recent_move_years: int = 1
     composite_min_population: int = 300
     typology_threshold_sd: float = 0.5
-    typology_types: tuple[int, int] = (4, 8)
+    typology_types: tuple[int, int] = (4, 7)
     typology_min_explained: float = 0.8
     status_high_sd: float = 1.0
     status_low_sd: float = 1.0

@@ -20,7 +20,8 @@ the caption says what "hoch" and "niedrig" refer to (the unweighted mean of the 
 each district is tested on its own, without a correction for multiple testing
 (:func:`quarterstats.methods_text.lisa_caveat_de`).
 The typology map shows the district type of each district (:func:`quarterstats.indicators.type_label_de`)
-in at most 8 colour-blind-safe colours (Paul Tol "muted"), a type in the same colour on every date;
+in the colour-blind-safe house palette (Okabe & Ito, 7 colours; further types grouped as "übrige Typen"),
+a type in the same colour on every date;
 districts below the composite minimum population are hatched "nicht typisiert: zu wenige Einwohner".
 Change maps (:func:`change_map`) show the published change of an indicator against the previous or the
 first reference date in 5 classes symmetric around zero (ColorBrewer PuOr); "*" (hatched) where a value of
@@ -587,9 +588,10 @@ def _parameter(meta: Mapping, name: str, default: float) -> float:
     return default
 
 
-#: Colours of the district types: Paul Tol's "muted" scheme (colour-blind safe, qualitative), at most 8
-#: types (the typology's upper bound, ``typology_types``).
-TYPE_COLOURS = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677", "#AA4499")
+#: Colours of the district types: the house palette (Okabe & Ito, colour-blind safe, qualitative,
+#: :data:`quarterstats.figures.style.OKABE_ITO`), one per type up to the default upper bound of
+#: ``typology_types`` (7); further types (a wider range set by the user) are grouped as "übrige Typen".
+TYPE_COLOURS: tuple[str, ...] = style.OKABE_ITO
 #: ColorBrewer PuOr, 5 classes (colour-blind safe, diverging): orange for decreases, purple for increases,
 #: near-white for changes around zero.
 CHANGE_COLOURS = ("#e66101", "#fdb863", "#f7f7f7", "#b2abd2", "#5e3c99")
@@ -628,8 +630,8 @@ def _type_codes_over_time(series: pd.DataFrame | None, reference_date) -> list[i
 
 def milieu_map(published: pd.DataFrame, districts: gpd.GeoDataFrame, meta: Mapping,
                series: pd.DataFrame | None = None) -> Drawn:
-    """Map of the district type of each district: at most 8 colour-blind-safe colours (:data:`TYPE_COLOURS`,
-    the same type in the same colour on every date of ``series``), the type names with the number of
+    """Map of the district type of each district: one colour-blind-safe colour per type (:data:`TYPE_COLOURS`,
+    the same type in the same colour on every date of ``series``; beyond 7 types the rarest are grouped), the type names with the number of
     districts in the legend, the description of every type in the caption; districts below the composite
     minimum population hatched."""
     frame = district_frame(districts, published)
@@ -642,14 +644,19 @@ def milieu_map(published: pd.DataFrame, districts: gpd.GeoDataFrame, meta: Mappi
     codes = np.where(types.status == OK, types.values, np.nan)
     present = sorted({int(c) for c in codes[np.isfinite(codes)]})
     known = sorted(set(_type_codes_over_time(series, meta["reference_date"])) | set(present))
-    if len(known) > len(TYPE_COLOURS):  # more codes than the typology makes: rank by this date only
-        known = present
-    colour_of = {c: TYPE_COLOURS[i % len(TYPE_COLOURS)] for i, c in enumerate(known)}
-    styles = [AreaStyle(f"type_{c}", _wrap_legend_title(_type_label(c), 34), colour_of[c]) for c in present]
+    if len(known) > len(TYPE_COLOURS):  # more types than colours: the most frequent of this date coloured
+        counts = {c: int((codes == c).sum()) for c in present}
+        known = sorted(sorted(present, key=lambda c: (-counts[c], c))[:len(TYPE_COLOURS) - 1])
+    colour_of = dict(zip(known, TYPE_COLOURS))
+    coloured = [c for c in present if c in colour_of]
+    others = [c for c in present if c not in colour_of]
+    styles = [AreaStyle(f"type_{c}", _wrap_legend_title(_type_label(c), 34), colour_of[c]) for c in coloured]
+    if others:
+        styles.append(AreaStyle("type_other", f"übrige Typen ({len(others)} Typen)", style.OTHER_CATEGORY_COLOUR))
     keys = np.full(len(frame), MISSING, dtype=object)
     for i, c in enumerate(codes):
         if np.isfinite(c):
-            keys[i] = f"type_{int(c)}"
+            keys[i] = f"type_{int(c)}" if int(c) in colour_of else "type_other"
         elif too_small[i]:
             keys[i] = "too_small"
         elif types.status[i] == SUPPRESSED:
@@ -683,7 +690,8 @@ def milieu_map(published: pd.DataFrame, districts: gpd.GeoDataFrame, meta: Mappi
         f"{described}{small_text}{status_text}"
         f"{_areas_note(frame, keys, SUPPRESSED)}"
         f"{_areas_note(frame, keys, MISSING)}"
-        f" Farben: Paul Tol „muted“ (für Farbfehlsichtige unterscheidbar). {style.source_line(meta)}."
+        f"{' ' + str(len(others)) + ' weitere Typen sind als „übrige Typen“ grau zusammengefasst.' if others else ''}"
+        f" Farben nach Okabe und Ito (für Farbfehlsichtige unterscheidbar). {style.source_line(meta)}."
     )
     return Drawn(fig, title, caption)
 

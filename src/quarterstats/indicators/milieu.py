@@ -15,7 +15,7 @@ Method (Shevky & Bell 1955; Ward 1963; Senatsverwaltung Berlin, Monitoring Sozia
 2. **Typology** (:func:`fit_types`, :func:`assign_types`): the typology dimensions (all but status, which
    is classified on its own) are standardised once more (each dimension score to mean 0, sd 1 over the
    included districts) and grouped by Ward's hierarchical clustering (deterministic: no random start).
-   The number of types is the smallest k in ``typology_types`` (default 4–8, at most the number of
+   The number of types is the smallest k in ``typology_types`` (default 4–7, at most the number of
    districts) whose types explain at least ``typology_min_explained`` (0.8) of the total sum of squares;
    the largest k where none does. The types are fitted on the **first reference date** and kept: on every
    date (the first too) each district gets the type whose centre is nearest (Euclidean, over the
