@@ -498,6 +498,7 @@ def test_change_map_symmetric_classes_and_signs():
         assert maps.change_map(published, series, districts, "foreign_share", "previous",
                                {**meta, "previous_reference_date": None}) is None
     title, labels = legend_texts(drawn)
+    title, labels = flat(title), [flat(label) for label in labels]
     assert labels[:5] == ["−5,0 bis unter −3,0 (1)", "−3,0 bis unter −1,0 (0)", "−1,0 bis 1,0 (2)",
                           "über 1,0 bis 3,0 (1)", "über 3,0 bis 5,0 (0)"]
     assert "* Veränderung gesperrt (Geheimhaltung) (1)" in labels and "x kein Vergleich möglich (1)" in labels
@@ -663,3 +664,21 @@ def test_change_maps_are_planned_against_previous_and_first_date():
     ids = [i for i, section, _ in _plan(published, series, segregation, pyramid, districts, same)
            if section == "veraenderungen"]
     assert ids == [f"change_previous_{g}" for g in group]
+
+
+def test_typology_map_groups_types_beyond_the_palette():
+    """Only a user's wider ``typology_types`` makes more types than the 7 colours: the most frequent keep
+    their colour, the rest are grouped grey as "übrige Typen"."""
+    districts = grid_districts(4, 3)
+    values = default_values(12)
+    codes = (33333, 52332, 25111, 32355, 22534, 41355, 31545, 15212, 33343)
+    values["milieu_type"] = [float(codes[i % len(codes)]) for i in range(12)]  # 9 types, three of them twice
+    published, *_, districts, meta = make_inputs(districts, values, suppressed=frozenset(),
+                                                 not_available=frozenset())
+    with style.house_style():
+        drawn = maps.milieu_map(published, districts, meta)
+    _, labels = legend_texts(drawn)
+    labels = [label.replace("\n", " ") for label in labels]
+    assert "übrige Typen (3 Typen) (3)" in labels
+    assert len([label for label in labels if not label.startswith("übrige")]) == 6
+    assert "Familien, wenige Ältere (2)" in labels  # a type of two districts keeps its colour
