@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import inspect
 import struct
-import time
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 import xml.etree.ElementTree as ET
