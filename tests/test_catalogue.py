@@ -129,6 +129,11 @@ def test_parameters_shape_the_catalogue():
     dict(residence_years=0),
     dict(top_countries_n=0),
     dict(typology_threshold_sd=-1),
+    dict(typology_types=(1, 8)),
+    dict(typology_types=(6, 4)),
+    dict(typology_min_explained=1.0),
+    dict(status_very_low_sd=0.5),
+    dict(dynamics_threshold_sd=-0.1),
 ])
 def test_invalid_parameters_are_rejected(kwargs):
     with pytest.raises(ValueError):

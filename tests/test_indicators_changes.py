@@ -23,11 +23,11 @@ def long(rows):
 
 CURRENT = long([
     ("01", "pop", 110.0), ("01", "foreign_share", 12.5), ("01", "milieu_type", 12110.0),
-    ("01", "top_country_1", 5.0), ("01", "milieu_age", 0.3), ("city", "pop", 200.0),
+    ("01", "top_country_1", 5.0), ("01", "milieu_seniors", 0.3), ("city", "pop", 200.0),
 ])
 PREVIOUS = long([
     ("01", "pop", 100.0), ("01", "foreign_share", 10.0), ("01", "milieu_type", 22220.0),
-    ("01", "top_country_1", 3.0), ("01", "milieu_age", 0.1),
+    ("01", "top_country_1", 3.0), ("01", "milieu_seniors", 0.1),
 ])
 BASELINE = long([("01", "pop", 90.0), ("city", "pop", 150.0), ("01", "foreign_share", 15.0)])
 
@@ -50,7 +50,7 @@ def test_changes_without_other_tables_are_nan():
 def test_change_units_in_the_catalogue():
     assert CATALOGUE["foreign_share"].change_unit == "Prozentpunkte"
     assert CATALOGUE["pop"].change_unit == "Personen"
-    assert CATALOGUE["milieu_age"].change_unit == "z-Wert"
+    assert CATALOGUE["milieu_seniors"].change_unit == "z-Wert"
     assert CATALOGUE["milieu_type"].change_unit is None
     assert CATALOGUE["top_country_1"].change_unit is None
 
@@ -68,7 +68,7 @@ def test_time_series_orders_by_date_and_keeps_rows():
     assert ts["reference_date"].tolist() == [d1] * len(PREVIOUS) + [d2] * len(CURRENT)
     # within a date: district natural order (city last), then catalogue order
     assert ts[ts["reference_date"] == d2]["indicator"].tolist() == [
-        "pop", "foreign_share", "top_country_1", "milieu_age", "milieu_type", "pop"]
+        "pop", "foreign_share", "top_country_1", "milieu_seniors", "milieu_type", "pop"]
     assert ts[ts["reference_date"] == d2]["district_id"].tolist()[-1] == "city"
     assert time_series({}).empty
 

@@ -193,7 +193,7 @@ def test_diversity_and_lisa_classes_follow_their_counts():
 
 
 def test_precision_follows_the_printed_decimals():
-    table = pd.DataFrame({"indicator": ["foreign_share", "pop", "household_size_mean", "milieu_age",
+    table = pd.DataFrame({"indicator": ["foreign_share", "pop", "household_size_mean", "milieu_seniors",
                                         "location_quotient_foreign", "milieu_type"],
                           "value": [12.3456, 1234.0, 2.0449, 0.123456, 1.23456, 3.0]})
     assert at_published_precision(table)["value"].tolist() == [12.3, 1234.0, 2.04, 0.12, 1.23, 3.0]

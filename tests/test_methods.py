@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from quarterstats.catalogue import CATALOGUE, IndicatorParameters
+from quarterstats.catalogue import CATALOGUE, IndicatorParameters, build_catalogue
 from quarterstats.disclosure.config import DEFAULT_CELLKEY_SALT, DisclosureConfig
 from quarterstats.methods_text import (
     immigration_history_section, lisa_caveat_de, lisa_section, migration_background_section, milieu_note_de,
@@ -253,23 +253,34 @@ def test_lisa_high_means_above_the_unweighted_mean_not_the_city_share():
 def test_milieu_directions_match_the_computation():
     from quarterstats.indicators.milieu import DIMENSIONS, dimension_scores
 
-    text = section_text(milieu_section(CATALOGUE))
-    assert "ein hoher Wert bedeutet „niedriger sozialer Status“" in text
-    assert "hoher Wert einen niedrigen sozialen Status (mehr Benachteiligung)" in text
+    section = milieu_section(CATALOGUE)
+    text = section_text(section)
+    assert "ein hoher Wert bedeutet „weniger Bezug von Sozialleistungen“" in text
+    assert "ein hoher Wert bedeutet „viele Ältere“" in text
     for dim, parts in DIMENSIONS.items():
+        item = next(i for i in section["items"] if i.startswith(CATALOGUE[f"milieu_{dim}"].label_de + ":"))
+        lowering = item.split("sinkt mit:")[1] if "sinkt mit:" in item else ""
         for indicator, sign in parts:
             label = CATALOGUE[indicator].label_de
-            assert label in text
-            if sign < 0:
-                assert f"er sinkt mit: {label}" in text
-    # the computation: more SGB II recipients -> higher social score; more minors -> lower age score
-    values = {"sgb2_rate": np.array([5.0, 10.0, 20.0]), "minors_share": np.array([10.0, 15.0, 25.0])}
+            assert label in item
+            assert (label in lowering) == (sign < 0), (dim, label)
+    # the computation: more SGB II recipients -> lower status score; more minors in households -> higher
+    # family score; a long residence -> lower mobility
+    values = {"sgb2_rate": np.array([5.0, 10.0, 20.0]), "households_with_minors_share": np.array([10.0, 15.0, 25.0]),
+              "residence_5y": np.array([40.0, 50.0, 70.0])}
     scores, _ = dimension_scores(values, np.array([1000, 1000, 1000]))
-    assert scores["social"][2] > scores["social"][0]
-    assert scores["age"][2] < scores["age"][0]
+    assert scores["status"][2] < scores["status"][0]
+    assert scores["family"][2] > scores["family"][0]
+    assert scores["mobility"][2] < scores["mobility"][0]
+    # the typology and the classes are explained with the run's parameters
+    assert "Ward" in text and "von 4 bis 7" in text and "80 %" in text
+    assert "„hoch“ ab 1,0 Standardabweichungen" in text and "„sehr niedrig“ ab 1,5" in text
+    other = section_text(milieu_section(build_catalogue(IndicatorParameters(typology_types=(3, 6),
+                                                                            status_very_low_sd=2.0))))
+    assert "von 3 bis 6" in other and "„sehr niedrig“ ab 2,0" in other
     assert identifier_findings(text) == []
     note = milieu_note_de(CATALOGUE)
-    assert "sozialer Status „niedriger sozialer Status“" in note and identifier_findings(note) == []
+    assert "sozialer Status „weniger Bezug von Sozialleistungen“" in note and identifier_findings(note) == []
 
 
 # --------------------------------------------------------------------- a small city, end to end
@@ -369,7 +380,7 @@ def test_report_methods_explain_the_run(small_city):
     assert "Junge Erwachsene" in methods and "18 bis 29 Jahre" in methods
     # the LISA figure captions and the LISA table carry the reading aid, the milieu table its direction
     assert text.count("ungewichteten Mittelwert der Bezirksanteile") >= 4  # methods, table, two LISA maps
-    assert "sozialer Status „niedriger sozialer Status“" in text and "hoch heißt benachteiligt" in text
+    assert "sozialer Status „weniger Bezug von Sozialleistungen“" in text and "benachteiligt" not in text
 
 
 def test_definitions_sheet_text_holds_no_identifier(small_city):

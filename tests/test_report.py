@@ -66,9 +66,9 @@ def _rows(day: date) -> dict[str, list]:
         "single_parent_households_share": [18.0, 15.0, S, 25.0, 21.0],
         "residence_5y": [55.0, 60.0, 75.0, 45.0, 52.0],
         "turnover": [120.0, 95.5, 80.0, 150.0, 110.0] if later else [NA] * 5,
-        "milieu_age": [0.5, -0.25, NA, -1.2, NA],
-        "milieu_ethnic": [0.1, -0.9, NA, 1.4, NA],
-        "milieu_type": [32220, 22222, NA, 12320, NA],
+        "milieu_seniors": [0.5, -0.25, NA, -1.2, NA],
+        "milieu_migration": [0.1, -0.9, NA, 1.4, NA],
+        "milieu_type": [35333, 33333, NA, 31353, NA],
         "location_quotient_foreign": [0.79, 0.51, S, 1.28, 1.0],
         "lisa_class_foreign": [1, 0, -1, 2, NA],
     }
@@ -327,9 +327,12 @@ def test_suppressed_and_unavailable_cells(rendered):
     mob = table_by_caption(page, "Wohndauer und Wanderungen")
     assert [r[-1] for r in mob["body"]] == ["120,0", "95,5", "80,0", "150,0", "110,0"]
     milieu = table_by_caption(page, "Milieudimensionen")
-    assert milieu["body"][0][2:] == ["0,50", "0,10", "älter oder studentisch"]
-    assert milieu["body"][1][2:] == ["−0,25", "−0,90", "durchschnittlich"]
-    assert milieu["body"][2][2:] == ["x", "x", "x"]  # under 300 residents
+    assert milieu["body"][0][2:] == ["0,50", "0,10"]
+    assert milieu["body"][1][2:] == ["−0,25", "−0,90"]
+    assert milieu["body"][2][2:] == ["x", "x"]  # under 300 residents
+    types = table_by_caption(page, "Quartierstyp, Status- und Dynamikklasse")
+    assert [r[2:] for r in types["body"]] == [["viele Ältere"], ["gemischt, nahe am Durchschnitt"], ["x"],
+                                              ["wenige Ältere, hoher Migrationsanteil"], ["x"]]
     assert "Zeichenerklärung" in rendered.read_text(encoding="utf-8")
 
 
@@ -359,10 +362,10 @@ def test_segregation_tables(rendered):
 
 
 def test_absent_indicators_give_no_columns(rendered):
-    # milieu_family/stability/social and sex_ratio are not in the published table
+    # milieu_family/students/mobility/status and sex_ratio are not in the published table
     page = parse(rendered)
     milieu = table_by_caption(page, "Milieudimensionen")
-    assert len(milieu["head"][0]) == 2 + 3
+    assert len(milieu["head"][0]) == 2 + 2
     text = rendered.read_text(encoding="utf-8")
     assert "Geschlechterproportion" not in text
 
@@ -407,7 +410,8 @@ def test_methods_only_for_indicators_in_report(rendered):
     assert params["Altersgrenze des familiären Migrationshintergrunds"] == "18 Jahre"
     ind = {r[0]: r[1] for r in table_by_caption(page, "Altersgrenzen")["body"]}
     assert ind["Altersgrenze Altenquotient"] == "65 Jahre"
-    assert ind["Schwelle der Quartierstypen"] == "0,5 Standardabweichungen"
+    assert ind["Schwelle der Typbeschreibung"] == "0,5 Standardabweichungen"
+    assert ind["Zahl der Quartierstypen"] == "4 bis 7 Typen"
     assert ind["Junge Erwachsene"] == "18 bis 29 Jahre"
 
 

@@ -32,7 +32,7 @@ def _published(names: dict[str, str] | None = None) -> pd.DataFrame:
         "foreign": [40, 10, np.nan, np.nan, 53],
         "foreign_share": [100 * 40 / 180, 100 * 10 / 120, np.nan, np.nan, 100 * 53 / 400],
         "household_size_mean": [2.0238, 2.0, 1.5, np.nan, 1.9],
-        "milieu_type": [12332.0, 22222.0, np.nan, np.nan, np.nan],
+        "milieu_type": [52332.0, 33333.0, np.nan, np.nan, np.nan],
         "milieu_excluded": [0.0, 0.0, 1.0, 1.0, np.nan],
         "lisa_class_foreign": [1.0, 0.0, 2.0, -1.0, np.nan],
     }
@@ -116,8 +116,8 @@ def test_workbook_shows_words_for_codes_and_full_precision(tmp_path):
     header = [c.value for c in milieu[5]]
     rows = list(milieu.iter_rows(min_row=6, values_only=True))
     types = [r[header.index("Quartierstyp")] for r in rows]
-    assert types == [type_label_de(12332), "durchschnittlich", "x", "x", "x"]
-    assert type_label_de(12332) == "jung, hoher Migrationsanteil, stabil"
+    assert types == [type_label_de(52332), "gemischt, nahe am Durchschnitt", "x", "x", "x"]
+    assert type_label_de(52332) == "Familien, wenige Ältere"
     assert [r[header.index("Ohne Milieuwerte (unter 300 Einwohner)")] for r in rows] == \
         ["nein", "nein", "ja", "ja", "x"]
     lisa = wb["Segregation"]
@@ -130,7 +130,7 @@ def test_workbook_shows_words_for_codes_and_full_precision(tmp_path):
     assert households["C6"].value == 2.0238 and households["C6"].number_format == "#,##0.00"
     assert households["C9"].value == "*"
     codes = {(r[0], r[1]): r[2] for r in wb["Definitionen"].iter_rows(values_only=True) if r[0] and r[1]}
-    assert codes[("LISA-Cluster", "1")] == "Hoch-Hoch" and codes[("Quartierstyp", "12332")] == type_label_de(12332)
+    assert codes[("LISA-Cluster", "1")] == "Hoch-Hoch" and codes[("Quartierstyp", "52332")].startswith(type_label_de(52332) + ": ")
     assert codes[("Ohne Milieuwerte", "1")] == "ja"
 
 
@@ -181,7 +181,7 @@ def test_german_csv_by_hand(tmp_path):
     assert any(line.startswith("31.12.2020;;Stadt insgesamt;pop;") and ";400;" in line for line in lines)
     assert any(line.startswith("31.12.2020;C;Bezirk C;foreign;") and line.split(";")[11] == "*" for line in lines)
     milieu = [line for line in lines if ";milieu_type;" in line and line.split(";")[1] == "A"][0]
-    assert milieu.split(";")[7:9] == ["12332", "jung, hoher Migrationsanteil, stabil"]
+    assert milieu.split(";")[7:9] == ["52332", "Familien, wenige Ältere"]
     machine = pd.read_csv(tmp_path / "indikatoren.csv")
     german = pd.read_csv(tmp_path / "indikatoren_de.csv", sep=";", decimal=",", encoding="utf-8-sig")
     assert german["Wert"].to_numpy() == pytest.approx(machine["value"].to_numpy(), nan_ok=True)
@@ -203,7 +203,7 @@ def test_gis_files_by_hand_and_deterministic(tmp_path, monkeypatch):
     assert frame["household_size_mean"].tolist()[:3] == [2.0238, 2.0, 1.5]
     assert frame["foreign"].isna().tolist() == [False, False, True, True]
     assert frame["suppressed"].tolist() == ["", "", "foreign,foreign_share", "foreign,foreign_share,household_size_mean"]
-    assert frame["milieu_type_de"].tolist()[:2] == ["jung, hoher Migrationsanteil, stabil", "durchschnittlich"]
+    assert frame["milieu_type_de"].tolist()[:2] == ["Familien, wenige Ältere", "gemischt, nahe am Durchschnitt"]
     assert sqlite3.connect(tmp_path / "bezirke.gpkg").execute(
         "select last_change from gpkg_contents").fetchall() == [(gis.FIXED_GPKG_DATE,)]
     wgs = gpd.read_file(tmp_path / "bezirke.geojson")

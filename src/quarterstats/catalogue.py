@@ -56,6 +56,9 @@ __all__ = [
     "IndicatorParameters",
     "INDICATOR_PARAMETER_TEXTS",
     "KINDS",
+    "MILIEU_DIMENSIONS",
+    "MILIEU_DIMENSION_ORDER",
+    "MILIEU_TYPOLOGY_DIMENSIONS",
     "ORIGIN_REGIONS",
     "Population",
     "Relation",
@@ -71,7 +74,7 @@ __all__ = [
 ]
 
 #: Version of the catalogue (definitions, ids, formulas). Bump on any change of an id or a definition.
-CATALOGUE_VERSION = "1.0.1"
+CATALOGUE_VERSION = "2.0.0"
 
 #: Families in report order.
 FAMILIES = ("population", "age", "migration", "households", "mobility", "milieu", "segregation")
@@ -106,6 +109,47 @@ SEGREGATION_GROUPS: tuple[tuple[str, str, str], ...] = (
 ) + tuple((f"region_{code}", f"Herkunftsregion {de}", f"origin region {en}") for code, de, en in ORIGIN_REGIONS)
 
 
+#: The milieu dimensions, each meaning one thing (the one place of their definition): dimension ->
+#: ((indicator id, sign), ...). A dimension score is the equal-weight mean of the signed z-values of its
+#: indicators; sign −1 reverses an indicator. Every indicator exists on every reference date (none needs a
+#: previous date), so a dimension means the same on every date. ``status`` needs the auxiliary figures;
+#: a high status score means few benefit recipients (a high status index).
+MILIEU_DIMENSIONS: dict[str, tuple[tuple[str, int], ...]] = {
+    "family": (("households_with_minors_share", 1), ("household_size_mean", 1),
+               ("single_person_households_share", -1)),
+    "seniors": (("old_age_ratio", 1),),
+    "students": (("young_adults_share", 1),),
+    "migration": (("with_mh_share", 1), ("with_mh_minors_share", 1), ("foreign_share", 1)),
+    "mobility": (("moved_address_1y", 1), ("residence_5y", -1)),
+    "status": (("sgb2_rate", -1), ("unemployment_rate", -1), ("child_poverty", -1)),
+}
+#: Order of the dimensions in tables and of the digits of the type code.
+MILIEU_DIMENSION_ORDER = ("family", "seniors", "students", "migration", "mobility", "status")
+#: The dimensions the district typology is formed from: the make-up of the population. The social status
+#: is kept out of the typology and classified on its own (status and dynamics classes), so that a type
+#: describes who lives in a district, not how well off it is.
+MILIEU_TYPOLOGY_DIMENSIONS = ("family", "seniors", "students", "migration", "mobility")
+#: German label, English label, what a high value means (German, English) and the source of each dimension.
+_MILIEU_DIMENSION_TEXTS = {
+    "family": ("Dimension Familien", "Family dimension", "hohe Werte: viele Haushalte mit Kindern, große Haushalte",
+               "high: many households with children, large households", "Shevky & Bell 1955"),
+    "seniors": ("Dimension Ältere", "Seniors dimension", "hohe Werte: viele Ältere im Verhältnis zum Erwerbsalter",
+                "high: many older residents relative to working age", "Shevky & Bell 1955"),
+    "students": ("Dimension junge Erwachsene", "Young-adults dimension",
+                 "hohe Werte: viele junge Erwachsene (Ausbildung, Studium, Berufseinstieg)",
+                 "high: many young adults (training, university, first jobs)", "Shevky & Bell 1955"),
+    "migration": ("Dimension Migration", "Migration dimension",
+                  "hohe Werte: viele Einwohner mit Migrationshintergrund und Ausländer",
+                  "high: many residents with a migration background and foreign nationals", "Shevky & Bell 1955"),
+    "mobility": ("Dimension Mobilität", "Mobility dimension",
+                 "hohe Werte: viele Zuzüge an die Adresse, kurze Wohndauer",
+                 "high: many recent moves to the address, short residence", "Berlin MSS 2023"),
+    "status": ("Dimension sozialer Status", "Social-status dimension",
+               "hohe Werte: wenige Empfänger von Sozialleistungen, hoher Statusindex (nur mit Zulieferdaten)",
+               "high: few benefit recipients, high status index (auxiliary figures only)", "Berlin MSS 2023"),
+}
+
+
 @dataclass(frozen=True)
 class IndicatorParameters:
     """Age bounds and thresholds of the indicators, with their defaults (one place, documented).
@@ -120,20 +164,36 @@ class IndicatorParameters:
         old_age_limit: Altenquotient numerator "65 and older" and exclusive upper bound of working age
             (Destatis: 65); also the age of the "65+ living alone" indicator and of the SGB II base (under 65).
         minor_age_limit: minors are younger than this (18).
-        young_adult_ages: inclusive band of young adults, the "students" indicator of the age/life-stage
-            dimension in a university town (18–29).
+        young_adult_ages: inclusive band of young adults, the indicator of the young-adults ("students")
+            milieu dimension in a university town (18–29).
         residence_years: Wohndauer threshold in years (5): residents aged at least this many years living at
             their address for at least this many years.
         recent_move_years: "moved within the last ... years" (1).
         composite_min_population: districts with fewer residents are kept out of the z-standardisation and
             get no composite (milieu) score (300, Berlin MSS practice and the disclosure rule).
-        typology_threshold_sd: a dimension is classed "high"/"low" when its score lies more than this many
-            standard deviations (of the score across districts) above/below the mean (0.5).
+        typology_threshold_sd: a type centre is described as above/below the average in a dimension when it
+            lies more than this many standard deviations (of the dimension score across districts) above/below
+            the mean, and as clearly above/below at twice this (0.5).
+        typology_types: inclusive range of the number of district types (4–7: at most one type per colour
+            of the colour-blind-safe palette of the maps); capped by the number of districts with milieu
+            scores.
+        typology_min_explained: the number of types is the smallest in ``typology_types`` whose types explain
+            at least this share of the spread of the standardised dimension scores (between-type sum of
+            squares / total sum of squares, 0.8); the largest when none does.
+        status_high_sd: status class "hoch" above this many standard deviations of the status score above
+            the mean (1.0, Berlin MSS).
+        status_low_sd: status class "niedrig" more than this many standard deviations below the mean (1.0).
+        status_very_low_sd: status class "sehr niedrig" more than this many standard deviations below the
+            mean (1.5, Berlin MSS).
+        dynamics_threshold_sd: dynamics class "positiv"/"negativ" where the change of the status score since
+            the previous date lies more than this many standard deviations (of that change across districts)
+            above/below its mean (1.0).
         top_countries_n: number of reference countries ranked per district (5).
         child_poverty_age_limit: child poverty counts children under this age (15, Berlin MSS).
         labour_force_ages: inclusive age band of the unemployment base (15–64, i.e. 15 to under 65).
-        seed: seed for any randomised step. All current rules are deterministic (the typology is rule-based,
-            not a clustering); the seed is kept so that a seeded step can be added without changing the API.
+        seed: seed for any randomised step. All current rules are deterministic (the typology's Ward
+            clustering has no random start); the seed is kept so that a seeded step can be added without
+            changing the API.
     """
 
     age_group_lower_bounds: tuple[int, ...] = (0, 6, 15, 18, 25, 45, 65, 80)
@@ -145,6 +205,12 @@ class IndicatorParameters:
     recent_move_years: int = 1
     composite_min_population: int = 300
     typology_threshold_sd: float = 0.5
+    typology_types: tuple[int, int] = (4, 7)
+    typology_min_explained: float = 0.8
+    status_high_sd: float = 1.0
+    status_low_sd: float = 1.0
+    status_very_low_sd: float = 1.5
+    dynamics_threshold_sd: float = 1.0
     top_countries_n: int = 5
     child_poverty_age_limit: int = 15
     labour_force_ages: tuple[int, int] = (15, 64)
@@ -171,6 +237,15 @@ class IndicatorParameters:
             raise ValueError("top_countries_n must be at least 1")
         if self.typology_threshold_sd < 0:
             raise ValueError("typology_threshold_sd must not be negative")
+        lo, hi = self.typology_types
+        if not 2 <= lo <= hi:
+            raise ValueError(f"typology_types must be a range (lo, hi) with 2 <= lo <= hi, got {self.typology_types!r}")
+        if not 0 < self.typology_min_explained < 1:
+            raise ValueError("typology_min_explained must lie between 0 and 1")
+        if min(self.status_high_sd, self.status_low_sd, self.dynamics_threshold_sd) < 0:
+            raise ValueError("status_high_sd, status_low_sd and dynamics_threshold_sd must not be negative")
+        if self.status_very_low_sd < self.status_low_sd:
+            raise ValueError("status_very_low_sd must be at least status_low_sd")
 
 
 #: German name, meaning and unit of every :class:`IndicatorParameters` field (the report's methods section).
@@ -202,8 +277,28 @@ INDICATOR_PARAMETER_TEXTS = describe(IndicatorParameters, {
         "Mindestgröße für Milieuwerte", "Bezirke mit weniger Einwohnern bleiben bei der Standardisierung außen "
         "vor und erhalten keine Milieuwerte und keinen Quartierstyp.", "Einwohner", "count"),
     "typology_threshold_sd": ParameterText(
-        "Schwelle der Quartierstypen", "Eine Milieudimension gilt als hoch (niedrig), wenn ihr Wert um mehr als "
-        "so viele Standardabweichungen über (unter) dem Mittelwert der Bezirke liegt.", "Standardabweichungen"),
+        "Schwelle der Typbeschreibung", "Ein Quartierstyp liegt in einer Milieudimension über (unter) dem "
+        "Durchschnitt, wenn sein Mittelpunkt um mehr als so viele Standardabweichungen über (unter) dem Mittelwert "
+        "der Bezirke liegt, deutlich über (unter) ihm ab dem Doppelten.", "Standardabweichungen"),
+    "typology_types": ParameterText(
+        "Zahl der Quartierstypen", "Spanne, aus der die Zahl der Quartierstypen gewählt wird; höchstens so viele "
+        "Typen wie Bezirke mit Milieuwerten; beide Grenzen eingeschlossen.", "Typen", "range"),
+    "typology_min_explained": ParameterText(
+        "Erklärte Streuung der Quartierstypen", "Gewählt wird die kleinste Zahl von Typen, deren Typen mindestens "
+        "diesen Anteil der Streuung der standardisierten Dimensionswerte erklären (sonst die größte).", ""),
+    "status_high_sd": ParameterText(
+        "Schwelle Statusklasse hoch", "Statusklasse „hoch“, wenn der Statuswert um mehr als so viele "
+        "Standardabweichungen über dem Mittelwert der Bezirke liegt.", "Standardabweichungen"),
+    "status_low_sd": ParameterText(
+        "Schwelle Statusklasse niedrig", "Statusklasse „niedrig“, wenn der Statuswert um mehr als so viele "
+        "Standardabweichungen unter dem Mittelwert der Bezirke liegt.", "Standardabweichungen"),
+    "status_very_low_sd": ParameterText(
+        "Schwelle Statusklasse sehr niedrig", "Statusklasse „sehr niedrig“, wenn der Statuswert um mehr als so "
+        "viele Standardabweichungen unter dem Mittelwert der Bezirke liegt.", "Standardabweichungen"),
+    "dynamics_threshold_sd": ParameterText(
+        "Schwelle der Dynamikklassen", "Dynamik „positiv“ („negativ“), wenn die Veränderung des Statuswerts zum "
+        "vorigen Stichtag um mehr als so viele Standardabweichungen (der Veränderungen über die Bezirke) über "
+        "(unter) ihrem Mittelwert liegt.", "Standardabweichungen"),
     "top_countries_n": ParameterText(
         "Zahl der häufigsten Bezugsländer", "So viele häufigste Bezugsländer werden je Bezirk ausgewiesen.",
         "Länder", "count"),
@@ -214,8 +309,8 @@ INDICATOR_PARAMETER_TEXTS = describe(IndicatorParameters, {
         "Erwerbsfähiges Alter (Arbeitslosenanteil)", "Bezugsbevölkerung des Arbeitslosenanteils; beide Grenzen "
         "eingeschlossen (nur mit Zulieferdaten).", "Jahre", "range"),
     "seed": ParameterText(
-        "Startwert für Zufallsschritte", "Alle derzeitigen Regeln der Kennzahlen sind ohne Zufall; der Startwert "
-        "hält einen künftigen Zufallsschritt reproduzierbar."),
+        "Startwert für Zufallsschritte", "Alle derzeitigen Regeln der Kennzahlen sind ohne Zufall (auch die "
+        "Clusteranalyse der Quartierstypen); der Startwert hält einen künftigen Zufallsschritt reproduzierbar."),
 })
 
 
@@ -919,53 +1014,74 @@ def build_catalogue(params: IndicatorParameters = IndicatorParameters()) -> Cata
         f"z-scores across districts with at least {n_min} residents (mean and standard deviation without the "
         "smaller districts, which get no value); dimension score = equal-weight mean of the z-scores"
     )
-    dims = [
-        ("milieu_age", "Dimension Alter/Lebensphase", "Age / life-stage dimension",
-         "z(Altenquotient), z(Anteil junge Erwachsene), −z(Anteil Minderjährige)",
-         "hohe Werte: ältere Bevölkerung oder viele junge Erwachsene, wenige Kinder",
-         "high: older population or many young adults, few children", "Shevky & Bell 1955"),
-        ("milieu_family", "Dimension Familienstatus", "Family-status dimension",
-         "z(Anteil Haushalte mit Minderjährigen), z(mittlere Haushaltsgröße), −z(Anteil Einpersonenhaushalte)",
-         "hohe Werte: Familienhaushalte", "high: family households", "Shevky & Bell 1955"),
-        ("milieu_ethnic", "Dimension ethnischer Status", "Ethnic-status dimension",
-         "z(Anteil mit MH), z(Anteil mit MH unter Minderjährigen), z(Ausländeranteil)",
-         "hohe Werte: hoher Migrationsanteil", "high: large population with a migration background",
-         "Shevky & Bell 1955"),
-        ("milieu_stability", "Dimension Stabilität", "Stability dimension",
-         "z(Wohndauer 5 Jahre und länger), −z(Mobilitätsziffer) (ohne vorigen Stichtag nur Wohndauer)",
-         "hohe Werte: stabile Wohnbevölkerung", "high: stable resident population", mss),
-        ("milieu_social", "Dimension sozialer Status", "Social-status dimension",
-         "z(SGB-II-Quote), z(Arbeitslosenanteil), z(Kinderarmut) (nur mit Zulieferdaten)",
-         "hohe Werte: niedriger sozialer Status (Benachteiligung)", "high: low social status (disadvantage)", mss),
-    ]
-    for did, lde, len_, comp, high_de, high_en, src in dims:
+    for dim in MILIEU_DIMENSION_ORDER:
+        label_de, label_en, high_de, high_en, src = _MILIEU_DIMENSION_TEXTS[dim]
+        parts = ", ".join(f"{'' if sign > 0 else '−'}z({c.items[i].label_de})"
+                          for i, sign in MILIEU_DIMENSIONS[dim])
         c.add(
-            id=did, label_de=lde, label_en=len_, unit="z-Wert", family="milieu", numerator=comp,
-            denominator=None, formula=f"Mittelwert von {comp}", min_denominator=n_min, source=src, kind="score",
-            definition_de=f"{z_note_de}; {high_de}.", definition_en=f"{z_note_en}; {high_en}.",
+            id=f"milieu_{dim}", label_de=label_de, label_en=label_en, unit="z-Wert", family="milieu",
+            numerator=parts, denominator=None, formula=f"Mittelwert von {parts}", min_denominator=n_min,
+            source=src, kind="score", definition_de=f"{z_note_de}; {high_de}.", definition_en=f"{z_note_en}; {high_en}.",
         )
     t = p.typology_threshold_sd
-    t_de = f"{t:g}".replace(".", ",")
+    t_de, t2_de = (f"{v:g}".replace(".", ",") for v in (t, 2 * t))
+    k_lo, k_hi = p.typology_types
+    share_de = f"{p.typology_min_explained * 100:g}".replace(".", ",")
+    dims_de = ", ".join(_MILIEU_DIMENSION_TEXTS[d][0].removeprefix("Dimension ") for d in MILIEU_TYPOLOGY_DIMENSIONS)
     c.add(
         id="milieu_type", label_de="Quartierstyp", label_en="District type", unit="Typ", family="milieu",
-        numerator="Klassen der Dimensionen", denominator=None,
+        numerator=f"Dimensionswerte {dims_de}", denominator=None,
         formula=(
-            f"je Dimension hoch (> Mittelwert + {t_de} SD), niedrig (< Mittelwert − {t_de} SD), sonst mittel; "
-            "Typcode = Ziffernfolge Alter, Familie, ethnisch, Stabilität, sozial (1 niedrig, 2 mittel, 3 hoch, "
-            "0 nicht verfügbar)"
+            "Ward-Clusteranalyse der standardisierten Dimensionswerte am ersten Stichtag; Zahl der Typen: die "
+            f"kleinste Zahl von {k_lo} bis {k_hi} (höchstens die Zahl der Bezirke), bei der die Typen mindestens "
+            f"{share_de} % der Streuung erklären; jeder Bezirk erhält an jedem Stichtag den Typ mit dem "
+            "nächstgelegenen Typmittelpunkt. Typcode = Ziffernfolge Familie, Ältere, junge Erwachsene, "
+            f"Migration, Mobilität des Typmittelpunkts: 1 deutlich unter (< −{t2_de} SD), 2 unter (< −{t_de} SD), "
+            f"3 nahe am Durchschnitt, 4 über (> {t_de} SD), 5 deutlich über dem Durchschnitt (> {t2_de} SD), "
+            "0 nicht verfügbar"
         ),
-        min_denominator=n_min, source=mss + " (Klassenbildung); Shevky & Bell 1955", kind="class",
+        min_denominator=n_min, source="Ward 1963; Shevky & Bell 1955; " + mss, kind="class",
         comparable_over_time=False,
-        definition_de="Typ des Bezirks aus den Klassen seiner Dimensionswerte; die Bezeichnung nennt die vom Durchschnitt abweichenden Dimensionen.",
-        definition_en="The district's type from the classes of its dimension scores; the label names the dimensions that differ from the average.",
+        definition_de=("Typ des Bezirks aus einer Clusteranalyse seiner Dimensionswerte, einmal am ersten Stichtag "
+                       "gebildet und an späteren Stichtagen beibehalten; Name und Beschreibung nennen, worin der "
+                       "Typmittelpunkt vom Stadtdurchschnitt abweicht."),
+        definition_en=("The district's type from a cluster analysis of its dimension scores, formed once on the "
+                       "first reference date and kept on later dates; name and description say where the type "
+                       "centre differs from the city average."),
+    )
+    hi_sd, lo_sd, vlo_sd = (f"{v:g}".replace(".", ",") for v in (p.status_high_sd, p.status_low_sd,
+                                                                   p.status_very_low_sd))
+    c.add(
+        id="milieu_status_class", label_de="Statusklasse", label_en="Status class", unit="Klasse", family="milieu",
+        numerator="Dimensionswert sozialer Status", denominator=None,
+        formula=(f"z = standardisierter Statuswert; 1 hoch (z > {hi_sd}), 2 mittel, 3 niedrig (z < −{lo_sd}), "
+                 f"4 sehr niedrig (z < −{vlo_sd}) (nur mit Zulieferdaten)"),
+        min_denominator=n_min, source=mss + " (Statusindex)", kind="class", comparable_over_time=False,
+        definition_de=("Klasse des Statusindex wie im Monitoring Soziale Stadtentwicklung Berlin: Lage des "
+                       "Statuswerts des Bezirks gegenüber dem Mittel der Bezirke in Standardabweichungen."),
+        definition_en=("Class of the status index as in Berlin's social monitoring (MSS): position of the "
+                       "district's status score against the mean of the districts in standard deviations."),
+    )
+    d_sd = f"{p.dynamics_threshold_sd:g}".replace(".", ",")
+    c.add(
+        id="milieu_dynamics_class", label_de="Dynamikklasse", label_en="Dynamics class", unit="Klasse",
+        family="milieu", numerator="Veränderung des Dimensionswerts sozialer Status zum vorigen Stichtag",
+        denominator=None,
+        formula=(f"z = standardisierte Veränderung des Statuswerts; 1 positiv (z > {d_sd}), 2 stabil, "
+                 f"3 negativ (z < −{d_sd}) (nur mit Zulieferdaten und vorigem Stichtag)"),
+        min_denominator=n_min, source=mss + " (Dynamikindex)", kind="class", comparable_over_time=False,
+        definition_de=("Klasse der Veränderung des Statuswerts gegenüber dem vorigen Stichtag, gemessen an der "
+                       "Streuung dieser Veränderung über die Bezirke."),
+        definition_en=("Class of the change of the status score since the previous reference date, measured "
+                       "against the spread of that change across the districts."),
     )
     c.add(
         id="milieu_excluded", label_de=f"Ohne Milieuwerte (unter {n_min} Einwohner)",
         label_en=f"No milieu scores (under {n_min} residents)", unit="Kennzeichen", family="milieu",
         numerator="Einwohner", denominator=None, formula=f"1, wenn Einwohner < {n_min}, sonst 0",
         source="Berlin MSS 2023; Geheimhaltung", kind="class", comparable_over_time=False,
-        definition_de=f"Kennzeichen 1 für Bezirke mit weniger als {n_min} Einwohnern, die nicht standardisiert werden und keine Milieuwerte erhalten.",
-        definition_en=f"Flag 1 for districts with fewer than {n_min} residents, which are not standardised and get no milieu scores.",
+        definition_de=f"Kennzeichen 1 für Bezirke mit weniger als {n_min} Einwohnern, die nicht standardisiert werden und keine Milieuwerte, keinen Quartierstyp und keine Status- und Dynamikklasse erhalten.",
+        definition_en=f"Flag 1 for districts with fewer than {n_min} residents, which are not standardised and get no milieu scores, type, status or dynamics class.",
     )
 
     # -------------------------------------------------------------------------------- segregation
@@ -1214,8 +1330,8 @@ def _with_structure(items: dict[str, Indicator], p: IndicatorParameters) -> Cata
                              "seniors_alone_share", "households_with_mh_share"),
         "table_mobility": ("residence_5y", "moved_address_1y", "moved_city_1y", "in_movers", "out_movers",
                            "turnover", "net_migration"),
-        "table_milieu": ("milieu_age", "milieu_family", "milieu_ethnic", "milieu_stability", "milieu_social",
-                         "milieu_type"),
+        "table_milieu": tuple(f"milieu_{d}" for d in MILIEU_DIMENSION_ORDER),
+        "table_milieu_classes": ("milieu_type", "milieu_status_class", "milieu_dynamics_class"),
         "table_segregation": ("location_quotient_foreign", "location_quotient_with_mh", "lisa_class_foreign",
                               "lisa_class_with_mh"),
         "table_location_quotients_regions": tuple(f"location_quotient_region_{code}" for code, _, _ in ORIGIN_REGIONS),
@@ -1231,6 +1347,8 @@ def _with_structure(items: dict[str, Indicator], p: IndicatorParameters) -> Cata
                             "location_quotient_foreign", "households", "household_size_mean",
                             "single_person_households_share", "households_with_minors_share",
                             "seniors_alone_share", "residence_5y", "turnover"),
+        # indicators whose change against the previous and the first date is mapped, in report order
+        "change_maps": ("with_mh_share", "foreign_share", "minors_share", "old_age_ratio"),
     }
     return catalogue
 
@@ -1288,7 +1406,7 @@ def short_names_de(params: IndicatorParameters = IndicatorParameters()) -> dict[
         "intra_city_out": "Umzüge in andere Bezirke",
         "turnover": "Mobilitätsziffer", "net_migration": "Wanderungssaldo je 1.000 Einw.",
         "child_poverty": f"Kinderarmut (SGB II, u. {p.child_poverty_age_limit} J.)",
-        "milieu_age": "Dimension Alter, Lebensphase", "milieu_excluded": "Ohne Milieuwerte",
+        "milieu_excluded": "Ohne Milieuwerte",
         "seg_dissimilarity": "Dissimilaritätsindex D",
         "seg_multigroup_dissimilarity": "Multigruppen-Dissimilarität", "moran_i": "Moran's I",
         "minors": f"Minderjährige (u. {p.minor_age_limit} J.)",

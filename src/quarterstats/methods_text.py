@@ -12,7 +12,8 @@ the parameters and constants the pipeline used, so the text stays true when they
 * :func:`lisa_section` and :func:`lisa_caveat_de` — the LISA reference level (the unweighted mean of the
   district shares) and the multiple-testing caveat, also used by the LISA map captions;
 * :func:`milieu_section` and :func:`milieu_note_de` — the direction of every milieu dimension
-  (:data:`quarterstats.indicators.milieu.DIMENSIONS`).
+  (:data:`quarterstats.catalogue.MILIEU_DIMENSIONS`), how the district types are formed and kept over
+  time, and the status and dynamics classes (:mod:`quarterstats.indicators.milieu`).
 
 No Python identifier, English enum value or decimal point reaches the text: codes are translated with the
 German names the modules declare, numbers are written with a decimal comma.
@@ -25,8 +26,10 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from quarterstats.catalogue import CATALOGUE, Indicator
-from quarterstats.indicators.milieu import CLASS_LABELS_DE, DIMENSION_ORDER, DIMENSIONS, HIGH, LOW
+from quarterstats.catalogue import CATALOGUE, Indicator, IndicatorParameters
+from quarterstats.indicators.milieu import (
+    DIMENSION_ORDER, DIMENSION_WORDS_DE, DIMENSIONS, DYNAMICS_LABELS_DE, STATUS_LABELS_DE, TYPOLOGY_DIMENSIONS,
+)
 from quarterstats.indicators.segregation import LISA_ALPHA, MORAN_PERMUTATIONS
 from quarterstats.migration import (
     ACQUISITIONS_DE, MH_STATUS_ORDER, RECOVERY_REASONS, RECOVERY_REASONS_DE, MigrationParameters,
@@ -41,6 +44,7 @@ __all__ = [
     "lisa_section",
     "milieu_section",
     "milieu_note_de",
+    "milieu_classes_note_de",
 ]
 
 _PARENTS_GENITIVE_DE = {"mother": "der Mutter", "father": "des Vaters"}
@@ -281,46 +285,87 @@ def lisa_section(n_districts: int | None = None, permutations: int = MORAN_PERMU
 
 # ---------------------------------------------------------------------------------------------- milieu
 def milieu_section(catalogue: Mapping[str, Indicator] = CATALOGUE) -> dict[str, Any]:
-    """What a high value of each milieu dimension means, and how its indicators are oriented."""
+    """What a high value of each milieu dimension means and how its indicators are oriented; how the
+    district types are formed and kept over time; the status and dynamics classes."""
+    params = getattr(catalogue, "params", None) or IndicatorParameters()
 
     def label(indicator: str) -> str:
         return catalogue[indicator].label_de if indicator in catalogue else indicator
+
+    def dimension(dim: str) -> str:
+        return label(f"milieu_{dim}").removeprefix("Dimension ")
 
     items = []
     for dim in DIMENSION_ORDER:
         parts = DIMENSIONS[dim]
         raising = [label(i) for i, sign in parts if sign > 0]
         lowering = [label(i) for i, sign in parts if sign < 0]
-        name = label(f"milieu_{dim}")
-        text = (f"{name}: ein hoher Wert bedeutet „{CLASS_LABELS_DE[dim][HIGH]}“, ein niedriger "
-                f"„{CLASS_LABELS_DE[dim][LOW]}“. Er steigt mit: {_enumerate_de(raising)}")
-        if lowering:
-            text += f"; er sinkt mit: {_enumerate_de(lowering)} (umgekehrt gepolt)"
-        items.append(text + ".")
-    social = [label(i) for i, sign in DIMENSIONS["social"] if sign > 0]
+        low, high = DIMENSION_WORDS_DE[dim]
+        text = f"{label(f'milieu_{dim}')}: ein hoher Wert bedeutet „{high}“, ein niedriger „{low}“."
+        if raising:
+            text += f" Er steigt mit: {_enumerate_de(raising)}"
+            text += f"; er sinkt mit: {_enumerate_de(lowering)} (umgekehrt gepolt)." if lowering else "."
+        else:
+            text += f" Er sinkt mit: {_enumerate_de(lowering)} (umgekehrt gepolt)."
+        items.append(text)
+    t = params.typology_threshold_sd
+    k_lo, k_hi = params.typology_types
     paragraphs = [
-        "Die Milieudimensionen fassen mehrere Kennzahlen zu einem Wert je Bezirk zusammen (Sozialraumanalyse "
-        "nach Shevky und Bell): Jede Kennzahl wird über die Bezirke standardisiert (z-Wert: Abstand vom "
-        "Mittelwert der Bezirke in Standardabweichungen), der Dimensionswert ist der gleichgewichtete Mittelwert "
-        "dieser z-Werte. Null ist der Durchschnitt der Bezirke.",
+        "Die Milieudimensionen fassen Kennzahlen, die dasselbe messen, zu einem Wert je Bezirk zusammen "
+        "(Sozialraumanalyse nach Shevky und Bell): Jede Kennzahl wird über die Bezirke mit mindestens "
+        f"{_count_de(params.composite_min_population)} Einwohnern standardisiert (z-Wert: Abstand vom Mittelwert "
+        "der Bezirke in Standardabweichungen), der Dimensionswert ist der gleichgewichtete Mittelwert dieser "
+        "z-Werte. Null ist der Durchschnitt der Bezirke. Jede Dimension misst nur eines; keine braucht einen "
+        "vorigen Stichtag, so bedeutet sie an jedem Stichtag dasselbe.",
     ]
     after = [
-        f"Die Dimension „{label('milieu_social').removeprefix('Dimension ')}“ ist wie der Statusindex des "
-        "Berliner Monitorings Soziale "
-        f"Stadtentwicklung ausgerichtet: Sie entsteht aus {_enumerate_de(social)}, deshalb bedeutet ein hoher "
-        f"Wert einen niedrigen sozialen Status (mehr Benachteiligung) und ein niedriger Wert einen hohen. Sie "
-        "wird nur berechnet, wenn die Stadt diese Zulieferdaten bereitstellt.",
+        "Quartierstypen: Die Bezirke werden nach den Dimensionen "
+        f"{_enumerate_de([dimension(d) for d in TYPOLOGY_DIMENSIONS])} gruppiert, jede Dimension noch einmal auf "
+        "Mittelwert 0 und Standardabweichung 1 gebracht. Das Verfahren ist die hierarchische Clusteranalyse nach "
+        "Ward; sie hat keinen Zufallsstart, dieselben Daten ergeben immer dieselben Typen. Die Zahl der Typen ist "
+        f"die kleinste Zahl von {k_lo} bis {k_hi} (höchstens die Zahl der Bezirke mit Milieuwerten), bei der die "
+        f"Typen mindestens {_de(params.typology_min_explained * 100, 0)} % der Streuung erklären, sonst {k_hi}. "
+        "Die Typen werden einmal am ersten Stichtag gebildet; an jedem Stichtag erhält jeder Bezirk den Typ, "
+        "dessen Mittelpunkt seinen Dimensionswerten am nächsten liegt. So bleiben die Typen über die Zeit "
+        "vergleichbar, und ein Bezirk wechselt den Typ nur, wenn sich seine Lage unter den Bezirken deutlich "
+        "ändert.",
+        "Name und Beschreibung eines Typs ergeben sich aus seinem Mittelpunkt: Liegt er in einer Dimension um mehr "
+        f"als {_de(t, 1)} Standardabweichungen über (unter) dem Durchschnitt, heißt es „mehr“ („weniger“), ab "
+        f"{_de(2 * t, 1)} „deutlich mehr“ („deutlich weniger“); der Name nennt die zwei stärksten Abweichungen. "
+        "Die Namen beschreiben, wer in einem Bezirk wohnt, und werten nicht. Der soziale Status gehört "
+        "deshalb nicht zu den Typen, er wird eigens klassifiziert.",
+        f"Status- und Dynamikklassen (wie im Berliner Monitoring Soziale Stadtentwicklung; nur mit Zulieferdaten "
+        f"zu {_enumerate_de([label(i) for i, _ in DIMENSIONS['status']])}): Der Statuswert wird über die Bezirke "
+        f"standardisiert; Statusklasse „{STATUS_LABELS_DE[1]}“ ab {_de(params.status_high_sd, 1)} "
+        f"Standardabweichungen über dem Mittelwert, „{STATUS_LABELS_DE[3]}“ ab {_de(params.status_low_sd, 1)} und "
+        f"„{STATUS_LABELS_DE[4]}“ ab {_de(params.status_very_low_sd, 1)} Standardabweichungen darunter, sonst "
+        f"„{STATUS_LABELS_DE[2]}“. Die Dynamikklasse vergleicht die Veränderung des Statuswerts seit dem vorigen "
+        f"Stichtag mit der Streuung dieser Veränderung über die Bezirke: „{DYNAMICS_LABELS_DE[1]}“ ab "
+        f"{_de(params.dynamics_threshold_sd, 1)} Standardabweichungen über ihrem Mittelwert, "
+        f"„{DYNAMICS_LABELS_DE[3]}“ ebenso weit darunter, sonst „{DYNAMICS_LABELS_DE[2]}“. Am ersten Stichtag gibt "
+        "es keine Dynamikklasse. Bezirke unter der Mindestgröße erhalten weder Typ noch Klasse "
+        "(„nicht klassifiziert“, mit Grund in der Tabelle „quartierstypen“).",
     ]
-    section = _section("methoden-milieu", "Milieudimensionen", paragraphs, items)
+    section = _section("methoden-milieu", "Milieudimensionen, Quartierstypen, Status und Dynamik", paragraphs, items)
     section["after"] = after
     return section
 
 
 def milieu_note_de(catalogue: Mapping[str, Indicator] = CATALOGUE) -> str:
     """The reading aid under the milieu table: what high values mean, the status dimension in particular."""
-    high = [f"{catalogue[f'milieu_{d}'].label_de.removeprefix('Dimension ')} „{CLASS_LABELS_DE[d][HIGH]}“"
+    high = [f"{catalogue[f'milieu_{d}'].label_de.removeprefix('Dimension ')} „{DIMENSION_WORDS_DE[d][1]}“"
             for d in DIMENSION_ORDER if f"milieu_{d}" in catalogue]
     return ("Milieudimensionen als z-Werte: 0 ist der Durchschnitt der Bezirke. "
-            f"Hohe Werte bedeuten: {_enumerate_de(high)} "
-            "(die Dimension sozialer Status ist wie im Berliner Monitoring Soziale Stadtentwicklung "
-            "ausgerichtet: hoch heißt benachteiligt).")
+            f"Hohe Werte bedeuten: {_enumerate_de(high)}.")
+
+
+def milieu_classes_note_de() -> str:
+    """The reading aid under the table of types and classes."""
+    return ("Quartierstyp: gebildet am ersten Stichtag und beibehalten (Beschreibung der Typen in der Tabelle "
+            "„quartierstypen“). Statusklasse nach der Lage des Statuswerts unter den Bezirken, Dynamikklasse nach "
+            "seiner Veränderung seit dem vorigen Stichtag; beide nur mit Zulieferdaten. x: nicht klassifiziert "
+            "(zu wenige Einwohner) oder kein Vergleich möglich.")
+
+
+def _count_de(n: int) -> str:
+    return f"{int(n):,}".replace(",", ".")

@@ -29,7 +29,7 @@ The report is one self-contained, German, printable HTML file:
 Number formats per catalogue kind (see :data:`quarterstats.catalogue.KINDS`): counts without decimals;
 shares, ratios, rates and means with one decimal (density none, mean household size two); indices,
 location quotients and z scores with two; classes as German labels (milieu types via
-:func:`quarterstats.indicators.type_label_de`, LISA classes via
+:func:`quarterstats.indicators.milieu.class_word_de`, LISA classes via
 :data:`quarterstats.autocorrelation.LISA_LABELS_DE`). Segregation indices: D (×100) one decimal, all other
 indices, Moran's I and its pseudo p-value three.
 """
@@ -52,10 +52,11 @@ import pandas as pd
 from quarterstats import atomic
 from quarterstats.autocorrelation import LISA_LABELS_DE
 from quarterstats.catalogue import CATALOGUE, ORIGIN_REGIONS, SEGREGATION_GROUPS, Indicator, catalogue_table
-from quarterstats.indicators import natural_key, type_label_de
+from quarterstats.indicators import natural_key
+from quarterstats.indicators.milieu import class_word_de
 from quarterstats.methods_text import (
-    immigration_history_section, lisa_caveat_de, lisa_section, migration_background_section, milieu_note_de,
-    milieu_section, register_undercount_section,
+    immigration_history_section, lisa_caveat_de, lisa_section, migration_background_section, milieu_classes_note_de,
+    milieu_note_de, milieu_section, register_undercount_section,
 )
 from quarterstats.migration import MigrationParameters
 from quarterstats.parameter_text import parameter_rows
@@ -89,6 +90,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("mobilitaet", "Wohndauer und Mobilität"),
     ("milieu", "Milieus"),
     ("segregation", "Segregation"),
+    ("veraenderungen", "Veränderungen"),
     ("zeitreihen", "Zeitreihen"),
 )
 _SECTION_TITLES = dict(SECTIONS)
@@ -131,8 +133,10 @@ DISTRICT_TABLES: dict[str, tuple[DistrictTableSpec, ...]] = {
         DistrictTableSpec("Wohndauer und Wanderungen nach Stadtbezirken", "table_mobility"),
     ),
     "milieu": (
-        DistrictTableSpec("Milieudimensionen (z-Werte) und Quartierstyp nach Stadtbezirken", "table_milieu",
+        DistrictTableSpec("Milieudimensionen (z-Werte) nach Stadtbezirken", "table_milieu",
                           note_de=milieu_note_de()),
+        DistrictTableSpec("Quartierstyp, Status- und Dynamikklasse nach Stadtbezirken", "table_milieu_classes",
+                          note_de=milieu_classes_note_de()),
     ),
     "segregation": (
         DistrictTableSpec("Lokalisationsquotienten und LISA-Cluster nach Stadtbezirken", "table_segregation",
@@ -256,14 +260,11 @@ def _decimals(indicator: str, kind: str) -> int:
 
 def _class_label(indicator: str, value: float) -> str:
     code = int(round(value))
-    if indicator == "milieu_type":
-        return type_label_de(code)
     if indicator.startswith("lisa_class_"):
         key = _LISA_CODES.get(code)
         return LISA_LABELS_DE[key] if key else str(code)
-    if indicator == "milieu_excluded":
-        return "ja" if code else "nein"
-    return str(code)
+    word = class_word_de(indicator, code)
+    return str(code) if word is None else word
 
 
 def _cell(indicator: str, kind: str, value: float, flag: str) -> dict[str, str]:
@@ -799,7 +800,7 @@ _FILE_KINDS = {".csv": "CSV", ".parquet": "Parquet", ".xlsx": "Excel", ".xls": "
 #: German titles of the published files by stem (file names are ASCII; the index shows words).
 FILE_TITLES_DE = {
     "alterspyramide": "Alterspyramide", "bezirke": "Bezirke mit Werten (GIS)", "bezugslaender": "Bezugsländer",
-    "indikatoren": "Indikatoren", "segregationsindizes": "Segregationsindizes", "tabellen": "Tabellen",
+    "indikatoren": "Indikatoren", "quartierstypen": "Quartierstypen", "segregationsindizes": "Segregationsindizes", "tabellen": "Tabellen",
     "zeichenerklaerung": "Zeichenerklärung", "zeitreihe": "Zeitreihe",
     "zeitreihe_segregationsindizes": "Zeitreihe der Segregationsindizes",
 }

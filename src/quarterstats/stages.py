@@ -696,6 +696,7 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str, settings:
     )
     from quarterstats.figures import prepare_workers, start_figures
     from quarterstats.gis import write_gis_files
+    from quarterstats.indicators import district_types
     from quarterstats.parameter_text import parameter_table
     from quarterstats.profiles import profile_links, render_profiles
     from quarterstats.report import INDEX_FILE, REPORT_FILE
@@ -778,6 +779,8 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str, settings:
             outputs += write_table_files(indices, staged, "segregationsindizes")
             top = top_countries_published(persons, published, params.top_countries_n)
             outputs += write_table_files(top, staged, "bezugslaender")
+            types = district_types(published, params.composite_min_population)
+            outputs += write_table_files(types, staged, "quartierstypen")
             outputs.append(write_legend_file(staged))
             outputs.append(write_workbook(published, staged / "tabellen.xlsx", prov, segregation=indices, top=top,
                                           catalogue=catalogue))
@@ -836,7 +839,7 @@ def publication_stage(paths: ProjectPaths, reference_date: date | str, settings:
 
 #: Tables every publication of a date holds, each as ``<stem>.parquet``, ``<stem>.csv`` and ``<stem>_de.csv``
 #: (:func:`quarterstats.tables.write_table_files`) ...
-PUBLICATION_TABLES = ("indikatoren", "alterspyramide", "segregationsindizes", "bezugslaender")
+PUBLICATION_TABLES = ("indikatoren", "alterspyramide", "segregationsindizes", "bezugslaender", "quartierstypen")
 #: ... and these files (besides the figures, which depend on the data, and the district profiles, one per
 #: district: :func:`quarterstats.profiles.profile_files`).
 PUBLICATION_FILES = ("zeichenerklaerung.csv", "tabellen.xlsx", "bezirke.gpkg", "bezirke.geojson", "karte.html",

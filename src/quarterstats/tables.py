@@ -67,6 +67,9 @@ HEADERS_DE = {
     "count": "Anzahl", "index": "Kennung", "index_label_de": "Index", "group": "Gruppenkennung",
     "group_label_de": "Gruppe", "p_value": "p-Wert", "rank": "Rang", "country_code": "Staatenschlüssel",
     "country_name": "Bezugsland", "name_flag": "Zeichen Bezugsland",
+    "type_code": "Typcode", "type_name_de": "Quartierstyp", "type_description_de": "Beschreibung des Typs",
+    "status_class": "Statusklasse (Schlüssel)", "status_class_de": "Statusklasse",
+    "dynamics_class": "Dynamikklasse (Schlüssel)", "dynamics_class_de": "Dynamikklasse", "note_de": "Hinweis",
 }
 #: Words for the codes of the pyramid table (German files only).
 SEX_DE = {"m": "männlich", "w": "weiblich"}
@@ -75,22 +78,18 @@ MH_DE = {"mit MH": "mit Migrationshintergrund", "ohne MH": "ohne Migrationshinte
 
 # ----------------------------------------------------------------------------------------- code lists
 def class_words_de(indicator: str, codes: pd.Series) -> pd.Series:
-    """German words for the codes of a class indicator (milieu type, LISA class, exclusion flag); NA where
-    the code is missing. The words are declared where the classes are defined."""
-    from quarterstats.indicators import type_label_de
-    from quarterstats.indicators.milieu import EXCLUDED_LABELS_DE
+    """German words for the codes of a class indicator (milieu type, status and dynamics class, LISA class,
+    exclusion flag); NA where the code is missing. The words are declared where the classes are defined."""
+    from quarterstats.indicators.milieu import class_word_de
     from quarterstats.indicators.segregation import LISA_LABELS_BY_CODE_DE
 
     numbers = pd.to_numeric(codes, errors="coerce")
     present = numbers.dropna().round().astype(int)
-    if indicator == "milieu_type":
-        words = {code: type_label_de(code) for code in present.unique()}
-    elif indicator.startswith("lisa_class_"):
+    if indicator.startswith("lisa_class_"):
         words = LISA_LABELS_BY_CODE_DE
-    elif indicator == "milieu_excluded":
-        words = EXCLUDED_LABELS_DE
     else:
-        words = {}
+        words = {code: class_word_de(indicator, code) for code in present.unique()}
+        words = {code: word for code, word in words.items() if word is not None}
     out = pd.Series(pd.NA, index=codes.index, dtype="string")
     out[present.index] = present.map(lambda c: words.get(c, str(c))).astype("string")
     return out
@@ -98,24 +97,25 @@ def class_words_de(indicator: str, codes: pd.Series) -> pd.Series:
 
 def code_lists_de(milieu_codes: Iterable[float] = ()) -> pd.DataFrame:
     """The code lists of the class indicators (Merkmal, Schlüssel, Bedeutung) for the definitions sheet:
-    the LISA classes, the exclusion flag, the classes of the milieu dimensions and the milieu types that
-    occur (``milieu_codes``)."""
-    from quarterstats.indicators import type_label_de
+    the LISA classes, the exclusion flag, the status and dynamics classes, the levels of the digits of the
+    type code and the district types that occur (``milieu_codes``) with their description."""
     from quarterstats.indicators.milieu import (
-        AVERAGE_LABEL_DE, CLASS_LABELS_DE, DIMENSION_ORDER, EXCLUDED_LABELS_DE, HIGH, LOW, MEDIUM,
-        NOT_AVAILABLE as CLASS_NOT_AVAILABLE,
+        DYNAMICS_LABELS_DE, EXCLUDED_LABELS_DE, LEVEL_WORDS_DE, STATUS_LABELS_DE, TYPOLOGY_DIMENSIONS,
+        type_description_de, type_label_de,
     )
     from quarterstats.indicators.segregation import LISA_LABELS_BY_CODE_DE
 
     rows = [("LISA-Cluster", str(code), word) for code, word in LISA_LABELS_BY_CODE_DE.items()]
     rows += [("Ohne Milieuwerte", str(code), word) for code, word in EXCLUDED_LABELS_DE.items()]
-    for pos, dim in enumerate(DIMENSION_ORDER, start=1):
+    rows += [("Statusklasse", str(code), word) for code, word in STATUS_LABELS_DE.items()]
+    rows += [("Dynamikklasse", str(code), word) for code, word in DYNAMICS_LABELS_DE.items()]
+    for pos, dim in enumerate(TYPOLOGY_DIMENSIONS, start=1):
         dimension = CATALOGUE[f"milieu_{dim}"].label_de
-        for code, word in ((LOW, CLASS_LABELS_DE[dim][LOW]), (MEDIUM, AVERAGE_LABEL_DE),
-                           (HIGH, CLASS_LABELS_DE[dim][HIGH]), (CLASS_NOT_AVAILABLE, "nicht verfügbar")):
+        for code, word in sorted(LEVEL_WORDS_DE.items()):
             rows.append((f"Quartierstyp, {pos}. Ziffer ({dimension})", str(code), word))
     for code in sorted({int(round(c)) for c in milieu_codes if pd.notna(c)}):
-        rows.append(("Quartierstyp", f"{code:0{len(DIMENSION_ORDER)}d}", type_label_de(code)))
+        rows.append(("Quartierstyp", f"{code:0{len(TYPOLOGY_DIMENSIONS)}d}",
+                     f"{type_label_de(code)}: {type_description_de(code)}"))
     return pd.DataFrame(rows, columns=["Merkmal", "Schlüssel", "Bedeutung"])
 
 

@@ -487,6 +487,8 @@ def protect_indicators(
     besides the catalogue's. ``extra_mask``: areas × count cells to suppress besides the small counts
     (True = suppress; the linked protection of :mod:`.linked` passes the cells it needs hidden), completed
     by the same secondary suppression."""
+    from quarterstats.indicators.milieu import CLASS_IDS as MILIEU_CLASS_IDS
+
     cat = structure_of(catalogue, params)
     all_relations = (*cat.relations, *relations)
     wide = count_cells(table, cat)
@@ -572,7 +574,7 @@ def protect_indicators(
                 for key in value_follows(ind, cat, available):
                     hide |= cell(at, key)[1]
                 hide |= cut_small(districts, ind.gives_back)
-            if kind in ("score",) or indicator_id == "milieu_type":
+            if kind in ("score",) or indicator_id in MILIEU_CLASS_IDS:
                 pop, _ = cell(at, "pop")
                 too_small = np.nan_to_num(pop < config.min_population_composite, nan=True).astype(bool)
                 out.loc[idx[too_small & (districts != CITY).to_numpy()], "value"] = np.nan
@@ -634,7 +636,10 @@ def _milieu_from_published(out: pd.DataFrame, table: pd.DataFrame, flag: np.ndar
     is left out of the standardisation and of its district's score (the score is the mean of the
     indicators available, as for missing ones); a score with none left is suppressed. Which districts are
     included (at least ``composite_min_population`` residents) does not change; rows already masked
-    (districts too small) stay masked."""
+    (districts too small) stay masked. The types are fitted here on this date's published scores and
+    the dynamics class is left empty: :func:`published_changes` sets both from the first date's published
+    scores and the published change of the status score
+    (:func:`quarterstats.indicators.milieu.classes_over_time`)."""
     from quarterstats.indicators.milieu import DIMENSIONS, milieu_values
 
     keys = [k for k in out["indicator"].unique() if k.startswith("milieu_") and k != "milieu_excluded"]
@@ -654,6 +659,9 @@ def _milieu_from_published(out: pd.DataFrame, table: pd.DataFrame, flag: np.ndar
         else:
             new = pd.Series(recomputed[key], index=districts).reindex(out.loc[rows, "district_id"]).to_numpy()
         shown = out.loc[rows, "value"].notna().to_numpy()
+        if key == "milieu_dynamics_class":  # no change known yet: not available, not suppressed
+            out.loc[rows, "value"] = np.nan
+            continue
         out.loc[rows, "value"] = np.where(shown, new, np.nan)
         flag[out.index.get_indexer(rows[shown & np.isnan(new)])] = SUPPRESSED
 

@@ -6,7 +6,8 @@ the publication interface (``published``, ``series``, ``segregation``, ``pyramid
 column) is refused. Each figure is written as PNG (150 dpi, slides) and SVG (print) into
 ``out_dir / "abbildungen"`` and described by a :class:`FigureFile`; the list comes back in report order
 (sections ``bevoelkerung``, ``migration``, ``haushalte``, ``mobilitaet``, ``milieu``, ``segregation``,
-``zeitreihen``). Figures over time use the dates up to the report's reference date and are left out when
+``veraenderungen`` (change maps of the catalogue group ``change_maps`` against the previous and the first
+date), ``zeitreihen``). Figures over time use the dates up to the report's reference date and are left out when
 there is only one date.
 
 Every value is drawn as the tables print it (:func:`quarterstats.disclosure.linked.at_published_precision`,
@@ -55,7 +56,8 @@ __all__ = ["FIGURE_FOLDER", "SECTIONS", "FigureDrawing", "FigureFile", "prepare_
 #: Folder of the figure files inside a report folder.
 FIGURE_FOLDER = "abbildungen"
 #: Report sections in order.
-SECTIONS = ("bevoelkerung", "migration", "haushalte", "mobilitaet", "milieu", "segregation", "zeitreihen")
+SECTIONS = ("bevoelkerung", "migration", "haushalte", "mobilitaet", "milieu", "segregation", "veraenderungen",
+            "zeitreihen")
 #: Columns that only person-level data has; figures refuse tables carrying them.
 _PERSON_LEVEL_COLUMNS = ("person_id", "household_id", "mother_id", "father_id", "x", "y")
 
@@ -115,7 +117,14 @@ def _plan(published, series, segregation, pyramid, districts, meta) -> list[tupl
     plan.append(("bars_origin_regions", "migration", lambda: bars.origin_region_bars(published, districts, meta)))
     plan += by_section.get("haushalte", [])
     plan += by_section.get("mobilitaet", [])
-    plan.append(("map_milieu_type", "milieu", lambda: maps.milieu_map(published, districts, meta)))
+    plan.append(("map_milieu_type", "milieu", lambda: maps.milieu_map(published, districts, meta, series)))
+    for indicator in CATALOGUE.groups["change_maps"]:
+        for against in ("previous", "baseline"):
+            if against == "baseline" and meta.get("baseline_reference_date") == meta.get("previous_reference_date"):
+                continue  # the previous date is the first: the same map twice
+            plan.append((f"change_{against}_{indicator}", "veraenderungen",
+                         lambda indicator=indicator, against=against: maps.change_map(
+                             published, series, districts, indicator, against, meta)))
     for group, indicator in (("foreign", "foreign_share"), ("with_mh", "with_mh_share")):
         label = indicator_text(indicator, published)[0]
         plan.append((f"map_lisa_{group}", "segregation",

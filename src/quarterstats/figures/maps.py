@@ -19,8 +19,13 @@ colours with the global Moran's I and its permutation p-value from the segregati
 the caption says what "hoch" and "niedrig" refer to (the unweighted mean of the district shares) and that
 each district is tested on its own, without a correction for multiple testing
 (:func:`quarterstats.methods_text.lisa_caveat_de`).
-The milieu map shows the type of each district (:func:`quarterstats.indicators.type_label_de`); districts
-below the composite minimum population are hatched "zu klein für Milieuwerte".
+The typology map shows the district type of each district (:func:`quarterstats.indicators.type_label_de`)
+in the colour-blind-safe house palette (Okabe & Ito, 7 colours; further types grouped as "übrige Typen"),
+a type in the same colour on every date;
+districts below the composite minimum population are hatched "nicht typisiert: zu wenige Einwohner".
+Change maps (:func:`change_map`) show the published change of an indicator against the previous or the
+first reference date in 5 classes symmetric around zero (ColorBrewer PuOr); "*" (hatched) where a value of
+either date is suppressed, "x" where there is nothing to compare with.
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ from shapely.ops import polylabel
 
 from quarterstats.autocorrelation import LISA_LABELS_DE
 from quarterstats.catalogue import CATALOGUE, SEGREGATION_GROUPS
-from quarterstats.indicators import type_label_de
+from quarterstats.indicators import type_description_de, type_label_de
 from quarterstats.indicators.segregation import LISA_ALPHA, MORAN_PERMUTATIONS
 from quarterstats.indicators.common import natural_key
 from quarterstats.methods_text import lisa_caveat_de
@@ -57,6 +62,9 @@ __all__ = [
     "MAP_INDICATORS",
     "MAX_LABELLED_DISTRICTS",
     "Classification",
+    "change_breaks",
+    "change_classes",
+    "change_map",
     "choropleth_map",
     "class_labels",
     "classify",
@@ -75,8 +83,6 @@ MAP_INDICATORS: tuple[tuple[str, str], ...] = tuple(
 FISHER_JENKS_K = 5
 #: Above this many districts the map carries no labels (a 450-cell grid would be unreadable).
 MAX_LABELLED_DISTRICTS = 60
-#: Above this many milieu types the rarest are grouped as "übrige Typen".
-MAX_TYPE_COLOURS = style.MAX_CATEGORICAL_COLOURS
 #: LISA value codes in the long table (see ``quarterstats.indicators.segregation.LISA_CODES``).
 LISA_CODE_CLASS = {1: "HH", 2: "LL", 3: "HL", 4: "LH", 0: "not_significant", -1: "island"}
 LISA_ORDER = ("HH", "LL", "HL", "LH", "not_significant", "island")
@@ -629,73 +635,223 @@ def _parameter(meta: Mapping, name: str, default: float) -> float:
     return default
 
 
+#: Colours of the district types: the house palette (Okabe & Ito, colour-blind safe, qualitative,
+#: :data:`quarterstats.figures.style.OKABE_ITO`), one per type up to the default upper bound of
+#: ``typology_types`` (7); further types (a wider range set by the user) are grouped as "übrige Typen".
+TYPE_COLOURS: tuple[str, ...] = style.OKABE_ITO
+#: ColorBrewer PuOr, 5 classes (colour-blind safe, diverging): orange for decreases, purple for increases,
+#: near-white for changes around zero.
+CHANGE_COLOURS = ("#e66101", "#fdb863", "#f7f7f7", "#b2abd2", "#5e3c99")
+NO_COMPARISON = "no_comparison"
+NO_COMPARISON_STYLE = AreaStyle(NO_COMPARISON, "x kein Vergleich möglich", style.MISSING_FACE, "xxxx")
+SUPPRESSED_CHANGE_STYLE = AreaStyle(SUPPRESSED, "* Veränderung gesperrt (Geheimhaltung)", style.SUPPRESSED_FACE,
+                                    style.SUPPRESSED_HATCH)
+
+
 def _type_label(code: int) -> str:
-    """German label of a milieu type code ("Typ <code>" for a code the typology does not know)."""
+    """German name of a district type code ("Typ <code>" for a code the typology does not know)."""
     try:
         return type_label_de(code)
     except ValueError:
         return f"Typ {code}"
 
 
-def milieu_map(published: pd.DataFrame, districts: gpd.GeoDataFrame, meta: Mapping) -> Drawn:
-    """Map of the milieu type of each district (categorical colours, type labels in the legend)."""
+def _type_description(code: int) -> str:
+    try:
+        return type_description_de(code)
+    except ValueError:
+        return ""
+
+
+def _type_codes_over_time(series: pd.DataFrame | None, reference_date) -> list[int]:
+    """The type codes of every published date up to ``reference_date``: the colours follow this list, so
+    a type keeps its colour from one date to the next (the types are fitted once, on the first date)."""
+    if series is None or "reference_date" not in series.columns:
+        return []
+    ref = style.as_date(reference_date)
+    rows = series[(series["indicator"] == "milieu_type") & (series["district_id"] != "city")]
+    rows = rows[rows["reference_date"].map(style.as_date) <= ref]
+    values = pd.to_numeric(rows["value"], errors="coerce").dropna()
+    return sorted({int(round(v)) for v in values})
+
+
+def milieu_map(published: pd.DataFrame, districts: gpd.GeoDataFrame, meta: Mapping,
+               series: pd.DataFrame | None = None) -> Drawn:
+    """Map of the district type of each district: one colour-blind-safe colour per type (:data:`TYPE_COLOURS`,
+    the same type in the same colour on every date of ``series``; beyond 7 types the rarest are grouped), the type names with the number of
+    districts in the legend, the description of every type in the caption; districts below the composite
+    minimum population hatched."""
     frame = district_frame(districts, published)
     ids = frame["district_id"]
     types = indicator_values(published, "milieu_type", ids)
     excluded = indicator_values(published, "milieu_excluded", ids)
     pop = indicator_values(published, "pop", ids)
     min_pop = int(_parameter(meta, "composite_min_population", 300))
-    sd_text = format_number(_parameter(meta, "typology_threshold_sd", 0.5), 1)
     too_small = (excluded.values == 1.0) | (np.isfinite(pop.values) & (pop.values < min_pop))
     codes = np.where(types.status == OK, types.values, np.nan)
     present = sorted({int(c) for c in codes[np.isfinite(codes)]})
-    counts = {c: int((codes == c).sum()) for c in present}
-    if len(present) > MAX_TYPE_COLOURS:
-        ranked = sorted(present, key=lambda c: (-counts[c], c))
-        coloured = sorted(ranked[:MAX_TYPE_COLOURS - 1])
-    else:
-        coloured = present
-    colours = style.categorical_colours(len(coloured)) if coloured else []
-    styles = [AreaStyle(f"type_{c}", _wrap_legend_title(_type_label(c), 34), colour)
-              for c, colour in zip(coloured, colours)]
-    others = [c for c in present if c not in coloured]
+    known = sorted(set(_type_codes_over_time(series, meta["reference_date"])) | set(present))
+    if len(known) > len(TYPE_COLOURS):  # more types than colours: the most frequent of this date coloured
+        counts = {c: int((codes == c).sum()) for c in present}
+        known = sorted(sorted(present, key=lambda c: (-counts[c], c))[:len(TYPE_COLOURS) - 1])
+    colour_of = dict(zip(known, TYPE_COLOURS))
+    coloured = [c for c in present if c in colour_of]
+    others = [c for c in present if c not in colour_of]
+    styles = [AreaStyle(f"type_{c}", _wrap_legend_title(_type_label(c), 34), colour_of[c]) for c in coloured]
     if others:
         styles.append(AreaStyle("type_other", f"übrige Typen ({len(others)} Typen)", style.OTHER_CATEGORY_COLOUR))
     keys = np.full(len(frame), MISSING, dtype=object)
     for i, c in enumerate(codes):
         if np.isfinite(c):
-            keys[i] = f"type_{int(c)}" if int(c) in coloured else "type_other"
+            keys[i] = f"type_{int(c)}" if int(c) in colour_of else "type_other"
         elif too_small[i]:
             keys[i] = "too_small"
         elif types.status[i] == SUPPRESSED:
             keys[i] = SUPPRESSED
-    too_small_style = AreaStyle("too_small", style.TOO_SMALL_DE, style.SUPPRESSED_FACE, "\\\\\\\\\\")
+    too_small_style = AreaStyle("too_small", "nicht typisiert: zu wenige Einwohner", style.SUPPRESSED_FACE,
+                                "\\\\\\\\\\")
     styles += [too_small_style, SUPPRESSED_STYLE, MISSING_STYLE]
-    title = "Quartierstypen (Milieu) nach Bezirken"
+    title = "Quartierstypen nach Bezirken"
     fig, ax, legend_ax = _map_figure(frame, title, _subtitle(meta), meta)
     _draw_areas(ax, frame, keys, styles)
     _place_legend_axes(ax, legend_ax)
     _scale_bar(ax)
     id_key = _label_districts(fig, ax, frame)
     legend_styles = [s for s in styles if s.key not in ("too_small",) or (keys == "too_small").any()]
-    _legend(legend_ax, legend_styles, keys,
-            "Quartierstyp: vom Durchschnitt\nabweichende Dimensionen\n(Zahl der Bezirke)",
-            ["„durchschnittlich“: alle Dimensionen im", f"mittleren Bereich (± {sd_text} Standardabweichungen)"],
-            id_key)
+    _legend(legend_ax, legend_styles, keys, "Quartierstyp\n(Zahl der Bezirke)",
+            ["Typen am ersten Stichtag gebildet", "(Clusteranalyse nach Ward),", "danach beibehalten"], id_key)
     small_names = [n for n, k in zip(frame["name"], keys) if k == "too_small"]
     small_text = ""
     if small_names:
         shown = ", ".join(small_names) if len(small_names) <= 8 else f"{len(small_names)} Bezirke"
-        small_text = f" Unter {min_pop} Einwohnern ({style.TOO_SMALL_DE}, schraffiert): {shown}."
+        small_text = f" Unter {min_pop} Einwohnern (nicht typisiert, schraffiert): {shown}."
+    described = " ".join(f"„{_type_label(c)}“: {_type_description(c)}" for c in present)
+    status_text = (" Status- und Dynamikklassen der Bezirke: Tabelle „quartierstypen“."
+                   if (published["indicator"] == "milieu_status_class").any() else
+                   " Zum sozialen Status liegen keine Zulieferdaten vor; Status- und Dynamikklassen entfallen.")
     caption = (
-        f"Quartierstyp jedes Bezirks aus den Klassen seiner Milieu-Dimensionen (Alter/Lebensphase, "
-        f"Familienstatus, ethnischer Status, Stabilität, sozialer Status; z-Werte, hoch/niedrig ab "
-        f"± {sd_text} Standardabweichungen), Stichtag {style.format_date(meta['reference_date'])}; die Bezeichnung "
-        f"nennt die vom Durchschnitt abweichenden Dimensionen (Shevky & Bell 1955; Berlin MSS 2023)."
-        f"{small_text}"
-        f"{' ' + str(len(others)) + ' seltene Typen sind als „übrige Typen“ zusammengefasst.' if others else ''}"
+        f"Quartierstyp jedes Bezirks, Stichtag {style.format_date(meta['reference_date'])}: Gruppen von Bezirken "
+        "mit ähnlichen Milieudimensionen (Familien, Ältere, junge Erwachsene, Migration, Mobilität), gebildet "
+        "mit der hierarchischen Clusteranalyse nach Ward am ersten Stichtag; an jedem Stichtag erhält ein Bezirk "
+        "den Typ mit dem nächstgelegenen Mittelpunkt. Der soziale Status gehört nicht dazu. "
+        f"{described}{small_text}{status_text}"
         f"{_areas_note(frame, keys, SUPPRESSED)}"
         f"{_areas_note(frame, keys, MISSING)}"
-        f" {style.source_line(meta)}."
+        f"{' ' + str(len(others)) + ' weitere Typen sind als „übrige Typen“ grau zusammengefasst.' if others else ''}"
+        f" Farben nach Okabe und Ito (für Farbfehlsichtige unterscheidbar). {style.source_line(meta)}."
     )
     return Drawn(fig, title, caption)
+
+
+# ---------------------------------------------------------------------------------------- change maps
+def _nice_ceiling(x: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 × 10^k that is at least ``x`` (> 0)."""
+    exponent = np.floor(np.log10(x))
+    for step in (1.0, 2.0, 2.5, 5.0, 10.0):
+        if step * 10 ** exponent >= x * (1 - 1e-12):
+            return float(step * 10 ** exponent)
+    return float(10 ** (exponent + 1))
+
+
+def change_breaks(changes: np.ndarray) -> np.ndarray:
+    """Bounds of the 5 change classes, symmetric around zero: −m, −3m/5, −m/5, m/5, 3m/5, m, with m the
+    largest absolute change rounded up to 1, 2, 2,5 or 5 × 10^k (1 when every change is 0 or none is
+    known). The middle class holds the changes near zero."""
+    x = np.asarray(changes, dtype=np.float64)
+    x = np.abs(x[np.isfinite(x)])
+    m = _nice_ceiling(float(x.max())) if x.size and x.max() > 0 else 1.0
+    return np.array([-m, -0.6 * m, -0.2 * m, 0.2 * m, 0.6 * m, m])
+
+
+def change_classes(changes: np.ndarray, breaks: np.ndarray) -> np.ndarray:
+    """Class (0–4) of each change: by its absolute size (up to m/5, up to 3m/5, more) and its sign, so
+    that a change and its negative fall in mirrored classes; −1 where the change is not known."""
+    x = np.asarray(changes, dtype=np.float64)
+    size = np.searchsorted(breaks[3:5], np.abs(np.nan_to_num(x)), side="left")
+    out = 2 + np.sign(np.nan_to_num(x)).astype(np.int64) * size
+    return np.where(np.isfinite(x), out, -1)
+
+
+def _change_labels(breaks: np.ndarray, decimals: int) -> list[str]:
+    b = [format_number(v, decimals) for v in breaks]
+    return [f"{b[0]} bis unter {b[1]}", f"{b[1]} bis unter {b[2]}", f"{b[2]} bis {b[3]}",
+            f"über {b[3]} bis {b[4]}", f"über {b[4]} bis {b[5]}"]
+
+
+def _other_flags(series: pd.DataFrame | None, other_date, indicator: str, ids) -> np.ndarray:
+    """The published flags of ``indicator`` at ``other_date`` for the districts ``ids`` ("" where none)."""
+    out = np.full(len(ids), "", dtype=object)
+    if series is None or other_date is None or "flag" not in series.columns:
+        return out
+    rows = series[(series["indicator"] == indicator)]
+    rows = rows[rows["reference_date"].map(style.as_date) == style.as_date(other_date)]
+    flags = rows.assign(_id=rows["district_id"].astype(str)).drop_duplicates("_id").set_index("_id")["flag"]
+    flags = flags.reindex([str(i) for i in ids])
+    return np.where(flags.isna(), "", flags.astype(object).fillna("")).astype(object)
+
+
+def change_map(published: pd.DataFrame, series: pd.DataFrame | None, districts: gpd.GeoDataFrame,
+               indicator: str, against: str, meta: Mapping) -> Drawn | None:
+    """Map of the change of ``indicator`` against the previous (``against="previous"``) or the first
+    (``"baseline"``) reference date, from the published changes: 5 classes symmetric around zero
+    (:func:`change_breaks`), ColorBrewer PuOr (:data:`CHANGE_COLOURS`); hatched "*" where the value of
+    either date is suppressed, "x" where there is nothing to compare with. None when the report has no
+    such earlier date."""
+    other = meta.get("previous_reference_date" if against == "previous" else "baseline_reference_date")
+    if other is None:
+        return None
+    column = "change_previous" if against == "previous" else "change_baseline"
+    frame = district_frame(districts, published)
+    ids = frame["district_id"]
+    iv = indicator_values(published, indicator, ids)
+    rows = published[published["indicator"] == indicator]
+    keyed = rows.assign(_id=rows["district_id"].astype(str)).drop_duplicates("_id").set_index("_id")
+    change = pd.to_numeric(keyed[column], errors="coerce").reindex([str(i) for i in ids]).to_numpy(dtype=np.float64)
+    city_change = float(pd.to_numeric(keyed[column], errors="coerce").get("city", np.nan)) if len(keyed) else np.nan
+    other_flags = _other_flags(series, other, indicator, ids)
+    suppressed = (iv.status == SUPPRESSED) | (other_flags == "*")
+    breaks = change_breaks(change)
+    classes = change_classes(change, breaks)
+    keys = np.where(classes >= 0, np.array([f"class_{c}" for c in classes], dtype=object),
+                    np.where(suppressed, SUPPRESSED, NO_COMPARISON)).astype(object)
+    unit = CATALOGUE[indicator].change_unit if indicator in CATALOGUE else iv.unit
+    unit = unit or ""
+    decimals = max(style.decimals_for_unit(iv.unit), 1)
+    labels = _change_labels(breaks, decimals)
+    styles = [AreaStyle(f"class_{i}", label, colour) for i, (label, colour) in enumerate(zip(labels, CHANGE_COLOURS))]
+    styles += [SUPPRESSED_CHANGE_STYLE, NO_COMPARISON_STYLE]
+    since = style.format_date(other)
+    what = "zum vorigen Stichtag" if against == "previous" else "zum ersten Stichtag"
+    title = f"Veränderung {what}: {iv.label_de}"
+    fig, ax, legend_ax = _map_figure(frame, title, _subtitle(meta, f"Veränderung seit {since}"), meta)
+    _draw_areas(ax, frame, keys, styles)
+    _place_legend_axes(ax, legend_ax)
+    _scale_bar(ax)
+    id_key = _label_districts(fig, ax, frame)
+    legend_title = _wrap_legend_title(f"Veränderung seit {since}\n{iv.label_de}{' in ' + unit if unit else ''}\n"
+                                      "Klassen symmetrisch um 0\n(Zahl der Bezirke)")
+    if np.isfinite(city_change):
+        city_text = f"Stadt insgesamt: {format_number(city_change, decimals, sign=True)}{' ' + unit if unit else ''}"
+    else:
+        city_text = "Stadt insgesamt: x (kein Vergleich möglich)"
+    _legend(legend_ax, [s for s in styles if s.key.startswith("class_") or (keys == s.key).any()], keys,
+            legend_title, [city_text], id_key)
+    caption = (
+        f"Veränderung des Merkmals „{iv.label_de}“ vom {since} bis zum "
+        f"{style.format_date(meta['reference_date'])} in den {len(frame)} Bezirken"
+        f"{' in ' + unit if unit else ''}, berechnet nur aus veröffentlichten Werten. Fünf Klassen symmetrisch um "
+        "null (die mittlere Klasse: Veränderung nahe null), Farben ColorBrewer PuOr (orange: Abnahme, violett: "
+        "Zunahme; für Farbfehlsichtige unterscheidbar). Schraffiert: * Veränderung gesperrt, weil ein Wert "
+        "gesperrt ist; x kein Vergleich möglich (kein Wert an einem der Stichtage)."
+        f"{_sign_note(frame, keys, SUPPRESSED, '*')}{_sign_note(frame, keys, NO_COMPARISON, 'x')}"
+        f" {city_text}. {style.source_line(meta)}."
+    )
+    return Drawn(fig, title, caption)
+
+
+def _sign_note(frame: gpd.GeoDataFrame, keys: np.ndarray, key: str, sign: str) -> str:
+    names = [str(n) for n, k in zip(frame["name"], keys) if k == key]
+    if not names:
+        return ""
+    shown = ", ".join(names) if len(names) <= 8 else f"{len(names)} Bezirke"
+    return f" {sign}: {shown}."

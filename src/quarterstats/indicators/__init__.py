@@ -24,7 +24,7 @@ from .changes import add_changes, sort_long, time_series
 from .common import (CITY_ID, LONG_COLUMNS, DistrictCoder, PersonFrame, match_previous, natural_key,
                      sort_district_ids, to_long)
 from .migration import top_countries
-from .milieu import milieu_types, type_label_de
+from .milieu import district_types, milieu_types, type_description_de, type_label_de
 
 __all__ = [
     "CITY_ID",
@@ -32,6 +32,7 @@ __all__ = [
     "REQUIRED_PERSON_COLUMNS",
     "add_changes",
     "compute_indicators",
+    "district_types",
     "match_previous",
     "milieu_types",
     "natural_key",
@@ -39,6 +40,7 @@ __all__ = [
     "sort_long",
     "time_series",
     "top_countries",
+    "type_description_de",
     "type_label_de",
 ]
 

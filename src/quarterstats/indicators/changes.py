@@ -5,8 +5,14 @@ date), matched on (district_id, indicator): absolute differences, so for percent
 **percentage points** (catalogue: :attr:`quarterstats.catalogue.Indicator.change_unit`). Where a difference
 means nothing — classes (``milieu_type``, ``lisa_class_<group>``, ``milieu_excluded``) and ranked counts
 (``top_country_<k>``, whose country may differ between dates), i.e. ``comparable_over_time`` is False — the
-change is NaN. Milieu dynamics are the changes of the dimension scores (``milieu_<dimension>``) produced
-here like any other indicator; note that scores are relative positions among the districts of each date.
+change is NaN. The changes of the milieu dimension scores (``milieu_<dimension>``) are produced here like
+any other indicator; scores are relative positions among the districts of each date.
+
+The milieu classes that depend on other dates are set here too
+(:func:`quarterstats.indicators.milieu.classes_over_time`): the district types, fitted once on the first
+reference date (``baseline``; the table itself when it is the first) and assigned to every later date by
+the nearest type centre, and the dynamics class from the change of the status score against the previous
+date.
 """
 
 from __future__ import annotations
@@ -17,9 +23,10 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from quarterstats.catalogue import CATALOGUE, Indicator
+from quarterstats.catalogue import CATALOGUE, Indicator, IndicatorParameters
 
 from .common import natural_key
+from .milieu import classes_over_time
 
 KEY = ["district_id", "indicator"]
 
@@ -29,7 +36,9 @@ def add_changes(current: pd.DataFrame, previous: pd.DataFrame | None = None,
                 catalogue: Mapping[str, Indicator] = CATALOGUE) -> pd.DataFrame:
     """The long table ``current`` with columns ``change_previous`` and ``change_baseline`` (NaN where the
     other date has no value for the district/indicator, where no table is given, or where the indicator
-    is not comparable over time). Ids missing from ``catalogue`` are treated as comparable."""
+    is not comparable over time). Ids missing from ``catalogue`` are treated as comparable. The milieu
+    types and dynamics classes are set from ``baseline`` and the changes (module docstring), with the
+    parameters the catalogue was built with."""
     out = current.copy()
     others = [("change_previous", previous), ("change_baseline", baseline)]
     given = [(column, other) for column, other in others if other is not None]
@@ -49,7 +58,7 @@ def add_changes(current: pd.DataFrame, previous: pd.DataFrame | None = None,
         other_value = other["value"].to_numpy(dtype=np.float64, na_value=np.nan)
         before = np.where(position >= 0, other_value[np.maximum(position, 0)], np.nan) if len(other) else np.nan
         out[column] = np.where(comparable, value - before, np.nan)
-    return out
+    return classes_over_time(out, baseline, getattr(catalogue, "params", None) or IndicatorParameters())
 
 
 def _row_keys(tables: list[pd.DataFrame]) -> tuple[list[np.ndarray], list[str]]:
