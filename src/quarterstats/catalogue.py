@@ -71,10 +71,15 @@ __all__ = [
     "display_decimals",
     "excel_number_format",
     "short_names_de",
+    "SCALE_BY_UNIT",
 ]
 
 #: Version of the catalogue (definitions, ids, formulas). Bump on any change of an id or a definition.
 CATALOGUE_VERSION = "2.0.0"
+
+#: Factor of a value ``scale × numerator / denominator`` by its unit (1 for any other unit): what a share or
+#: ratio gives back is ``value × denominator / scale``.
+SCALE_BY_UNIT = {"%": 100.0, "je 100": 100.0, "je 1.000": 1000.0}
 
 #: Families in report order.
 FAMILIES = ("population", "age", "migration", "households", "mobility", "milieu", "segregation")

@@ -53,6 +53,7 @@ import shapely
 
 from quarterstats import atomic
 from quarterstats.catalogue import CATALOGUE, Indicator, display_decimals
+from quarterstats.indicators.common import CITY_ID
 from quarterstats.figures.inputs import district_frame
 from quarterstats.figures.maps import class_labels, classify
 from quarterstats.figures.style import (
@@ -79,7 +80,6 @@ SNAP_METRES = 0.001
 COORDINATE_DECIMALS = 1
 #: Class codes of a district without a class (the legend's last entries).
 CLASS_SUPPRESSED, CLASS_NOT_AVAILABLE, CLASS_UNKNOWN = -1, -2, -3
-CITY_ID = "city"
 
 _TEMPLATE = "webmap.html.j2"
 _SCRIPT = Path(__file__).with_name("templates") / "webmap.js"

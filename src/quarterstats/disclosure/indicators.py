@@ -52,8 +52,10 @@ import numpy as np
 import pandas as pd
 
 from quarterstats.catalogue import (
-    CATALOGUE, Catalogue, Indicator, IndicatorParameters, Population, Relation, age_group_id, age_groups, build_catalogue,
+    CATALOGUE, SCALE_BY_UNIT, Catalogue, Indicator, IndicatorParameters, Population, Relation, age_group_id, age_groups,
+    build_catalogue,
 )
+from quarterstats.indicators.common import CITY_ID as CITY
 from quarterstats.signs import NOT_AVAILABLE, SUPPRESSED  # noqa: F401 (the flags of the published table)
 
 from .audit import RecoveredCell, TableAuditor, TableLayout, recoverable_cells
@@ -62,9 +64,7 @@ from .config import DisclosureConfig
 from .ptable import perturbation_table
 from .suppression import secondary_suppression
 
-CITY = "city"
 #: Scale of a value ``scale × numerator / denominator`` by its unit (else 1).
-_SCALE_BY_UNIT = {"%": 100.0, "je 100": 100.0, "je 1.000": 1000.0}
 
 
 def structure_of(catalogue: Mapping[str, Indicator] | None, params: IndicatorParameters) -> Catalogue:
@@ -613,7 +613,7 @@ def _from_published_cells(ind: Indicator, rows: pd.DataFrame, numerator: np.ndar
         return rows_value, numerator, denominator, False, suppress
     num = cell(districts, ind.numerator_id)[0] if ind.numerator_id in perturbed.columns or ind.numerator_id in wide.columns else numerator
     den = cell(districts, ind.denominator_id)[0] if ind.denominator_id in perturbed.columns or ind.denominator_id in wide.columns else denominator
-    scale = _SCALE_BY_UNIT.get(ind.unit, 1.0)
+    scale = SCALE_BY_UNIT.get(ind.unit, 1.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         value = np.where(den > 0, scale * num / den, np.nan)
         if ind.relative_to_city:

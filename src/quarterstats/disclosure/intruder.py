@@ -59,7 +59,8 @@ from scipy.optimize import linprog
 from scipy.sparse import coo_matrix, csr_matrix, hstack, identity, vstack
 from scipy.sparse.csgraph import connected_components
 
-from quarterstats.catalogue import Catalogue, IndicatorParameters, Population, build_catalogue
+from quarterstats.catalogue import SCALE_BY_UNIT, Catalogue, IndicatorParameters, Population, build_catalogue
+from quarterstats.indicators.common import CITY_ID as CITY
 from quarterstats.errors import InputError
 from quarterstats.signs import SUPPRESSED
 
@@ -75,11 +76,8 @@ __all__ = [
     "summary_lines",
 ]
 
-CITY = "city"
 #: The kinds of knowledge the model can use (all by default); leaving one out measures what it adds.
 CHANNELS = ("relations", "districts", "atoms", "pyramids", "ratios", "balance", "top_countries")
-#: Scale of a value ``scale × numerator / denominator`` by its unit (else 1).
-SCALE_BY_UNIT = {"%": 100.0, "je 100": 100.0, "je 1.000": 1000.0}
 SEXES = ("m", "w")
 MH = (True, False)  # with, without migration background
 MH_LABEL = {True: "mit MH", False: "ohne MH"}

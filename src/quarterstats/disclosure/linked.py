@@ -26,10 +26,10 @@ import pandas as pd
 from quarterstats.catalogue import (
     CATALOGUE, ORIGIN_REGIONS, SEGREGATION_GROUPS, Catalogue, Indicator, Population, display_decimals,
 )
+from quarterstats.indicators.common import CITY_ID as CITY
 
 from quarterstats.signs import SUPPRESSED
 
-CITY = "city"
 #: The group id of the multigroup indices (all origin regions and the residents without MH).
 MULTIGROUP = "origin_regions"
 #: Decimals of the city-level indices in the report (D × 100 with one decimal, the others with three).
